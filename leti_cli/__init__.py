@@ -1,0 +1,1 @@
+"""The `leti` command line: one module per command."""

@@ -1,0 +1,3 @@
+from leti_cli.main import main
+
+main()

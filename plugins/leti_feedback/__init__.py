@@ -1,0 +1,1 @@
+"""First-party feedback formatters (plugin `feedback`): `traceback` and `binary`."""

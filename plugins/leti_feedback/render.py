@@ -1,0 +1,41 @@
+"""Rendering an execution result as the paper's textual feedback."""
+
+from __future__ import annotations
+
+from leti_core import ErrorInfo, ExecutionResult
+
+PROGRAM_FILE = "program.py"
+
+
+def render_error(error: ErrorInfo) -> str:
+    """A traceback of the program's own frames; a SyntaxError shows its line without a caret."""
+    last_line = f"{error.type}: {error.message}" if error.message else error.type
+    if error.syntax_error:
+        lines = []
+        for frame in error.frames:
+            lines.append(f'  File "{PROGRAM_FILE}", line {frame.lineno}')
+            if frame.line:
+                lines.append(f"    {frame.line}")
+        return "\n".join([*lines, last_line])
+    if not error.frames:
+        return last_line
+    lines = ["Traceback (most recent call last):"]
+    for frame in error.frames:
+        lines.append(f'  File "{PROGRAM_FILE}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line}")
+        if frame.repeat:
+            lines.append(f"  [Previous line repeated {frame.repeat} more times]")
+    lines.append(last_line)
+    return "\n".join(lines)
+
+
+def render(result: ExecutionResult) -> str | None:
+    """The feedback text for a result: None for a pass, `timeout` for a timeout."""
+    if result.passed:
+        return None
+    if result.status == "timed out":
+        return "timeout"
+    if result.error is not None:
+        return render_error(result.error)
+    return result.reason or result.status

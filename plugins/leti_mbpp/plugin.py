@@ -1,0 +1,10 @@
+"""Registers the `mbpp` task."""
+
+from leti_core import hookimpl
+
+from .task import MBPPTask
+
+
+@hookimpl
+def leti_register_tasks(register):
+    register("mbpp", MBPPTask)

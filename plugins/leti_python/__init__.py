@@ -1,0 +1,1 @@
+"""The `python` environment (plugin `python`): runs programs against their test asserts."""

@@ -1,0 +1,1 @@
+"""First-party sandbox backends (plugin `sandbox`)."""

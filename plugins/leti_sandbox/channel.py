@@ -1,0 +1,137 @@
+"""The parent's side of one sandboxed run: send the job, collect capped output and the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from leti_core import ErrorInfo, ExecutionResult, Program
+
+REPORT_LIMIT = 1024 * 1024
+
+
+@dataclass
+class Capture:
+    """Bytes read from one pipe, keeping at most ``limit`` and counting the rest."""
+
+    limit: int
+    data: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.limit - len(self.data)
+        self.data += chunk[:room]
+        self.dropped += max(0, len(chunk) - room)
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        return text + (f"\n[{self.dropped} more bytes dropped]" if self.dropped else "")
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process and everything it started in its process group."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def collect(
+    process: subprocess.Popen[bytes], report_fd: int, program: Program, nonce: str, job: bytes
+) -> ExecutionResult:
+    """Feed the job, read stdout/stderr/report until exit or the deadline, and judge the run."""
+    started = time.monotonic()
+    deadline = started + program.timeout
+    assert process.stdin and process.stdout and process.stderr
+    try:
+        process.stdin.write(job)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    captures = {
+        process.stdout.fileno(): Capture(program.output_limit),
+        process.stderr.fileno(): Capture(program.output_limit),
+        report_fd: Capture(REPORT_LIMIT),
+    }
+    timed_out = False
+    exit_fd = os.pidfd_open(process.pid)
+    with selectors.DefaultSelector() as selector:
+        for fd in captures:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        selector.register(exit_fd, selectors.EVENT_READ)
+        while len(selector.get_map()) > 1:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            events = selector.select(remaining)
+            if any(key.fd == exit_fd for key, _ in events):
+                # The harness exited: take what is buffered, and stop waiting for pipes that
+                # processes it left behind may still hold open.
+                _drain(selector, captures, exit_fd)
+                break
+            for key, _ in events:
+                _read(selector, captures, key.fd)
+    os.close(exit_fd)
+    kill_group(process)  # also ends whatever the program left running in its group
+    returncode = process.wait()
+    duration = time.monotonic() - started
+    stdout, stderr = (captures[p.fileno()].text() for p in (process.stdout, process.stderr))
+    base = {"stdout": stdout, "stderr": stderr, "duration": duration}
+    if timed_out:
+        return ExecutionResult(status="timed out", reason="timeout", **base)
+    return judge(captures[report_fd], returncode, nonce, base)
+
+
+def _read(selector: selectors.BaseSelector, captures: dict[int, Capture], fd: int) -> bool:
+    """Read one chunk; unregister the pipe at end of file. Returns whether data came."""
+    try:
+        chunk = os.read(fd, 65536)
+    except BlockingIOError:
+        return False
+    if chunk:
+        captures[fd].add(chunk)
+        return True
+    selector.unregister(fd)
+    return False
+
+
+def _drain(selector: selectors.BaseSelector, captures: dict[int, Capture], exit_fd: int) -> None:
+    for fd in [fd for fd in selector.get_map() if fd != exit_fd]:
+        while _read(selector, captures, fd):
+            pass
+
+
+def judge(report: Capture, returncode: int, nonce: str, base: dict) -> ExecutionResult:
+    """Turn the harness's report (or its absence) into a result."""
+    if not report.data:
+        if returncode < 0:
+            name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+            reason = f"the program was killed by {name}"
+        else:
+            reason = f"the program exited (status {returncode}) before its tests finished"
+        return ExecutionResult(status="failed", reason=reason, **base)
+    try:
+        value = json.loads(report.data)
+        valid = isinstance(value, dict) and value.get("nonce") == nonce and not report.dropped
+    except ValueError:
+        valid = False
+    if not valid:
+        return ExecutionResult(
+            status="failed", reason="the program wrote on the harness's result channel", **base
+        )
+    if value.get("completed"):
+        return ExecutionResult(status="passed", **base)
+    error = ErrorInfo.model_validate(value.get("error") or {"type": "UnknownError"})
+    return ExecutionResult(status="failed", error=error, **base)

@@ -1,0 +1,109 @@
+"""Runs one untrusted program inside a sandboxed process and reports how it ended.
+
+Started as ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; reads the job
+``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null. The report, one JSON
+object carrying the nonce, is written to REPORT_FD only after the program returns or raises, so
+``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. This file uses the
+standard library only: it runs in a bare interpreter.
+"""
+
+import json
+import linecache
+import os
+import resource
+import sys
+import traceback
+
+FILENAME = "program.py"
+MESSAGE_LIMIT = 2000
+FRAME_LIMIT = 200
+
+
+def _limit(which, value):
+    try:
+        resource.setrlimit(which, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def _set_limits(memory_mb, cpu_seconds, output_bytes):
+    _limit(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
+    _limit(resource.RLIMIT_CPU, cpu_seconds)
+    _limit(resource.RLIMIT_FSIZE, output_bytes)
+    _limit(resource.RLIMIT_CORE, 0)
+
+
+def _frames(tb):
+    """The program's own frames, consecutive repeats folded (deep recursion stays short)."""
+    frames = []
+    for summary in traceback.extract_tb(tb):
+        if summary.filename != FILENAME:
+            continue
+        frame = {"lineno": summary.lineno or 0, "name": summary.name, "line": (summary.line or "").strip()}
+        last = frames[-1] if frames else None
+        if last is not None and all(last[key] == frame[key] for key in ("lineno", "name", "line")):
+            last["repeat"] = last.get("repeat", 0) + 1
+        else:
+            frames.append(frame)
+    if len(frames) > FRAME_LIMIT:
+        frames = frames[: FRAME_LIMIT // 2] + frames[-FRAME_LIMIT // 2 :]
+    return frames
+
+
+def _message(error):
+    try:
+        text = str(error)
+    except BaseException:
+        text = "<unprintable message>"
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
+
+
+def _describe(error):
+    if isinstance(error, SyntaxError) and error.filename == FILENAME and error.__traceback__ is not None \
+            and not _frames(error.__traceback__):
+        line = (error.text or "").strip()
+        return {
+            "type": type(error).__name__,
+            "message": error.msg or "",
+            "frames": [{"lineno": error.lineno or 0, "name": "", "line": line}],
+            "syntax_error": True,
+        }
+    return {"type": type(error).__name__, "message": _message(error), "frames": _frames(error.__traceback__)}
+
+
+def main():
+    memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
+    job = json.loads(sys.stdin.buffer.read())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    _set_limits(memory_mb, cpu_seconds, output_bytes)
+    source = job["source"]
+    linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
+    report = {"nonce": job["nonce"], "completed": False}
+    try:
+        code = compile(source, FILENAME, "exec", dont_inherit=True)
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        sys.argv = [FILENAME]
+        exec(code, namespace)
+        report["completed"] = True
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
+        try:
+            report["error"] = _describe(error)
+        except BaseException:
+            report["error"] = {"type": type(error).__name__, "message": "", "frames": []}
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    data = json.dumps(report).encode()
+    try:
+        while data:
+            data = data[os.write(report_fd, data):]
+    finally:
+        os._exit(0)  # skip atexit handlers and threads the program left behind
+
+
+if __name__ == "__main__":
+    main()

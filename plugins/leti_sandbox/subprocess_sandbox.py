@@ -1,0 +1,86 @@
+"""The `subprocess` sandbox: a fresh bare interpreter per program, with limits and a kill switch."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pydantic import Field
+
+from leti_core import ExecutionResult, Options, Program, ProgressCallback, Sandbox
+
+from .channel import collect, new_nonce
+
+HARNESS = Path(__file__).with_name("harness.py")
+CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def scratch_root() -> str | None:
+    """A tmpfs folder for work directories when the machine has one (faster than disk)."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+class SubprocessSandbox(Sandbox):
+    """Runs each program in its own `python -I -S` process with rlimits and a wall-clock kill.
+
+    Isolation: process, rlimits, a private work folder and a clean environment; no filesystem or
+    network isolation. Use the `local` or `docker` backends for untrusted code at scale.
+    """
+
+    name = "subprocess"
+
+    class Options(Options):
+        workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+        python: str = Field(default=sys.executable, description="interpreter that runs programs")
+
+    def isolation(self) -> str:
+        return "process+rlimits"
+
+    def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+        def run_one(program: Program) -> ExecutionResult:
+            result = self.run_one(program)
+            if progress is not None:
+                progress(1)
+            return result
+
+        if self.options.workers == 1 or len(programs) <= 1:
+            return [run_one(program) for program in programs]
+        with ThreadPoolExecutor(self.options.workers) as pool:
+            return list(pool.map(run_one, programs))
+
+    def run_one(self, program: Program) -> ExecutionResult:
+        nonce = new_nonce()
+        job = json.dumps({"source": program.source, "nonce": nonce}).encode()
+        workdir = tempfile.mkdtemp(prefix="leti-", dir=scratch_root())
+        read_fd, write_fd = os.pipe()
+        try:
+            command = [
+                self.options.python, "-I", "-S", "-B", str(HARNESS),
+                str(program.memory_mb), str(math.ceil(program.timeout) + 1),
+                str(program.output_limit), str(write_fd),
+            ]
+            try:
+                process = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    pass_fds=(write_fd,), cwd=workdir, env=CLEAN_ENV, start_new_session=True,
+                )
+            except OSError as error:
+                return ExecutionResult(status="error", reason=f"sandbox could not start: {error}")
+            os.close(write_fd)
+            write_fd = -1
+            with process:
+                result = collect(process, read_fd, program, nonce, job)
+            return result.model_copy(update={"isolation": self.isolation()})
+        finally:
+            os.close(read_fd)
+            if write_fd >= 0:
+                os.close(write_fd)
+            shutil.rmtree(workdir, ignore_errors=True)
