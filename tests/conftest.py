@@ -1,0 +1,42 @@
+"""Shared fixtures: the MBPP data beside the checkout, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MBPP_DIR = Path(os.environ.get("LETI_MBPP_DATA", ROOT.parent / "shared" / "data" / "mbpp"))
+
+
+@pytest.fixture(scope="session")
+def mbpp_dir() -> Path:
+    path = MBPP_DIR if MBPP_DIR.is_dir() else MBPP_DIR.parent
+    if not (path / "mbpp.jsonl").is_file():
+        pytest.fail(f"MBPP data not found at {MBPP_DIR}: put ../shared beside the checkout or set LETI_MBPP_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mbpp_records(mbpp_dir: Path) -> list[dict]:
+    with (mbpp_dir / "mbpp.jsonl").open() as handle:
+        return [json.loads(line) for line in handle]
+
+
+def write_lines(path: Path, rows: Iterable[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def leti(*args: str | os.PathLike[str], env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the `leti` command line in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "leti_cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
