@@ -59,7 +59,7 @@ def load_tokenizer(reference: str) -> PreTrainedTokenizerBase:
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, **extra)
     except Exception as error:
-        raise LetiError(f"model {reference!r} cannot be loaded (tokenizer): {_short(error)}") from None
+        raise LetiError(f"model {reference!r} cannot be found or loaded{_where(reference)}: {_short(error)}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -70,7 +70,7 @@ def load_model(reference: str, dtype: torch.dtype | None = None) -> PreTrainedMo
     try:
         model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype or torch.float32, **extra)
     except Exception as error:
-        raise LetiError(f"model {reference!r} cannot be found or loaded: {_short(error)}") from None
+        raise LetiError(f"model {reference!r} cannot be found or loaded{_where(reference)}: {_short(error)}") from None
     # A GGUF checkpoint is de-quantised on load; forget that so it saves as a normal checkpoint.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -98,6 +98,10 @@ def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir:
     tokenizer.save_pretrained(partial)
     shutil.rmtree(output_dir, ignore_errors=True)
     partial.rename(output_dir)
+
+
+def _where(reference: str) -> str:
+    return "" if Path(reference).expanduser().exists() else " (no such local path; tried the Hugging Face hub)"
 
 
 def _short(error: Exception) -> str:
