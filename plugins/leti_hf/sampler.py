@@ -28,6 +28,8 @@ class HFSampler(Sampler):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._loaded: tuple[str, Any, Any] | None = None
+        #: Counters since construction: sequences, generated tokens (up to EOS), padded positions.
+        self.stats = {"sequences": 0, "generated_tokens": 0, "padding_tokens": 0}
 
     def _load(self, model: str) -> tuple[Any, Any]:
         if self._loaded is None or self._loaded[0] != model:
@@ -88,12 +90,14 @@ class HFSampler(Sampler):
             top_k=0,
             **sampling,
         )
+        self.stats["sequences"] += len(prompts)
+        self.stats["padding_tokens"] += int((encoded["attention_mask"] == 0).sum())
         return [self._decode(tokenizer, row[prompt_length:]) for row in output]
 
-    @staticmethod
-    def _decode(tokenizer: Any, tokens: torch.Tensor) -> str:
+    def _decode(self, tokenizer: Any, tokens: torch.Tensor) -> str:
         """The new tokens up to (not including) the first EOS, special tokens kept as text."""
         ids = tokens.tolist()
         if tokenizer.eos_token_id in ids:
             ids = ids[: ids.index(tokenizer.eos_token_id)]
+        self.stats["generated_tokens"] += len(ids)
         return tokenizer.decode(ids, skip_special_tokens=False)
