@@ -119,7 +119,10 @@ class EAESampleTask(EAETask):
     name = "eae-sample"
 
     class Options(Options):
-        pass
+        data: Path | None = Field(default=None, description="not used: the sample is built in")
 
     def sources(self) -> tuple[dict[str, Path], Path | None]:
+        if self.options.data is not None:
+            raise LetiError(f"task 'eae-sample' reads the sample shipped with LeTI; for {self.options.data} "
+                            "use --task eae --data PATH")
         return {split: SAMPLE_DIR / name for split, name in SPLIT_FILES.items()}, SAMPLE_DIR / ONTOLOGY_FILE
