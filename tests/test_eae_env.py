@@ -72,6 +72,9 @@ WRONG = [
     ('agent=["The coast guard"])',
      "AssertionError: agent must be a list of entity instances, but agent[0] is a str: 'The coast guard'",
      (0, 0, 0)),
+    (GOLD + "\ntransport_event = None",
+     "AssertionError: transport_event must be a Transport instance, got NoneType",
+     (0, 0, 0)),
 ]
 
 
