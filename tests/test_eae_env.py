@@ -179,3 +179,12 @@ def test_eae_and_python_do_not_mix(registry):
         ensure_compatible(registry.task("eae-sample"), registry.environment("python"))
     with pytest.raises(IncompatibleComponentsError):
         ensure_compatible(registry.task("mbpp"), registry.environment("eae"))
+
+
+def test_a_run_that_times_out_predicts_nothing(registry, sample_problems):
+    with registry.environment("eae", timeout=1) as environment:
+        scored = Scorer(environment, registry.feedback("traceback")).score(
+            sample_problems, [Sample(task_id=TOWED, completion=GOLD + "\nwhile True:\n    pass\n")])
+        metrics = environment.metrics(scored, sample_problems)
+    assert scored[0].result.status == "timed out" and scored[0].feedback.text == "timeout"
+    assert metrics["arg_i_precision"] == metrics["arg_i_recall"] == 0.0
