@@ -35,8 +35,8 @@ def training_example(problem: Problem, scored: ScoredSample) -> TrainingExample:
 
 
 def gold_example(problem: Problem, solution: str) -> TrainingExample:
-    """The fine-tuned baseline's text: ``prompt + "\\n" + gold code``, no reward or feedback."""
-    return TrainingExample(task_id=problem.task_id, reward_token="", prompt=problem.prompt, completion="\n" + solution)
+    """The fine-tuned baseline's text: the prompt and the task's gold completion, no reward or feedback."""
+    return TrainingExample(task_id=problem.task_id, reward_token="", prompt=problem.prompt, completion=solution)
 
 
 def condition_prompt(prompt: str, condition: str | None) -> str:

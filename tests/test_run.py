@@ -165,3 +165,22 @@ def test_python_api_composes_a_run_and_conditions_prompts_from_iteration_two(tmp
     assert [s.exception_histogram for s in summaries] == [{"NameError": 6}, {"NameError": 6}]
     assert all(text.startswith("<|bad|><|lang_feedback|> Traceback") and "NameError" in text for text in trainer.texts[0])
     assert len(trainer.texts[0]) == 6
+
+
+@pytest.mark.slow
+def test_one_iteration_on_event_argument_extraction(tiny_model, tmp_path):
+    run_dir = tmp_path / "eae-run"
+    done = leti("run", "--env", "eae", "--task", "eae-sample", "--model", tiny_model, "--iterations", "1",
+                "--problems", "3", "--samples", "2", "--max-tokens", "400", "--eval-problems", "2", "--eval-samples", "2",
+                "--batch-size", "4", "--epochs", "1", "--out", run_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((run_dir / "iteration-1" / "summary.json").read_text())
+    assert summary["samples"] == 6
+    assert {"arg_i_f1", "arg_c_f1"} <= set(summary["extra_metrics"])
+    texts = [json.loads(line) for line in (run_dir / "iteration-1" / "training.jsonl").read_text().splitlines()]
+    assert all("(" in t["prompt"] and t["prompt"].rstrip().endswith("(") for t in texts)
+
+
+def test_an_environment_that_does_not_fit_the_task(tmp_path, mbpp_dir):
+    _one_line_error(leti("run", "--env", "eae", "--task", "mbpp", "--data", mbpp_dir, "--out", tmp_path / "r"),
+                    "environment 'eae' cannot check task 'mbpp'")

@@ -48,8 +48,12 @@ def test_binary_feedback_keeps_the_reward_token_only():
     assert example.text == "<|bad|>" + PROBLEM.prompt + "x"
 
 
-def test_gold_baseline_text():
-    assert gold_example(PROBLEM, "def add(a, b): return a + b").text == PROBLEM.prompt + "\ndef add(a, b): return a + b"
+def test_gold_baseline_text(mbpp_dir):
+    from leti_core import get_registry
+
+    task = get_registry().task("mbpp", data=mbpp_dir)
+    problem = task.load("train")[0]
+    assert gold_example(problem, task.gold_completion(problem)).text == problem.prompt + "\n" + problem.reference
 
 
 def test_sampling_prompt_conditioning():
