@@ -63,9 +63,7 @@ def start(out: Path | None, resume: Path | None, config_file: Path | None, given
     given = {key: value for key, value in given.items() if value is not None}
     engine = get_engine()
     if resume is not None:
-        saved = resume / "config.json"
-        base = RunConfig.model_validate_json(saved.read_text()).model_dump() if saved.is_file() else {}
-        config = make_config(config_file, {**base, **given})
+        config = make_config(config_file, {**LetiRun.saved_config(resume).model_dump(), **given})
         run_dir = resume
     else:
         config = make_config(config_file, {**(defaults or {}), **given})

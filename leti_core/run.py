@@ -101,12 +101,7 @@ class LetiRun:
             if saved.exists():
                 raise LetiError(f"{run_dir} already holds a run: use --resume {run_dir}, or another --out")
             return
-        if not saved.is_file():
-            raise LetiError(f"{run_dir} is not a run folder (no config.json)")
-        try:
-            previous = RunConfig.model_validate_json(saved.read_text())
-        except ValueError:
-            raise LetiError(f"{saved}: not a LeTI run config") from None
+        previous = LetiRun.saved_config(run_dir)
         different = config.differences(previous)
         if different:
             key = different[0]
@@ -114,6 +109,17 @@ class LetiRun:
                 f"--resume {run_dir}: the run was made with another config ({key}: "
                 f"{getattr(previous, key)!r} there, {getattr(config, key)!r} now)"
             )
+
+    @staticmethod
+    def saved_config(run_dir: Path) -> RunConfig:
+        """The config a run folder was made with; LetiError when there is none or it is broken."""
+        saved = run_dir / "config.json"
+        if not saved.is_file():
+            raise LetiError(f"{run_dir} is not a run folder (no config.json)")
+        try:
+            return RunConfig.model_validate_json(saved.read_text())
+        except ValueError:
+            raise LetiError(f"{saved}: not a LeTI run config") from None
 
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> list[IterationSummary]:

@@ -184,3 +184,29 @@ def test_one_iteration_on_event_argument_extraction(tiny_model, tmp_path):
 def test_an_environment_that_does_not_fit_the_task(tmp_path, mbpp_dir):
     _one_line_error(leti("run", "--env", "eae", "--task", "mbpp", "--data", mbpp_dir, "--out", tmp_path / "r"),
                     "environment 'eae' cannot check task 'mbpp'")
+
+
+@pytest.mark.slow
+def test_finetune_baseline_trains_on_gold_solutions(tiny_model, mbpp_dir, tmp_path, mbpp_records):
+    run_dir = tmp_path / "ft"
+    done = leti("finetune", "--data", mbpp_dir, "--model", tiny_model, "--problems", "4", "--epochs", "1",
+                "--batch-size", "4", "--max-tokens", "96", "--eval-problems", "1", "--eval-samples", "1", "--out", run_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["training_data"], config["learning_rate"]) == ("gold", 1e-4)
+    texts = [json.loads(line) for line in (run_dir / "iteration-1" / "training.jsonl").read_text().splitlines()]
+    gold = {str(r["task_id"]): r["code"] for r in mbpp_records}
+    assert len(texts) == 4 and all(t["reward_token"] == "" and t["completion"] == "\n" + gold[t["task_id"]] for t in texts)
+    assert not (run_dir / "iteration-1" / "samples.jsonl").exists()
+
+
+def test_binary_feedback_variant_trains_without_feedback_text(tmp_path, mbpp_dir):
+    engine = load_engine()
+    config = RunConfig(data=str(mbpp_dir), model="m", feedback="binary", problems=1, samples=2, eval_problems=1, eval_samples=1)
+    trainer = CopyTrainer()
+    components = Components(task=engine.registry.task("mbpp", data=mbpp_dir), environment=engine.registry.environment("python"),
+                            formatter=engine.registry.feedback("binary"), sampler=RecordingSampler(), trainer=trainer)
+    with components.environment:
+        LetiRun(tmp_path / "run", config, components, engine, log=lambda _: None).run()
+    prompt = engine.registry.task("mbpp", data=mbpp_dir).load("train")[0].prompt
+    assert trainer.texts[0] == ["<|bad|>" + prompt + "x = undefined_name\n"] * 2
