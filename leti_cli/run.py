@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from leti_core import Components, LetiRun, RunConfig, get_engine, make_config
+from leti_core import Components, LetiRun, get_engine, make_config
 
 from .progress import progress_bar
 

@@ -46,11 +46,11 @@ from .models import (
 from .passk import pass_at_k, summarize
 from .plugins import Engine, get_engine, get_registry, load_engine
 from .registry import ComponentInfo, Register, Registry
-from .scoring import Scorer, exception_histogram, pass_at_k as score_pass_at_k
+from .scoring import Scorer, exception_histogram
+from .scoring import pass_at_k as score_pass_at_k
 
-__all__ = [name for name in dir() if not name.startswith("_")]
 
-from .training import (  # noqa: E402
+from .training import (
     BAD,
     FEEDBACK_CLOSE,
     FEEDBACK_OPEN,
@@ -63,8 +63,70 @@ from .training import (  # noqa: E402
     training_example,
 )
 
-__all__ = [name for name in dir() if not name.startswith("_")]
-from .run import Components, LetiRun, postprocess  # noqa: E402
-from .run_config import RunConfig, make_config, read_config_file  # noqa: E402
+from .run import Components, LetiRun, postprocess
+from .sandboxed import SandboxedEnvironment, SandboxOptions
+from .run_config import RunConfig, make_config, read_config_file
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "BAD",
+    "Component",
+    "ComponentInfo",
+    "Components",
+    "DataError",
+    "DuplicateComponentError",
+    "Engine",
+    "Environment",
+    "ErrorInfo",
+    "ExecutionResult",
+    "FEEDBACK_CLOSE",
+    "FEEDBACK_OPEN",
+    "Feedback",
+    "FeedbackFormatter",
+    "Frame",
+    "GOOD",
+    "IncompatibleComponentsError",
+    "IterationSummary",
+    "LetiError",
+    "LetiRun",
+    "Options",
+    "PassAtK",
+    "Problem",
+    "Program",
+    "ProgressCallback",
+    "Register",
+    "Registry",
+    "RunConfig",
+    "SPECIAL_TOKENS",
+    "Sample",
+    "Sampler",
+    "Sandbox",
+    "SandboxOptions",
+    "SandboxedEnvironment",
+    "ScoredSample",
+    "Scorer",
+    "Task",
+    "Trainer",
+    "TrainingExample",
+    "UnknownComponentError",
+    "alternate_batches",
+    "condition_prompt",
+    "ensure_compatible",
+    "exception_histogram",
+    "feedback_block",
+    "get_engine",
+    "get_registry",
+    "gold_example",
+    "hookimpl",
+    "iter_json_lines",
+    "load_engine",
+    "make_config",
+    "pass_at_k",
+    "postprocess",
+    "read_config_file",
+    "read_models",
+    "score_pass_at_k",
+    "summarize",
+    "training_example",
+    "write_json",
+    "write_jsonl",
+]

@@ -7,7 +7,7 @@ are an error. Each pipeline stage runs exactly one chosen component of its kind.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar

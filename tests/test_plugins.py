@@ -1,6 +1,5 @@
 import json
 import sys
-import warnings
 from importlib.metadata import EntryPoint
 
 import pytest

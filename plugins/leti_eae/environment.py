@@ -9,16 +9,13 @@ from typing import Any
 from pydantic import Field
 
 from leti_core import (
-    Environment,
     ErrorInfo,
     ExecutionResult,
-    Options,
     Problem,
-    Program,
     ProgressCallback,
-    Sandbox,
+    SandboxedEnvironment,
+    SandboxOptions,
     ScoredSample,
-    get_registry,
 )
 
 from .counting import ArgumentCounts, count, counts_line, f1_metrics, read_counts, read_predictions, without_tags
@@ -38,29 +35,14 @@ def finish(result: ExecutionResult, meta: EventMetadata, nonce: str, user_lines:
     return result.model_copy(update=update)
 
 
-class EAEEnvironment(Environment):
+class EAEEnvironment(SandboxedEnvironment):
     """Checks an event's completed arguments against the gold ones; the evaluator's message is the feedback."""
 
     name = "eae"
     accepts = frozenset({"eae"})
 
-    class Options(Options):
+    class Options(SandboxOptions):
         timeout: float = Field(default=30.0, gt=0, description="wall-clock seconds per program (the paper: 30)")
-        memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
-        output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
-        sandbox: str = Field(default="subprocess", description="sandbox backend by name")
-        sandbox_options: dict[str, Any] = Field(default_factory=dict)
-
-    def __init__(self, *, sandbox_instance: Sandbox | None = None, **options: Any) -> None:
-        super().__init__(**options)
-        self._sandbox = sandbox_instance
-        self._owns_sandbox = sandbox_instance is None
-
-    @property
-    def sandbox(self) -> Sandbox:
-        if self._sandbox is None:
-            self._sandbox = get_registry().sandbox(self.options.sandbox, **self.options.sandbox_options)
-        return self._sandbox
 
     def execute(
         self,
@@ -71,12 +53,7 @@ class EAEEnvironment(Environment):
         metas = [EventMetadata.of(problem) for problem in problems]
         nonces = [secrets.token_hex(8) for _ in problems]
         built = [build_program(p, c, n) for p, c, n in zip(problems, completions, nonces, strict=True)]
-        programs = [
-            Program(source=source, timeout=self.options.timeout, memory_mb=self.options.memory_mb,
-                    output_limit=self.options.output_limit)
-            for source, _ in built
-        ]
-        results = self.sandbox.run(programs, progress=progress)
+        results = self.run_sources([source for source, _ in built], progress)
         return [
             finish(result, meta, nonce, user_lines)
             for result, meta, nonce, (_, user_lines) in zip(results, metas, nonces, built, strict=True)
@@ -97,8 +74,3 @@ class EAEEnvironment(Environment):
                 classified=min(seen.classified, seen.predicted, gold),
             ))
         return f1_metrics(samples)
-
-    def close(self) -> None:
-        if self._sandbox is not None and self._owns_sandbox:
-            self._sandbox.close()
-            self._sandbox = None

@@ -1,0 +1,59 @@
+"""A base for environments that run programs in a sandbox chosen by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from .components import Environment, Options, Program, ProgressCallback, Sandbox
+from .models import ExecutionResult
+
+DEFAULT_SANDBOX = "subprocess"
+
+
+class SandboxOptions(Options):
+    """Limits per program and the sandbox backend; subclasses change the defaults."""
+
+    timeout: float = Field(default=5.0, gt=0, description="wall-clock seconds per program")
+    memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
+    output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
+    sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name")
+    sandbox_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SandboxedEnvironment(Environment):
+    """An environment whose programs run in a sandbox: given one, or built from its options.
+
+    A sandbox the environment built is closed with it; one passed in belongs to the caller.
+    """
+
+    Options: ClassVar[type[SandboxOptions]] = SandboxOptions
+
+    def __init__(self, *, sandbox_instance: Sandbox | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._sandbox = sandbox_instance
+        self._owns_sandbox = sandbox_instance is None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            from .plugins import get_registry
+
+            self._sandbox = get_registry().sandbox(self.options.sandbox, **self.options.sandbox_options)
+        return self._sandbox
+
+    def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+        """Run program texts under this environment's limits, results in order."""
+        programs = [
+            Program(source=source, timeout=self.options.timeout, memory_mb=self.options.memory_mb,
+                    output_limit=self.options.output_limit)
+            for source in sources
+        ]
+        return self.sandbox.run(programs, progress=progress)
+
+    def close(self) -> None:
+        if self._sandbox is not None and self._owns_sandbox:
+            self._sandbox.close()
+            self._sandbox = None
