@@ -55,9 +55,14 @@ class Engine:
                    version: str | None = None) -> None:
         """Register a plugin object (a module or an instance with hook implementations)."""
         self.manager.register(plugin, name=name)
-        self.manager.check_pending()
         self.plugins[name] = PluginInfo(name, distribution, version)
-        self._collect(name)
+        try:
+            self.manager.check_pending()
+            self._collect(name)
+        except BaseException:
+            self.manager.unregister(name=name)
+            del self.plugins[name]
+            raise
 
     def _collect(self, plugin_name: str) -> None:
         """Run the plugin's registration hooks; its components land all together or not at all."""
@@ -69,11 +74,7 @@ class Engine:
                 if impl.plugin is plugin:
                     register = Register(staged, kind, plugin_name, info.distribution, info.version)
                     impl.function(**{"register": register} if impl.argnames else {})
-        for component in staged:
-            if component.name in self.registry.names(component.kind):
-                self.registry.add(component)  # raises DuplicateComponentError naming both
-        for component in staged:
-            self.registry.add(component)
+        self.registry.add_all(list(staged))
 
     # Observer hooks, typed.
     def run_start(self, run_dir: Path, config: dict[str, Any]) -> None:
@@ -118,10 +119,6 @@ def load_engine() -> Engine:
                 version=dist.version if dist else None,
             )
         except Exception as error:  # a broken plugin must not take the others down
-            if entry_point.name in engine.plugins:
-                engine.plugins.pop(entry_point.name)
-            if engine.manager.has_plugin(entry_point.name):
-                engine.manager.unregister(name=entry_point.name)
             warnings.warn(
                 f"plugin {entry_point.name!r} ({entry_point.value}) failed to load and is skipped: "
                 f"{type(error).__name__}: {error}",

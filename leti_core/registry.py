@@ -91,15 +91,23 @@ class Registry:
         self._components: dict[str, dict[str, ComponentInfo]] = {kind: {} for kind in KINDS}
 
     def add(self, info: ComponentInfo) -> None:
-        if info.kind not in self._components:
-            raise LetiError(f"unknown component kind {info.kind!r}")
-        existing = self._components[info.kind].get(info.name)
-        if existing is not None:
-            raise DuplicateComponentError(
-                f"{info.kind} {info.name!r} is registered twice: by plugin {existing.plugin!r} "
-                f"({existing.target_path}) and by plugin {info.plugin!r} ({info.target_path})"
-            )
-        self._components[info.kind][info.name] = info
+        self.add_all([info])
+
+    def add_all(self, infos: list[ComponentInfo]) -> None:
+        """Add components all together, or none if any name is taken or repeated."""
+        seen: dict[tuple[str, str], ComponentInfo] = {}
+        for info in infos:
+            if info.kind not in self._components:
+                raise LetiError(f"unknown component kind {info.kind!r}")
+            existing = self._components[info.kind].get(info.name) or seen.get((info.kind, info.name))
+            if existing is not None:
+                raise DuplicateComponentError(
+                    f"{info.kind} {info.name!r} is registered twice: by plugin {existing.plugin!r} "
+                    f"({existing.target_path}) and by plugin {info.plugin!r} ({info.target_path})"
+                )
+            seen[(info.kind, info.name)] = info
+        for (kind, name), info in seen.items():
+            self._components[kind][name] = info
 
     def __iter__(self) -> Iterator[ComponentInfo]:
         for kind in self._components.values():

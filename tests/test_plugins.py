@@ -125,3 +125,12 @@ def test_an_environment_that_does_not_fit_the_task_is_refused(mbpp_dir):
     task = load_engine().registry.task("mbpp", data=mbpp_dir)
     with pytest.raises(IncompatibleComponentsError, match="environment 'structure' cannot check task 'mbpp'.*--env python"):
         ensure_compatible(task, StructureChecker())
+
+
+def test_a_refused_plugin_leaves_nothing_behind():
+    engine = load_engine()
+    before = list(engine.registry)
+    with pytest.raises(DuplicateComponentError):
+        engine.add_plugin(_Plugin(), "mine")
+    assert "mine" not in engine.plugins and not engine.manager.has_plugin("mine")
+    assert list(engine.registry) == before
