@@ -35,7 +35,7 @@ class PythonEnvironment(Environment):
         timeout: float = Field(default=5.0, gt=0, description="wall-clock seconds per program")
         memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
         output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
-        sandbox: str = Field(default="subprocess", description="sandbox backend by name")
+        sandbox: str = Field(default="local", description="sandbox backend by name")
         sandbox_options: dict[str, Any] = Field(default_factory=dict)
 
     def __init__(self, *, sandbox_instance: Sandbox | None = None, **options: Any) -> None:

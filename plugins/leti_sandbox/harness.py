@@ -1,10 +1,11 @@
 """Runs one untrusted program inside a sandboxed process and reports how it ended.
 
-Started as ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; reads the job
+The `subprocess` backend starts it as ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; reads the job
 ``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null. The report, one JSON
 object carrying the nonce, is written to REPORT_FD only after the program returns or raises, so
-``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. This file uses the
-standard library only: it runs in a bare interpreter.
+``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. The `local` executor
+loads this file and calls ``execute`` in each forked child. This file uses the standard library
+only: it runs in a bare interpreter.
 """
 
 import json
@@ -71,16 +72,14 @@ def _describe(error):
     return {"type": type(error).__name__, "message": _message(error), "frames": _frames(error.__traceback__)}
 
 
-def main():
-    memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
-    job = json.loads(sys.stdin.buffer.read())
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    _set_limits(memory_mb, cpu_seconds, output_bytes)
-    source = job["source"]
+def execute(source, nonce, report_fd):
+    """Run ``source`` as ``__main__`` and write the nonce-tagged report to ``report_fd``; never returns.
+
+    The report says ``completed`` only when the code after the last statement ran.
+    """
     linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
-    report = {"nonce": job["nonce"], "completed": False}
+    report = {"nonce": nonce, "completed": False}
+    del nonce
     try:
         code = compile(source, FILENAME, "exec", dont_inherit=True)
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -104,6 +103,15 @@ def main():
     finally:
         os._exit(0)  # skip atexit handlers and threads the program left behind
 
+
+def main():
+    memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
+    job = json.loads(sys.stdin.buffer.read())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    _set_limits(memory_mb, cpu_seconds, output_bytes)
+    execute(job["source"], job["nonce"], report_fd)
 
 if __name__ == "__main__":
     main()
