@@ -1,6 +1,7 @@
 """Runs one untrusted program inside a sandboxed process and reports how it ended.
 
-The `subprocess` backend starts it as ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; reads the job
+The `subprocess` backend starts it as
+``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; it reads the job
 ``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null. The report, one JSON
 object carrying the nonce, is written to REPORT_FD only after the program returns or raises, so
 ``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. The `local` executor
@@ -75,22 +76,14 @@ def _describe(error):
 def execute(source, nonce, report_fd):
     """Run ``source`` as ``__main__`` and write the nonce-tagged report to ``report_fd``; never returns.
 
-    The report says ``completed`` only when the code after the last statement ran.
+    The report says ``completed`` only when the code after the last statement ran. It is built
+    after the program ended, so the program cannot flip a flag in a report waiting in memory.
     """
     linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
-    report = {"nonce": nonce, "completed": False}
-    del nonce
-    try:
-        code = compile(source, FILENAME, "exec", dont_inherit=True)
-        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        sys.argv = [FILENAME]
-        exec(code, namespace)
-        report["completed"] = True
-    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
-        try:
-            report["error"] = _describe(error)
-        except BaseException:
-            report["error"] = {"type": type(error).__name__, "message": "", "frames": []}
+    completed, error_info = _run(source)
+    report = {"nonce": nonce, "completed": completed}
+    if error_info is not None:
+        report["error"] = error_info
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -103,6 +96,20 @@ def execute(source, nonce, report_fd):
     finally:
         os._exit(0)  # skip atexit handlers and threads the program left behind
 
+
+def _run(source):
+    """(completed, error description or None)."""
+    try:
+        code = compile(source, FILENAME, "exec", dont_inherit=True)
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        sys.argv = [FILENAME]
+        exec(code, namespace)
+        return True, None
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
+        try:
+            return False, _describe(error)
+        except BaseException:
+            return False, {"type": type(error).__name__, "message": "", "frames": []}
 
 def main():
     memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
