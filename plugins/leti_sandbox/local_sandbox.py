@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 import os
-import queue
-import secrets
 import sys
-import sysconfig
-import threading
-from collections.abc import Sequence
-from concurrent.futures import as_completed
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
-from leti_core import ExecutionResult, LetiError, Options, Program, ProgressCallback, Sandbox
+from leti_core import LetiError, Options
 
-from . import bwrap, frames, isolation
-from .channel import Capture, judge
+from . import bwrap, isolation
+from .pool import ExecutorPool
 from .slots import Slots
-from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
+from .workers import ExecutorProcess
 
 EXECUTOR = Path(__file__).with_name("executor.py")
 LayerName = Literal["uid", "tmpfs", "landlock", "landlock-fs", "seccomp"]
@@ -32,13 +25,12 @@ PRELOAD = ("re", "math", "collections", "heapq", "itertools", "functools", "bise
 
 
 def python_paths(python: str) -> list[str]:
-    """Folders the interpreter's standard library lives in (read-only for programs)."""
-    paths = {sys.base_prefix, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"],
-             os.path.dirname(os.path.realpath(python))}
-    return sorted(path for path in paths if path and os.path.isdir(path))
+    """The installation folders of the interpreter (read-only for programs)."""
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(python)))
+    return sorted({sys.base_prefix, prefix})
 
 
-class LocalSandbox(Sandbox):
+class LocalSandbox(ExecutorPool):
     """Runs each program in a fresh child forked from a warm, small executor process.
 
     Each child gets, where the kernel has them: an unprivileged uid of its own per worker (when
@@ -74,54 +66,36 @@ class LocalSandbox(Sandbox):
                 raise ValueError("must be the absolute path of an executable interpreter")
             return value
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue()
-        self._workers: list[Worker] = []
-        self._slots: Slots | None = None
-        self._bwrap = self._choose_bwrap()
-        self.layers: isolation.Layers = {}
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
-        self._isolation = isolation.describe(self.layers)
+    def _prepare(self) -> None:
+        self._bwrap, self._bwrap_reason = self._choose_bwrap()
+        self._slots = Slots(self.options.workers, None if "uid" in self.options.disable else self.options.uid_base)
 
-    def _choose_bwrap(self) -> str | None:
+    def _choose_bwrap(self) -> tuple[str | None, str]:
         if self.options.bwrap == "off":
-            return None
+            return None, "disabled by option"
         path = bwrap.find()
         reason = "bwrap is not installed (apt install bubblewrap)" if path is None else bwrap.probe(path)
         if reason is None:
-            return path
+            return path, ""
         if self.options.bwrap == "on":
             raise LetiError(f"sandbox 'local': option bwrap='on' but bubblewrap cannot run here: {reason}")
-        self._bwrap_reason = reason
-        return None
+        return None, reason
 
-    def _start(self) -> None:
-        self._slots = Slots(self.options.workers, self.options.uid_base if "uid" not in self.options.disable else None)
-        for slot in self._slots.slots:
-            worker = Worker(lambda slot=slot: self._spawn(slot), self._queue, self._convert, self._failed,
-                            self.options.window)
-            worker.start()
-            self._workers.append(worker)
-        for worker in self._workers:
-            try:
-                layers = worker.ready.result()
-            except ExecutorError as error:
-                raise LetiError(f"sandbox 'local': the executor could not start: {error}") from None
-            if not self.layers or isolation.LEVELS.index(isolation.level_of(layers)) < isolation.LEVELS.index(
-                    isolation.level_of(self.layers)):
-                self.layers = layers
-        self.layers["bwrap"] = ({"on": True, "detail": "each executor in its own pid, network, ipc, uts and mount "
-                                 "namespaces, capabilities dropped"} if self._bwrap else
-                                {"on": False, "detail": getattr(self, "_bwrap_reason", "disabled by option")})
-        isolation.check_minimum(self.name, self.layers, self.options.min_level)
+    def _host_layers(self) -> isolation.Layers:
+        if self._bwrap:
+            return {"bwrap": {"on": True, "detail": "each executor in its own pid, network, ipc, uts and mount "
+                              "namespaces, capabilities dropped"}}
+        return {"bwrap": {"on": False, "detail": self._bwrap_reason}}
 
-    def _spawn(self, slot: Any) -> ExecutorProcess:
+    def _release(self) -> None:
+        slots = getattr(self, "_slots", None)
+        if slots is not None:
+            slots.close()
+            self._slots = None
+
+    def _spawn(self, index: int) -> ExecutorProcess:
+        assert self._slots is not None
+        slot = self._slots.slots[index]
         read_paths = python_paths(self.options.python)
         config = {
             "uid": slot.uid, "gid": slot.gid, "workdir": slot.workdir, "read_paths": read_paths + list(bwrap.SYSTEM_PATHS),
@@ -137,51 +111,3 @@ class LocalSandbox(Sandbox):
             command = bwrap.command(self._bwrap, [*read_paths, str(EXECUTOR.parent)], slot.workdir,
                                     self.options.tmpfs_mb, command)
         return ExecutorProcess(command)
-
-    def isolation(self) -> str:
-        return self._isolation
-
-    def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
-        """Run ``programs`` on the workers; thread-safe, results in the order of ``programs``."""
-        if not self._workers:
-            raise LetiError("sandbox 'local' is closed")
-        jobs = [self._job(program) for program in programs]
-        for job in jobs:
-            self._queue.put(job)
-        for future in as_completed([job.future for job in jobs]):
-            future.result()
-            if progress is not None:
-                progress(1)
-        return [job.future.result() for job in jobs]
-
-    @staticmethod
-    def _job(program: Program) -> Job:
-        message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.timeout,
-                   "memory_mb": program.memory_mb, "cpu_seconds": math.ceil(program.timeout) + 1,
-                   "output_limit": program.output_limit}
-        return Job(message, program.timeout, frame=frames.encode(message))
-
-    def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
-        base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
-                "isolation": self._isolation}
-        if message["timed_out"]:
-            return ExecutionResult(status="timed out", reason="timeout", **base)
-        report = Capture(1 << 20)
-        report.data += message["report"].encode()
-        report.dropped = int(message["report_overflow"])
-        return judge(report, message["returncode"], job.message["nonce"], base)
-
-    def _failed(self, job: Job, reason: str) -> ExecutionResult:
-        return ExecutionResult(status="error", reason=f"sandbox error: {reason}", isolation=self._isolation)
-
-    def close(self) -> None:
-        """Stop the workers and their executors (no process is left behind)."""
-        with self._lock:
-            workers, self._workers = self._workers, []
-            for _ in workers:
-                self._queue.put(STOP)
-            for worker in workers:
-                worker.join()
-            if self._slots is not None:
-                self._slots.close()
-                self._slots = None
