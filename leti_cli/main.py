@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import evaluate, plugins
+from . import evaluate, plugins, sandbox
 from .errors import run_cli
 
 
@@ -16,6 +16,7 @@ def cli() -> None:
 
 cli.add_command(plugins.command)
 cli.add_command(evaluate.command)
+cli.add_command(sandbox.group)
 
 
 def main(args: list[str] | None = None) -> None:
