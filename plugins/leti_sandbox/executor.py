@@ -148,10 +148,19 @@ class Executor:
         return progressed
 
     def cleanup(self):
-        """Kill and reap whatever the program left (the executor is their subreaper), empty the
-        work folder."""
+        """Kill and reap whatever the program left, empty the work folder.
+
+        The executor is a subreaper: every process the program started, wherever it moved,
+        is reparented here when its parents die. So when ``waitpid`` finds no child, nothing
+        is left running, and an empty work folder needs no cleaning (the common, fast path).
+        """
+        leftovers = _has_children()
+        with os.scandir(self.plan.workdir) as entries:
+            written = next(entries, None) is not None
+        if not (leftovers or written):
+            return
         if self.plan.reaper is not None:
-            self.plan.reaper.sweep()
+            self.plan.reaper.sweep()  # kill by uid, empty the folder as that uid
         else:
             layers.reaper.empty_folder(self.plan.workdir)
         _reap_orphans(time.monotonic() + 2.0)
@@ -160,8 +169,6 @@ class Executor:
         try:
             hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"],
                              (self.devnull, *write_ends))
-            if "random" in sys.modules:
-                sys.modules["random"].seed()
             source, nonce = job.pop("source"), job.pop("nonce")
             del job, write_ends
             harness.execute(source, nonce, 3)
@@ -186,6 +193,14 @@ def _killpg(pid):
         return False
     except OSError:
         pass
+    return True
+
+
+def _has_children():
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
     return True
 
 

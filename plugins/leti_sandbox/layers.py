@@ -84,7 +84,7 @@ def prepare(config, keep_fd=lambda fd: fd):
     _prove(plan, report)
     plan.reaper = None
     if plan.uid is not None:
-        plan.reaper = reaper.UidReaper(plan.uid, plan.gid, workdir)  # leftovers are killed by uid
+        plan.reaper = reaper.UidReaper(plan.uid, plan.gid, workdir, kernel)  # leftovers are killed by uid
         if plan.seccomp is not None:  # inherited by every child: installed once, here
             try:
                 kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)  # needed without CAP_SYS_ADMIN (bwrap)

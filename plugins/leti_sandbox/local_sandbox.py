@@ -21,7 +21,7 @@ EXECUTOR = Path(__file__).with_name("executor.py")
 LayerName = Literal["uid", "tmpfs", "landlock", "landlock-fs", "seccomp"]
 # Modules most programs import: loaded once in the executor, shared by every child.
 PRELOAD = ("re", "math", "collections", "heapq", "itertools", "functools", "bisect", "string",
-           "operator", "cmath", "array", "copy", "random", "json", "sys", "typing")
+           "operator", "cmath", "array", "copy", "random", "json", "sys")
 
 
 def python_paths(python: str) -> list[str]:

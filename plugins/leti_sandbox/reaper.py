@@ -14,12 +14,21 @@ import signal
 
 
 class UidReaper:
-    def __init__(self, uid, gid, workdir):
-        self.uid, self.gid, self.workdir = uid, gid, workdir
+    def __init__(self, uid, gid, workdir, kernel):
+        self.uid, self.gid, self.workdir, self.kernel = uid, gid, workdir, kernel
         self.commands = self.acks = -1
         self.start()
 
     def start(self):
+        """Start the helper; the executor stops being a subreaper meanwhile, so that the helper
+        is adopted by init, never by the executor (whose children are program processes only)."""
+        self.kernel.prctl(self.kernel.PR_SET_CHILD_SUBREAPER, 0)
+        try:
+            self._start()
+        finally:
+            self.kernel.prctl(self.kernel.PR_SET_CHILD_SUBREAPER, 1)
+
+    def _start(self):
         command_read, command_write = os.pipe2(os.O_CLOEXEC)
         ack_read, ack_write = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
