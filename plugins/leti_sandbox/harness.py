@@ -81,15 +81,18 @@ def execute(source, nonce, report_fd):
     """
     linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
     completed, error_info = _run(source)
-    report = {"nonce": nonce, "completed": completed}
-    if error_info is not None:
-        report["error"] = error_info
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException:
         pass
-    data = json.dumps(report).encode()
+    if completed and isinstance(nonce, str) and nonce.isalnum():
+        data = ('{"nonce": "%s", "completed": true}' % nonce).encode()  # the common case, no json
+    else:
+        report = {"nonce": nonce, "completed": completed}
+        if error_info is not None:
+            report["error"] = error_info
+        data = json.dumps(report).encode()
     try:
         while data:
             data = data[os.write(report_fd, data):]
