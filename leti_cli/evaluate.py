@@ -47,12 +47,15 @@ def command(samples: Path, task_name: str, split: str, data: Path | None, out: P
     batch = [sample for _, sample in rows]
     with environment, progress_bar(len(batch), "executing") as advance:
         scored = Scorer(environment, formatter).score(problems, batch, progress=advance)
+        metrics = environment.metrics(scored, problems)
     write_jsonl(out, (item.to_results_line() for item in scored))
     summary = score_pass_at_k(scored, ks)
     if as_json:
         click.echo(json.dumps({**summary.pass_at, "problems": summary.problems,
-                               "samples": summary.samples, "results": str(out)}))
+                               "samples": summary.samples, "metrics": metrics, "results": str(out)}))
         return
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
     click.echo(f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}")
+    if metrics:
+        click.echo(", ".join(f"{name} = {value:.4f}" for name, value in metrics.items()))
     click.echo(f"results: {out}", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import evaluate, plugins, sandbox
+from . import evaluate, plugins, run, sandbox, train
 from .errors import run_cli
 
 
@@ -16,6 +16,9 @@ def cli() -> None:
 
 cli.add_command(plugins.command)
 cli.add_command(evaluate.command)
+cli.add_command(run.command)
+cli.add_command(run.finetune_command)
+cli.add_command(train.command)
 cli.add_command(sandbox.group)
 
 

@@ -49,3 +49,22 @@ from .registry import ComponentInfo, Register, Registry
 from .scoring import Scorer, exception_histogram, pass_at_k as score_pass_at_k
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+from .training import (  # noqa: E402
+    BAD,
+    FEEDBACK_CLOSE,
+    FEEDBACK_OPEN,
+    GOOD,
+    SPECIAL_TOKENS,
+    alternate_batches,
+    condition_prompt,
+    feedback_block,
+    gold_example,
+    training_example,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]
+from .run import Components, LetiRun, postprocess  # noqa: E402
+from .run_config import RunConfig, make_config, read_config_file  # noqa: E402
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -148,8 +149,19 @@ class Sampler(Component):
     kind = "sampler"
 
     @abstractmethod
-    def sample(self, prompts: Sequence[str], n: int) -> Iterator[list[str]]:
-        """Yield ``n`` raw (untrimmed) completions for each prompt, in order."""
+    def sample(
+        self,
+        model: str,
+        prompts: Sequence[str],
+        n: int,
+        temperature: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[list[str]]:
+        """Yield ``n`` raw (untrimmed) completions for each prompt, in prompt order.
+
+        ``model`` is a checkpoint the trainer wrote (or a model reference); ``temperature``
+        overrides the sampler's own for this call (evaluation samples cooler).
+        """
 
 
 class Trainer(Component):
@@ -158,8 +170,20 @@ class Trainer(Component):
     kind = "trainer"
 
     @abstractmethod
-    def train(self, texts: Sequence[str], output_dir: str) -> dict[str, float]:
-        """Train on ``texts``, save the model to ``output_dir``, return training metrics."""
+    def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
+        """Save ``model`` (a hub id, folder or file) to ``output_dir`` as a trainable checkpoint
+        with ``special_tokens`` added; raise LetiError when it cannot be found or loaded."""
+
+    @abstractmethod
+    def train(
+        self,
+        model: str,
+        texts: Sequence[str],
+        output_dir: Path,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, float]:
+        """Fine-tune the checkpoint ``model`` on ``texts``, save the result to ``output_dir``
+        (written whole or not at all), and return training metrics."""
 
 
 KINDS: dict[str, type[Component]] = {

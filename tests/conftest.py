@@ -40,3 +40,22 @@ def leti(*args: str | os.PathLike[str], env: dict[str, str] | None = None, timeo
         [sys.executable, "-m", "leti_cli", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, mbpp_records) -> Path:
+    """A tiny random Llama with a tokenizer trained here on MBPP text."""
+    from .tiny_model import build_tiny_model
+
+    corpus = [record["text"] + "\n" + record["code"] for record in mbpp_records[:300]]
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", corpus)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model with LeTI's special tokens added."""
+    from leti_core import SPECIAL_TOKENS, get_registry
+
+    base = tmp_path_factory.mktemp("base") / "model"
+    get_registry().trainer("hf").prepare(str(tiny_model), SPECIAL_TOKENS, base)
+    return base

@@ -100,6 +100,10 @@ class MBPPTask(Task):
             self._records = read_file(Path(path)) if path else read_hub()
         return self._records
 
+    def gold_completion(self, problem: Problem) -> str | None:
+        """The paper's baseline text is ``prompt + "\\n" + code``."""
+        return None if problem.reference is None else "\n" + problem.reference
+
     def load(self, split: str) -> list[Problem]:
         if split not in SPLITS:
             raise LetiError(f"unknown mbpp split {split!r}; splits: {', '.join(SPLITS)}")

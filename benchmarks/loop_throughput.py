@@ -1,0 +1,76 @@
+"""Sampling and training throughput of the hf components, measured in one run.
+
+Prints: sampling tokens/s batched vs one sequence at a time (and the ratio), training tokens/s,
+the padding share of training batches, and peak memory. Uses the embedded default model unless
+--model is given, and MBPP training prompts from --data (default ../shared/data/mbpp).
+
+    python benchmarks/loop_throughput.py [--model PATH] [--data PATH] [--prompts 4] [--n 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from leti_core import SPECIAL_TOKENS, get_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def sample_rate(model: str, prompts: list[str], n: int, batch_size: int, max_tokens: int) -> tuple[float, list[list[str]]]:
+    sampler = get_registry().sampler("hf", batch_size=batch_size, max_tokens=max_tokens, seed=0)
+    list(sampler.sample(model, prompts[:1], 1))  # load and warm up
+    sampler.stats["generated_tokens"] = 0
+    started = time.perf_counter()
+    groups = list(sampler.sample(model, prompts, n))
+    elapsed = time.perf_counter() - started
+    return sampler.stats["generated_tokens"] / elapsed, groups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mbpp"))
+    parser.add_argument("--prompts", type=int, default=4)
+    parser.add_argument("--n", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--train-texts", type=int, default=32)
+    args = parser.parse_args()
+
+    registry = get_registry()
+    trainer = registry.trainer("hf", epochs=1, batch_size=8, micro_batch_size=4, max_length=512)
+    problems = registry.task("mbpp", data=args.data).load("train")[: args.prompts]
+    prompts = [problem.prompt for problem in problems]
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch) / "base"
+        started = time.perf_counter()
+        trainer.prepare(args.model or trainer.default_model(), SPECIAL_TOKENS, base)
+        print(f"model prepared in {time.perf_counter() - started:.1f} s")
+
+        batched, groups = sample_rate(str(base), prompts, args.n, batch_size=8, max_tokens=args.max_tokens)
+        single, _ = sample_rate(str(base), prompts, args.n, batch_size=1, max_tokens=args.max_tokens)
+        print(f"sampling: batched (8 sequences) {batched:.1f} tok/s, one at a time {single:.1f} tok/s, "
+              f"ratio {batched / single:.2f}x")
+
+        completions = [c for group in groups for c in group]
+        texts = [("<|bad|>" + p + c) for p, c in zip((p for p in prompts for _ in range(args.n)), completions)]
+        texts = (texts * (args.train_texts // max(1, len(texts)) + 1))[: args.train_texts]
+        metrics = trainer.train(str(base), texts, Path(scratch) / "checkpoint")
+        print(f"training: {metrics['tokens'] / metrics['seconds']:.1f} tok/s over {int(metrics['tokens'])} tokens "
+              f"({int(metrics['steps'])} steps, feedback and code 1:1), padding share {metrics['padding_share']:.1%}")
+    print(f"peak memory (RSS): {peak_rss_gib():.2f} GiB")
+    print(json.dumps({"sampling_batched_tok_s": batched, "sampling_single_tok_s": single,
+                      "training_tok_s": metrics["tokens"] / metrics["seconds"],
+                      "padding_share": metrics["padding_share"], "peak_rss_gib": peak_rss_gib()}))
+
+
+if __name__ == "__main__":
+    main()

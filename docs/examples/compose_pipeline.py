@@ -1,0 +1,50 @@
+"""Compose a LeTI pipeline in Python: score samples, then run one LeTI iteration.
+
+    python docs/examples/compose_pipeline.py --data ../shared/data/mbpp [--model PATH] [--out runs/api]
+
+Components are chosen by name from the registry (any installed plugin's) or built directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from leti_core import Components, LetiRun, RunConfig, Sample, Scorer, load_engine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True, help="MBPP file or folder")
+    parser.add_argument("--model", default=None, help="hub id, folder or .gguf (default: embedded)")
+    parser.add_argument("--out", type=Path, default=Path("runs/api"))
+    parser.add_argument("--problems", type=int, default=4)
+    args = parser.parse_args()
+
+    engine = load_engine()
+    registry = engine.registry
+
+    # 1. Score two completions for one problem, with textual feedback.
+    task = registry.task("mbpp", data=args.data)
+    problems = {problem.task_id: problem for problem in task.load("test")}
+    samples = [
+        Sample(task_id=11, completion=problems["11"].reference),
+        Sample(task_id=11, completion="def remove_Occ(s, ch):\n    return s.replace(ch, c)\n"),
+    ]
+    with registry.environment("python", timeout=5) as environment:
+        for item in Scorer(environment, registry.feedback("traceback")).score(problems, samples):
+            print(item.result.status, "|", item.feedback.text or "(no feedback)")
+
+    # 2. One small LeTI iteration: sample, execute, feedback, fine-tune, evaluate.
+    config = RunConfig(data=args.data, model=args.model, iterations=1, problems=args.problems, samples=2,
+                       max_tokens=256, batch_size=8, epochs=1, eval_problems=args.problems, eval_samples=2)
+    components = Components.from_config(engine, config)
+    try:
+        summaries = LetiRun(args.out, config, components, engine).run()
+    finally:
+        components.close()
+    print(summaries[-1].model_dump_json(indent=2))
+
+
+if __name__ == "__main__":
+    main()

