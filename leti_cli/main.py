@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import evaluate, plugins, run, train
+from . import evaluate, plugins, run, sandbox, train
 from .errors import run_cli
 
 
@@ -19,6 +19,7 @@ cli.add_command(evaluate.command)
 cli.add_command(run.command)
 cli.add_command(run.finetune_command)
 cli.add_command(train.command)
+cli.add_command(sandbox.group)
 
 
 def main(args: list[str] | None = None) -> None:

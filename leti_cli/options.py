@@ -60,7 +60,7 @@ def execution_options(function: Any) -> Any:
                      help="Feedback formatter."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
                      help="Seconds per program (default: the environment's; python 5, eae 30)."),
-        click.option("--sandbox", default=None, help="Sandbox backend (python default: subprocess)."),
+        click.option("--sandbox", default=None, help="Sandbox backend (python default: local)."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="Programs run at once (default: CPU count)."),
     ]

@@ -10,7 +10,7 @@ from pydantic import Field
 from .components import Environment, Options, Program, ProgressCallback, Sandbox
 from .models import ExecutionResult
 
-DEFAULT_SANDBOX = "subprocess"
+DEFAULT_SANDBOX = "local"
 
 
 class SandboxOptions(Options):

@@ -1,10 +1,12 @@
 """Runs one untrusted program inside a sandboxed process and reports how it ended.
 
-Started as ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; reads the job
+The `subprocess` backend starts it as
+``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; it reads the job
 ``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null. The report, one JSON
 object carrying the nonce, is written to REPORT_FD only after the program returns or raises, so
-``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. This file uses the
-standard library only: it runs in a bare interpreter.
+``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. The `local` executor
+loads this file and calls ``execute`` in each forked child. This file uses the standard library
+only: it runs in a bare interpreter.
 """
 
 import json
@@ -71,6 +73,47 @@ def _describe(error):
     return {"type": type(error).__name__, "message": _message(error), "frames": _frames(error.__traceback__)}
 
 
+def execute(source, nonce, report_fd):
+    """Run ``source`` as ``__main__`` and write the nonce-tagged report to ``report_fd``; never returns.
+
+    The report says ``completed`` only when the code after the last statement ran. It is built
+    after the program ended, so the program cannot flip a flag in a report waiting in memory.
+    """
+    linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
+    completed, error_info = _run(source)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    if completed and isinstance(nonce, str) and nonce.isalnum():
+        data = ('{"nonce": "%s", "completed": true}' % nonce).encode()  # the common case, no json
+    else:
+        report = {"nonce": nonce, "completed": completed}
+        if error_info is not None:
+            report["error"] = error_info
+        data = json.dumps(report).encode()
+    try:
+        while data:
+            data = data[os.write(report_fd, data):]
+    finally:
+        os._exit(0)  # skip atexit handlers and threads the program left behind
+
+
+def _run(source):
+    """(completed, error description or None)."""
+    try:
+        code = compile(source, FILENAME, "exec", dont_inherit=True)
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        sys.argv = [FILENAME]
+        exec(code, namespace)
+        return True, None
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
+        try:
+            return False, _describe(error)
+        except BaseException:
+            return False, {"type": type(error).__name__, "message": "", "frames": []}
+
 def main():
     memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
     job = json.loads(sys.stdin.buffer.read())
@@ -78,32 +121,7 @@ def main():
     os.dup2(devnull, 0)
     os.close(devnull)
     _set_limits(memory_mb, cpu_seconds, output_bytes)
-    source = job["source"]
-    linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
-    report = {"nonce": job["nonce"], "completed": False}
-    try:
-        code = compile(source, FILENAME, "exec", dont_inherit=True)
-        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        sys.argv = [FILENAME]
-        exec(code, namespace)
-        report["completed"] = True
-    except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
-        try:
-            report["error"] = _describe(error)
-        except BaseException:
-            report["error"] = {"type": type(error).__name__, "message": "", "frames": []}
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:
-        pass
-    data = json.dumps(report).encode()
-    try:
-        while data:
-            data = data[os.write(report_fd, data):]
-    finally:
-        os._exit(0)  # skip atexit handlers and threads the program left behind
-
+    execute(job["source"], job["nonce"], report_fd)
 
 if __name__ == "__main__":
     main()

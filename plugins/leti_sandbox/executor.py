@@ -1,0 +1,241 @@
+"""The warm executor: a small interpreter that forks one hardened child per program.
+
+Started once per worker as ``python -I -S -B executor.py CONFIG_JSON`` (standard library only,
+nothing heavy imported). It applies what it can of the layers the host asked for, answers with a
+``ready`` frame listing each layer and why it is on or off, then reads job frames on fd 0 and
+answers each with a result frame on fd 1, in order. The wall-clock limit is enforced here, from
+outside the program, by killing its process group; every process the program started is reaped
+before the result goes back.
+"""
+
+import gc
+import importlib.util
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DRAIN_FACTOR = 8           # output beyond this many times the limit closes the pipe
+REPORT_LIMIT = 1024 * 1024
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location("leti_sandbox_" + name, os.path.join(HERE, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+frames = _load("frames")
+harness = _load("harness")
+layers = _load("layers")
+hardening = layers.hardening
+
+
+class Capture:
+    """Bytes from one pipe: keeps ``limit``, counts the rest, gives up past ``DRAIN_FACTOR``."""
+
+    __slots__ = ("limit", "chunks", "size", "dropped")
+
+    def __init__(self, limit):
+        self.limit, self.chunks, self.size, self.dropped = limit, [], 0, 0
+
+    def add(self, chunk):
+        room = self.limit - self.size
+        if room > 0:
+            self.chunks.append(chunk[:room])
+            self.size += min(room, len(chunk))
+        self.dropped += max(0, len(chunk) - max(room, 0))
+        return self.dropped <= DRAIN_FACTOR * self.limit
+
+    def text(self):
+        text = b"".join(self.chunks).decode("utf-8", errors="replace")
+        return text + ("\n[%d more bytes dropped]" % self.dropped if self.dropped else "")
+
+
+class Executor:
+    def __init__(self, config):
+        self.pid = os.getpid()
+        self.config = config
+        self.jobs, self.results = (os.dup(fd) for fd in (0, 1))
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(self.devnull, fd)
+        self.devnull = _high(self.devnull)
+        self.jobs, self.results = _high(self.jobs), _high(self.results)
+        self.plan, self.report = layers.prepare(config, _high)
+
+    def serve(self):
+        frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
+        gc.collect()
+        gc.freeze()  # children then share the executor's pages instead of copying them
+        while True:
+            job = frames.read_frame(self.jobs)
+            if job is None:
+                return
+            frames.write_all(self.results, frames.encode(self.run(job)))
+
+    def run(self, job):
+        pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            self.child(job, [w for _, w in pipes])
+        for _, write_end in pipes:
+            os.close(write_end)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+        captures = {pipes[0][0]: Capture(job["output_limit"]), pipes[1][0]: Capture(job["output_limit"]),
+                    pipes[2][0]: Capture(REPORT_LIMIT)}
+        timed_out, status = self.watch(pid, captures, started + job["timeout"])
+        duration = time.monotonic() - started
+        self.cleanup()
+        out, err, report = (captures[r] for r, _ in pipes)
+        return {"stdout": out.text(), "stderr": err.text(),
+                "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
+                "report_overflow": bool(report.dropped), "returncode": _returncode(status),
+                "timed_out": timed_out, "duration": duration}
+
+    def watch(self, pid, captures, deadline):
+        """Read the pipes until the child exits or the deadline passes; kill its group; reap."""
+        pidfd = os.pidfd_open(pid)
+        poller = select.poll()
+        for fd in captures:
+            poller.register(fd, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        open_fds = set(captures)
+        timed_out = False
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                events = poller.poll(remaining * 1000)
+                if any(fd == pidfd for fd, _ in events):
+                    while self.read_ready(poller, captures, open_fds, 0):  # what is buffered
+                        pass
+                    break
+                self.read_ready(poller, captures, open_fds, None, events)
+        finally:
+            if not _killpg(pid) and self.plan.reaper is not None:
+                self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
+            _, status = os.waitpid(pid, 0)
+            os.close(pidfd)
+            for fd in captures:
+                os.close(fd)
+        return timed_out, status
+
+    def read_ready(self, poller, captures, open_fds, timeout, events=None):
+        """Read once from each ready pipe; returns whether anything was read."""
+        if events is None:
+            events = poller.poll(timeout) if open_fds else []
+        progressed = False
+        for fd, _ in events:
+            if fd not in open_fds:
+                continue
+            chunk = os.read(fd, 65536)
+            if chunk and captures[fd].add(chunk):
+                progressed = True
+                continue
+            poller.unregister(fd)  # end of file, or output past what we are willing to read
+            open_fds.discard(fd)
+        return progressed
+
+    def cleanup(self):
+        """Kill and reap whatever the program left, empty the work folder.
+
+        The executor is a subreaper: every process the program started, wherever it moved,
+        is reparented here when its parents die. So when ``waitpid`` finds no child, nothing
+        is left running, and an empty work folder needs no cleaning (the common, fast path).
+        """
+        leftovers = _has_children()
+        with os.scandir(self.plan.workdir) as entries:
+            written = next(entries, None) is not None
+        if not (leftovers or written):
+            return
+        if self.plan.reaper is not None:
+            self.plan.reaper.sweep()  # kill by uid, empty the folder as that uid
+        else:
+            layers.reaper.empty_folder(self.plan.workdir)
+        _reap_orphans(time.monotonic() + 2.0)
+
+    def child(self, job, write_ends):
+        try:
+            hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"],
+                             (self.devnull, *write_ends))
+            source, nonce = job.pop("source"), job.pop("nonce")
+            del job, write_ends
+            harness.execute(source, nonce, 3)
+        except BaseException:
+            pass
+        os._exit(70)
+
+
+def _high(fd):
+    """Move ``fd`` above the descriptors a child rearranges (close-on-exec)."""
+    import fcntl
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return moved
+
+
+def _killpg(pid):
+    """SIGKILL the process group; False when not allowed to."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except PermissionError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+def _has_children():
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _reap_orphans(deadline):
+    """Reap reparented descendants until none is left (or ``deadline``)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
+
+
+def _returncode(status):
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    layers.kernel.prctl(layers.kernel.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the host
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": config["workdir"],
+                       "TMPDIR": config["workdir"]})
+    for name in config.get("preload", ()):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    executor = Executor(config)
+    del sys.modules["__main__"].__dict__["main"]
+    executor.serve()
+
+
+if __name__ == "__main__":
+    main()

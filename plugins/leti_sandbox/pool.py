@@ -1,0 +1,116 @@
+"""The part of the `local` and `docker` backends they share: workers feeding warm executors."""
+
+from __future__ import annotations
+
+import math
+import queue
+import secrets
+import threading
+from collections.abc import Sequence
+from concurrent.futures import as_completed
+from typing import Any
+
+from leti_core import ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
+
+from . import frames, isolation
+from .channel import Capture, judge
+from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
+
+
+class ExecutorPool(Sandbox):
+    """A Sandbox whose ``workers`` each feed one warm executor; subclasses say how to start one.
+
+    ``run()`` is thread-safe: jobs from every caller share one queue.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._workers: list[Worker] = []
+        self.layers: isolation.Layers = {}
+        self._isolation = "unknown"
+        try:
+            self._prepare()
+            self._start_workers()
+            self.layers.update(self._host_layers())
+            isolation.check_minimum(self.name, self.layers, self.options.min_level)
+        except BaseException:
+            self.close()
+            raise
+        self._isolation = isolation.describe(self.layers)
+
+    def _prepare(self) -> None:
+        """Set up what the executors need (before any starts)."""
+
+    def _spawn(self, index: int) -> ExecutorProcess:
+        raise NotImplementedError
+
+    def _host_layers(self) -> isolation.Layers:
+        """Layers applied from outside the executor (bubblewrap, a container)."""
+        return {}
+
+    def _release(self) -> None:
+        """Undo ``_prepare`` (after every executor stopped)."""
+
+    def _start_workers(self) -> None:
+        for index in range(self.options.workers):
+            worker = Worker(lambda index=index: self._spawn(index), self._queue, self._convert, self._failed,
+                            self.options.window)
+            worker.start()
+            self._workers.append(worker)
+        weakest = None
+        for worker in self._workers:
+            try:
+                layers = worker.ready.result()
+            except ExecutorError as error:
+                raise LetiError(f"sandbox {self.name!r}: the executor could not start: {error}") from None
+            rank = isolation.LEVELS.index(isolation.level_of(layers))
+            if weakest is None or rank < weakest:
+                weakest, self.layers = rank, dict(layers)
+
+    def isolation(self) -> str:
+        return self._isolation
+
+    def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+        """Run ``programs`` on the workers; results in the order of ``programs``."""
+        if not self._workers:
+            raise LetiError(f"sandbox {self.name!r} is closed")
+        jobs = [self._job(program) for program in programs]
+        for job in jobs:
+            self._queue.put(job)
+        for future in as_completed([job.future for job in jobs]):
+            future.result()
+            if progress is not None:
+                progress(1)
+        return [job.future.result() for job in jobs]
+
+    @staticmethod
+    def _job(program: Program) -> Job:
+        message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.timeout,
+                   "memory_mb": program.memory_mb, "cpu_seconds": math.ceil(program.timeout) + 1,
+                   "output_limit": program.output_limit}
+        return Job(message, program.timeout, frame=frames.encode(message))
+
+    def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
+        base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
+                "isolation": self._isolation}
+        if message["timed_out"]:
+            return ExecutionResult(status="timed out", reason="timeout", **base)
+        report = Capture(1 << 20)
+        report.data += message["report"].encode()
+        report.dropped = int(message["report_overflow"])
+        return judge(report, message["returncode"], job.message["nonce"], base)
+
+    def _failed(self, job: Job, reason: str) -> ExecutionResult:
+        return ExecutionResult(status="error", reason=f"sandbox error: {reason}", isolation=self._isolation)
+
+    def close(self) -> None:
+        """Stop the workers and their executors; no process is left behind."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+            for _ in workers:
+                self._queue.put(STOP)
+            for worker in workers:
+                worker.join()
+            self._release()

@@ -1,0 +1,126 @@
+"""The `local` backend beyond the conformance suite: levels, lifecycle, recovery, its pieces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import struct
+
+import pytest
+
+from leti_core import LetiError, Program, get_registry
+from leti_sandbox import bwrap, isolation, seccomp_filter
+from leti_sandbox.local_sandbox import LocalSandbox
+from leti_sandbox.probes import marked_processes
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the per-worker uid layer needs root")
+
+
+def _executors(sandbox: LocalSandbox) -> list[int]:
+    return [worker.executor.process.pid for worker in sandbox._workers if worker.executor]
+
+
+def test_is_the_python_environments_default():
+    environment = get_registry().environment("python")
+    assert environment.options.sandbox == "local"
+
+
+@root_only
+def test_full_isolation_is_recorded_in_every_result():
+    with LocalSandbox(workers=1, bwrap="off") as sandbox:
+        results = sandbox.run([Program(source="pass\n"), Program(source="1 / 0\n")])
+        assert sandbox.isolation().startswith("full: ")
+        assert all(result.isolation == sandbox.isolation() for result in results)
+        assert {"uid", "landlock-fs", "seccomp"} <= {name for name, layer in sandbox.layers.items() if layer["on"]}
+
+
+@root_only
+def test_refuses_to_run_below_the_minimum_and_says_how_to_opt_in():
+    with pytest.raises(LetiError) as caught:
+        LocalSandbox(workers=1, bwrap="off", disable=["uid"])
+    message = str(caught.value)
+    assert "'confined'" in message and "'full'" in message and "processes" in message
+    assert "min_level='confined'" in message and isolation.MIN_LEVEL_ENV in message
+    with LocalSandbox(workers=1, bwrap="off", disable=["uid"], min_level="confined") as sandbox:
+        (result,) = sandbox.run([Program(source="assert True\n")])
+        assert result.passed and result.isolation.startswith("confined: ")
+
+
+def test_minimum_from_the_environment(monkeypatch):
+    monkeypatch.setenv(isolation.MIN_LEVEL_ENV, "basic")
+    assert LocalSandbox.Options().min_level == "basic"
+    monkeypatch.setenv(isolation.MIN_LEVEL_ENV, "nonsense")
+    with pytest.raises(LetiError, match="nonsense"):
+        LocalSandbox.Options()
+
+
+def test_unknown_and_bad_options_are_rejected():
+    with pytest.raises(LetiError, match="nope"):
+        LocalSandbox(nope=1)
+    with pytest.raises(LetiError, match="python"):
+        LocalSandbox(python="python3")
+
+
+def test_levels_from_layers():
+    on, off = {"on": True, "detail": ""}, {"on": False, "detail": "why"}
+    assert isolation.level_of({"rlimits": on}) == "basic"
+    assert isolation.level_of({"landlock-fs": on, "seccomp": on, "uid": off}) == "confined"
+    assert isolation.level_of({"landlock-fs": on, "seccomp": on, "uid": on}) == "full"
+    assert isolation.level_of({"container": on}) == "full"
+    assert isolation.missing_for({"landlock-fs": on}, "full") == [
+        "network (seccomp, bwrap or a container)", "processes (uid (run as root) or a container)"]
+
+
+def test_close_leaves_no_process_behind():
+    sandbox = LocalSandbox(workers=2, bwrap="off", min_level="basic")
+    folder = sandbox._slots.folder
+    assert sandbox.run([Program(source="pass\n")])[0].passed
+    assert marked_processes(folder), "the executors carry their work folder in their command line"
+    sandbox.close()
+    assert not marked_processes(folder)
+    assert not os.path.exists(folder)
+    with pytest.raises(LetiError, match="closed"):
+        sandbox.run([Program(source="pass\n")])
+
+
+def test_a_killed_executor_is_restarted():
+    with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
+        (old,) = _executors(sandbox)
+        os.kill(old, signal.SIGKILL)
+        results = sandbox.run([Program(source="print(1)\n"), Program(source="print(2)\n")])
+        assert results[0].status == "error" and "executor" in (results[0].reason or "")
+        assert results[1].passed and results[1].stdout == "2\n"
+        assert _executors(sandbox) != [old]
+        assert sandbox.run([Program(source="pass\n")])[0].passed
+
+
+def test_seccomp_filter_programs():
+    for machine in seccomp_filter.SYSCALLS:
+        program = seccomp_filter.build(machine)
+        assert len(program) % 8 == 0 and len(program) // 8 < 4096
+        first = struct.unpack("<HBBI", program[:8])
+        assert first == (0x20, 0, 0, 4)  # load the architecture first
+        assert len(seccomp_filter.build(machine, process_groups=False)) == len(program) - 16
+
+
+def test_bwrap_command_drops_capabilities_and_network(tmp_path):
+    python_home = str(tmp_path / "python")
+    os.mkdir(python_home)
+    command = bwrap.command("/usr/bin/bwrap", [python_home, "/nonexistent"], "/dev/shm/w", 32, ["python", "-I"])
+    assert command[0] == "/usr/bin/bwrap" and command[-2:] == ["python", "-I"]
+    assert "--unshare-net" in command or "--unshare-all" in command
+    assert command[command.index("--cap-drop") + 1] == "ALL"
+    assert "--die-with-parent" in command
+    added = [command[i + 1] for i, arg in enumerate(command) if arg == "--cap-add"]
+    assert set(added) <= {"CAP_SETUID", "CAP_SETGID", "CAP_KILL"}
+    at = command.index(python_home)
+    assert command[at - 1] == "--ro-bind" and "/nonexistent" not in command
+    assert command[command.index(str(tmp_path)) - 2:command.index(str(tmp_path))] == ["0755", "--dir"]
+    assert command[command.index("--size") + 1] == str(32 * 1024 * 1024)
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is not None, reason="bubblewrap is installed here")
+def test_bwrap_on_without_bubblewrap_is_a_clear_error():
+    with pytest.raises(LetiError, match="bubblewrap"):
+        LocalSandbox(workers=1, bwrap="on")
