@@ -1,0 +1,80 @@
+"""Scoring a samples file: what `leti evaluate` does, shared with `leti eval`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from leti_core import (
+    DataError,
+    Environment,
+    FeedbackFormatter,
+    LetiError,
+    PassAtK,
+    Problem,
+    Sample,
+    Scorer,
+    read_models,
+    score_pass_at_k,
+    write_jsonl,
+)
+
+from .progress import progress_bar
+
+
+def default_out(samples: Path) -> Path:
+    """``SAMPLES_results.jsonl`` beside SAMPLES."""
+    return samples.with_name(f"{samples.stem}_results.jsonl")
+
+
+@dataclass
+class FileScorer:
+    """A task split's problems with the environment and formatter that check them."""
+
+    task_name: str
+    split: str
+    problems: Mapping[str, Problem]
+    environment: Environment
+    formatter: FeedbackFormatter
+    ks: tuple[int, ...] = (1, 10, 100)
+    scored_files: list[Path] = field(default_factory=list)
+
+    def score_file(self, samples: Path, out: Path | None = None) -> tuple[PassAtK, Path]:
+        """Score SAMPLES (JSONL of {"task_id", "completion"}), write the results file, return pass@k."""
+        out = out or default_out(samples)
+        if out.resolve() == samples.resolve():
+            raise LetiError(f"--out {out} would overwrite the samples file")
+        rows = read_models(samples, Sample)
+        for number, sample in rows:
+            if sample.key not in self.problems:
+                raise DataError(f"{samples}:{number}: task_id {sample.task_id!r} is not in "
+                                f"{self.task_name} split {self.split!r}")
+        batch = [sample for _, sample in rows]
+        with progress_bar(len(batch), "executing") as advance:
+            scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
+        write_jsonl(out, (item.to_results_line() for item in scored))
+        self.scored_files.append(out)
+        return score_pass_at_k(scored, self.ks), out
+
+
+def summary_dict(summary: PassAtK, results: Path) -> dict[str, Any]:
+    """The machine-readable summary `leti evaluate --json` prints."""
+    return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples, "results": str(results)}
+
+
+def summary_line(summary: PassAtK) -> str:
+    scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
+    return f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
+
+
+def echo_summary(summary: PassAtK, results: Path, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary_dict(summary, results)))
+        return
+    click.echo(summary_line(summary))
+    click.echo(f"results: {results}", err=True)
