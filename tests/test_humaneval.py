@@ -66,8 +66,11 @@ def test_all_164_canonical_solutions_pass(tmp_path, problems):
 def test_the_reference_helper_enables_a_commented_exec_line():
     from .human_eval_reference import enable_exec
 
-    commented = "        try:\n            with swallow_io():\n#                    exec(check_program, exec_globals)\n"
-    assert enable_exec(commented).splitlines()[2] == "                    exec(check_program, exec_globals)"
+    # The layout of human_eval/execution.py in the human-eval repository.
+    commented = ("try:\n    with time_limit(3):\n# WARNING\n# uncomment the following line:\n"
+                 "#                         exec(check_program, exec_globals)\n"
+                 "        result.append('passed')\nexcept BaseException:\n    pass\n")
+    assert enable_exec(commented).splitlines()[4] == "        exec(check_program, exec_globals)"
     with pytest.raises(AssertionError):
         enable_exec("nothing to run here\n")
 
