@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +66,13 @@ def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float
         values.update({f"eval/{key}": value for key, value in summary.evaluation.pass_at.items()})
     values.update({f"eval/{key}": value for key, value in summary.extra_metrics.items()})
     values.update({f"seconds/{key}": value for key, value in summary.seconds.items()})
-    return values
+    return {tag_name(tag): value for tag, value in values.items()}
+
+
+def tag_name(tag: str) -> str:
+    """``eval/pass@1 (post-processed)`` -> ``eval/pass@1_postprocessed``: tags without spaces."""
+    tag = tag.replace(" (post-processed)", "_postprocessed")
+    return re.sub(r"[^\w@./-]+", "_", tag).strip("_")
 
 
 def cumulative_steps(run_dir: Path, summary: IterationSummary) -> int:
