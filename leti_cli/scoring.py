@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ class FileScorer:
     environment: Environment
     formatter: FeedbackFormatter
     ks: tuple[int, ...] = (1, 10, 100)
-    scored_files: list[Path] = field(default_factory=list)
 
     def score_file(self, samples: Path, out: Path | None = None) -> tuple[PassAtK, Path]:
         """Score SAMPLES (JSONL of {"task_id", "completion"}), write the results file, return pass@k."""
@@ -58,7 +57,6 @@ class FileScorer:
         with progress_bar(len(batch), "executing") as advance:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         write_jsonl(out, (item.to_results_line() for item in scored))
-        self.scored_files.append(out)
         return score_pass_at_k(scored, self.ks), out
 
 
