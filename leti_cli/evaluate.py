@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from leti_core import DataError, LetiError, Sample, Scorer, get_registry, read_models, score_pass_at_k, write_jsonl
+from leti_core import LetiError, get_registry
 
 from .options import build_scoring, environment_options, execution_options, parse_ks, task_options
-from .progress import progress_bar
+from .scoring import FileScorer, default_out, echo_summary
 
-
-def default_out(samples: Path) -> Path:
-    return samples.with_name(f"{samples.stem}_results.jsonl")
+__all__ = ["command", "default_out"]
 
 
 @click.command("evaluate")
@@ -40,22 +37,6 @@ def command(samples: Path, task_name: str, split: str, data: Path | None, out: P
         task_options(data), environment_options(timeout, sandbox, workers),
     )
     problems = {problem.task_id: problem for problem in task.load(split)}
-    rows = read_models(samples, Sample)
-    for number, sample in rows:
-        if sample.key not in problems:
-            raise DataError(f"{samples}:{number}: task_id {sample.task_id!r} is not in {task_name} split {split!r}")
-    batch = [sample for _, sample in rows]
-    with environment, progress_bar(len(batch), "executing") as advance:
-        scored = Scorer(environment, formatter).score(problems, batch, progress=advance)
-        metrics = environment.metrics(scored, problems)
-    write_jsonl(out, (item.to_results_line() for item in scored))
-    summary = score_pass_at_k(scored, ks)
-    if as_json:
-        click.echo(json.dumps({**summary.pass_at, "problems": summary.problems,
-                               "samples": summary.samples, "metrics": metrics, "results": str(out)}))
-        return
-    scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
-    click.echo(f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}")
-    if metrics:
-        click.echo(", ".join(f"{name} = {value:.4f}" for name, value in metrics.items()))
-    click.echo(f"results: {out}", err=True)
+    with environment:
+        score = FileScorer(task_name, split, problems, environment, formatter, ks).score_file(samples, out)
+    echo_summary(score, as_json)

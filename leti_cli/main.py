@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from . import evaluate, plugins, run, sandbox, train
+from . import eval as eval_command
+from . import evaluate, plugins, report, run, sandbox, train
 from .errors import run_cli
 
 
@@ -16,10 +17,12 @@ def cli() -> None:
 
 cli.add_command(plugins.command)
 cli.add_command(evaluate.command)
+cli.add_command(eval_command.command)
 cli.add_command(run.command)
 cli.add_command(run.finetune_command)
 cli.add_command(train.command)
 cli.add_command(sandbox.group)
+cli.add_command(report.command)
 
 
 def main(args: list[str] | None = None) -> None:

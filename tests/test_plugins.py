@@ -88,12 +88,12 @@ def test_unknown_option_is_rejected_with_its_name():
         load_engine().registry.environment("python", colour="red")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["evaluate", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["evaluate", "--help"], ["eval", "--help"], ["report", "--help"]])
 def test_light_commands_never_import_the_ml_stack(args):
     probe = (
         "import sys, runpy; sys.argv = ['leti', *%r]\n"
         "try:\n    runpy.run_module('leti_cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('torch', 'transformers', 'trl', 'docker', 'datasets') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'transformers', 'trl', 'docker', 'datasets', 'matplotlib', 'numpy') if m in sys.modules]\n"
         "print('HEAVY', heavy, file=sys.stderr)\n" % (args,)
     )
     import subprocess

@@ -1,0 +1,95 @@
+"""Scoring a samples file: what `leti evaluate` does, shared with `leti eval`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from leti_core import (
+    DataError,
+    Environment,
+    FeedbackFormatter,
+    LetiError,
+    PassAtK,
+    Problem,
+    Sample,
+    Scorer,
+    read_models,
+    score_pass_at_k,
+    write_jsonl,
+)
+
+from .progress import progress_bar
+
+
+def default_out(samples: Path) -> Path:
+    """``SAMPLES_results.jsonl`` beside SAMPLES."""
+    return samples.with_name(f"{samples.stem}_results.jsonl")
+
+
+@dataclass
+class FileScorer:
+    """A task split's problems with the environment and formatter that check them."""
+
+    task_name: str
+    split: str
+    problems: Mapping[str, Problem]
+    environment: Environment
+    formatter: FeedbackFormatter
+    ks: tuple[int, ...] = (1, 10, 100)
+
+    def score_file(self, samples: Path, out: Path | None = None) -> FileScore:
+        """Score SAMPLES (JSONL of {"task_id", "completion"}), write the results file, return the scores."""
+        out = out or default_out(samples)
+        if out.resolve() == samples.resolve():
+            raise LetiError(f"--out {out} would overwrite the samples file")
+        rows = read_models(samples, Sample)
+        for number, sample in rows:
+            if sample.key not in self.problems:
+                raise DataError(f"{samples}:{number}: task_id {sample.task_id!r} is not in "
+                                f"{self.task_name} split {self.split!r}")
+        batch = [sample for _, sample in rows]
+        with progress_bar(len(batch), "executing") as advance:
+            scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
+        metrics = self.environment.metrics(scored, self.problems)
+        write_jsonl(out, (item.to_results_line() for item in scored))
+        return FileScore(score_pass_at_k(scored, self.ks), metrics, out)
+
+
+@dataclass(frozen=True)
+class FileScore:
+    """pass@k, the environment's own metrics (e.g. argument F1) and where the results went."""
+
+    pass_at: PassAtK
+    metrics: dict[str, float]
+    results: Path
+
+
+def summary_dict(score: FileScore) -> dict[str, Any]:
+    """The machine-readable summary `leti evaluate --json` prints."""
+    summary = score.pass_at
+    return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples,
+            "metrics": score.metrics, "results": str(score.results)}
+
+
+def summary_line(score: FileScore) -> str:
+    """pass@k on one line, and the environment's metrics on a second when it has any."""
+    summary = score.pass_at
+    scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
+    line = f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
+    if score.metrics:
+        line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
+    return line
+
+
+def echo_summary(score: FileScore, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary_dict(score)))
+        return
+    click.echo(summary_line(score))
+    click.echo(f"results: {score.results}", err=True)

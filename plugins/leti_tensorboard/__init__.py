@@ -1,0 +1,1 @@
+"""The `tensorboard` logger (plugin `tensorboard`): run metrics as TensorBoard scalars, and wandb."""

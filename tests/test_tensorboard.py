@@ -1,0 +1,107 @@
+"""The `tensorboard` logger plugin: event files during a real run, and a missing library never breaks one."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import warnings
+
+import pytest
+
+from leti_core import IterationSummary, PassAtK
+
+
+@pytest.mark.slow
+def test_a_tiny_run_writes_scalars_per_iteration(tiny_runs):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install 'leti[tensorboard]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tiny_runs["textual"]
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    summaries = [json.loads((run / f"iteration-{i}" / "summary.json").read_text()) for i in (1, 2)]
+    scalar = lambda tag: [(e.step, pytest.approx(e.value)) for e in events.Scalars(tag)]  # noqa: E731
+    assert scalar("train/success_rate") == [(1, summaries[0]["success_rate"]), (2, summaries[1]["success_rate"])]
+    assert scalar("eval/pass@1") == [(i + 1, s["evaluation"]["pass_at"]["pass@1"]) for i, s in enumerate(summaries)]
+    steps = [s["training_steps"] for s in summaries]
+    assert scalar("train/gradient_steps_total") == [(1, steps[0]), (2, steps[0] + steps[1])]
+    assert "eval/pass@1_postprocessed" in events.Tags()["scalars"]
+    for name, count in summaries[0]["exception_histogram"].items():
+        assert scalar(f"exceptions/{name}")[0] == (1, count / summaries[0]["samples"])
+
+
+@pytest.fixture
+def loggers(monkeypatch):
+    from leti_tensorboard import loggers
+
+    monkeypatch.setattr(loggers, "_disabled", set())
+    monkeypatch.setattr(loggers, "_writers", {})
+    monkeypatch.setattr(loggers, "_wandb_runs", {})
+    for name in ("LETI_TENSORBOARD", "LETI_WANDB", "WANDB_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    return loggers
+
+
+SUMMARY = IterationSummary(iteration=1, samples=10, success_rate=0.3, exception_histogram={"NameError": 7},
+                           evaluation=PassAtK(problems=2, samples=4, pass_at={"pass@1": 0.25}), training_steps=5)
+
+
+def test_a_missing_tensorboard_warns_once_and_the_run_goes_on(loggers, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    with pytest.warns(loggers.LoggerWarning, match="tensorboard logging is off for this run: ImportError") as caught:
+        loggers.log_iteration(tmp_path, SUMMARY)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loggers.log_iteration(tmp_path, SUMMARY.model_copy(update={"iteration": 2}))
+        loggers.run_end(tmp_path)
+    assert not (tmp_path / "tensorboard").exists()
+
+
+def test_turned_off_by_environment(loggers, monkeypatch, tmp_path):
+    monkeypatch.setenv("LETI_TENSORBOARD", "0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loggers.log_iteration(tmp_path, SUMMARY)
+    assert not (tmp_path / "tensorboard").exists()
+
+
+def test_wandb_logs_when_enabled_and_installed(loggers, monkeypatch, tmp_path):
+    monkeypatch.setenv("LETI_TENSORBOARD", "0")
+    calls = []
+
+    class FakeRun:
+        def log(self, values, step):
+            calls.append(("log", step, values))
+
+        def finish(self):
+            calls.append(("finish",))
+
+    fake = types.ModuleType("wandb")
+    fake.init = lambda **kwargs: calls.append(("init", kwargs)) or FakeRun()
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    loggers.run_start(tmp_path, {"samples": 4})
+    assert calls == []  # not enabled yet
+    monkeypatch.setenv("WANDB_PROJECT", "leti-tests")
+    loggers.run_start(tmp_path, {"samples": 4})
+    loggers.log_iteration(tmp_path, SUMMARY)
+    loggers.run_end(tmp_path)
+    assert calls[0] == ("init", {"project": "leti-tests", "name": tmp_path.name, "dir": str(tmp_path),
+                                 "config": {"samples": 4}, "resume": "allow"})
+    _, step, values = calls[1]
+    assert step == 1 and values["train/success_rate"] == 0.3 and values["eval/pass@1"] == 0.25
+    assert values["exceptions/NameError"] == pytest.approx(0.7) and values["train/gradient_steps_total"] == 5
+    assert calls[2] == ("finish",)
+
+
+def test_wandb_enabled_but_missing_warns(loggers, monkeypatch, tmp_path):
+    monkeypatch.setenv("LETI_TENSORBOARD", "0")
+    monkeypatch.setenv("LETI_WANDB", "1")
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    with pytest.warns(loggers.LoggerWarning, match="wandb logging is off.*pip install wandb"):
+        loggers.run_start(tmp_path, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loggers.log_iteration(tmp_path, SUMMARY)
