@@ -12,7 +12,8 @@ from leti_core import get_engine
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def command(as_json: bool) -> None:
-    """List installed components: kind, name, plugin, distribution and version."""
+    """List installed components (and observer plugins): kind, name, plugin, distribution and version."""
+    engine = get_engine()
     rows = [
         {
             "kind": info.kind,
@@ -22,7 +23,12 @@ def command(as_json: bool) -> None:
             "version": info.version,
             "description": info.description,
         }
-        for info in get_engine().registry
+        for info in engine.registry
+    ]
+    rows += [
+        {"kind": "observer", "name": info.name, "plugin": info.name, "distribution": info.distribution,
+         "version": info.version, "description": "watches runs through the observer hooks"}
+        for info in engine.observers()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

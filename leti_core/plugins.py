@@ -31,6 +31,8 @@ REGISTRATION_HOOKS = {
     "trainer": "leti_register_trainers",
 }
 
+OBSERVER_HOOKS = ("leti_run_start", "leti_samples_scored", "leti_iteration_end", "leti_run_end")
+
 
 class PluginWarning(UserWarning):
     """A plugin could not be loaded; the others still work."""
@@ -75,6 +77,12 @@ class Engine:
                     register = Register(staged, kind, plugin_name, info.distribution, info.version)
                     impl.function(**{"register": register} if impl.argnames else {})
         self.registry.add_all(list(staged))
+
+    def observers(self) -> list[PluginInfo]:
+        """Plugins that implement at least one observer hook (loggers and the like)."""
+        names = {impl.plugin_name for hook in OBSERVER_HOOKS
+                 for impl in getattr(self.manager.hook, hook).get_hookimpls()}
+        return [info for name, info in sorted(self.plugins.items()) if name in names]
 
     # Observer hooks, typed.
     def run_start(self, run_dir: Path, config: dict[str, Any]) -> None:

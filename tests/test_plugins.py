@@ -134,3 +134,9 @@ def test_a_refused_plugin_leaves_nothing_behind():
         engine.add_plugin(_Plugin(), "mine")
     assert "mine" not in engine.plugins and not engine.manager.has_plugin("mine")
     assert list(engine.registry) == before
+
+
+def test_observer_plugins_are_listed():
+    rows = json.loads(leti("plugins", "--json").stdout)
+    observers = {row["name"] for row in rows if row["kind"] == "observer"}
+    assert "tensorboard" in observers
