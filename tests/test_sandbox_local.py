@@ -118,6 +118,8 @@ def test_bwrap_command_drops_capabilities_and_network(tmp_path):
     assert command[at - 1] == "--ro-bind" and "/nonexistent" not in command
     assert command[command.index(str(tmp_path)) - 2:command.index(str(tmp_path))] == ["0755", "--dir"]
     assert command[command.index("--size") + 1] == str(32 * 1024 * 1024)
+    # A checkout under /tmp (CI clones there) must stay visible: the private /tmp comes first.
+    assert command.index("--tmpfs") < at and command[command.index("--tmpfs") + 1] == "/tmp"
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is not None, reason="bubblewrap is installed here")

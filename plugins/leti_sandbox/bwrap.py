@@ -37,8 +37,11 @@ def namespace_args() -> list[str]:
 def command(bwrap: str, read_paths: Sequence[str], workdir: str, tmpfs_mb: int, executor: Sequence[str]) -> list[str]:
     """``bwrap ... -- executor``: read-only system and Python paths, a private /dev, /proc and
     /tmp, a size-limited tmpfs work folder, no network, dies with the caller."""
-    args = [bwrap, *namespace_args(), "--die-with-parent", "--new-session"]
-    made: set[str] = set()
+    # The private /dev, /proc and /tmp come first, so that binds below them (a checkout under
+    # /tmp, say) land on top instead of being hidden.
+    args = [bwrap, *namespace_args(), "--die-with-parent", "--new-session",
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    made: set[str] = {"/dev", "/proc", "/tmp"}
     for path in dict.fromkeys([*SYSTEM_PATHS, *read_paths]):
         if not os.path.exists(path):
             continue
@@ -47,8 +50,7 @@ def command(bwrap: str, read_paths: Sequence[str], workdir: str, tmpfs_mb: int, 
                 made.add(ancestor)
                 args += ["--perms", "0755", "--dir", ancestor]
         args += ["--ro-bind", path, path]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-             "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", workdir, "--chmod", "0777", workdir,
+    args += ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", workdir, "--chmod", "0777", workdir,
              "--chdir", "/", "--", *executor]
     return args
 
