@@ -14,7 +14,7 @@ from .errors import LetiError
 Condition = Literal["good", "bad", "none"]
 
 SAMPLER_FIELDS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens",
-                  "sample_batch_size": "batch_size", "seed": "seed"}
+                  "sample_batch_size": "batch_size", "precision": "precision", "seed": "seed"}
 TRAINER_FIELDS = {"epochs": "epochs", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
                   "batch_size": "batch_size", "micro_batch_size": "micro_batch_size", "max_tokens": "max_length",
                   "pretrain_mix": "pretrain_mix", "pretrain_corpus": "pretrain_corpus", "precision": "precision",
@@ -44,7 +44,7 @@ class RunConfig(BaseModel):
     temperature: float = Field(default=1.0, ge=0)
     top_p: float = Field(default=1.0, gt=0, le=1)
     max_tokens: int = Field(default=512, ge=16, description="prompt + completion tokens")
-    sample_batch_size: int = Field(default=8, ge=1)
+    sample_batch_size: int = Field(default=16, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="seconds per program (env default)")
     sandbox: str | None = None
     epochs: int = Field(default=3, ge=1)
@@ -57,7 +57,8 @@ class RunConfig(BaseModel):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     lora: bool = False
     launcher: str | None = None
-    eval_problems: int | None = Field(default=None, ge=1, description="held-out problems (default all)")
+    eval_problems: int | None = Field(
+        default=10, ge=1, description="held-out problems evaluated each iteration (None: the whole split)")
     eval_samples: int = Field(default=16, ge=1)
     eval_temperature: float = Field(default=0.1, ge=0)
     eval_condition: Condition = "good"

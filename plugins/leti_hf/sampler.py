@@ -6,11 +6,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
+from typing import Literal
+
 from pydantic import Field
 
 from leti_core import Options, ProgressCallback, Sampler
 
-from .models import device, load_model, load_tokenizer
+from .models import device, load_model, load_tokenizer, use_bf16
 
 
 class HFSampler(Sampler):
@@ -22,7 +24,8 @@ class HFSampler(Sampler):
         temperature: float = Field(default=1.0, ge=0, description="0 samples greedily")
         top_p: float = Field(default=1.0, gt=0, le=1)
         max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
-        batch_size: int = Field(default=8, ge=1, description="sequences generated at once")
+        batch_size: int = Field(default=16, ge=1, description="sequences generated at once")
+        precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
         seed: int = 0
 
     def __init__(self, **options: Any) -> None:
@@ -36,7 +39,8 @@ class HFSampler(Sampler):
             self.close()
             tokenizer = load_tokenizer(model)
             tokenizer.padding_side = "left"
-            network = load_model(model).to(device()).eval()
+            dtype = torch.bfloat16 if use_bf16(self.options.precision) else torch.float32
+            network = load_model(model, dtype).to(device()).eval()
             self._loaded = (model, tokenizer, network)
         return self._loaded[1], self._loaded[2]
 

@@ -21,7 +21,7 @@ from trl import SFTConfig, SFTTrainer
 from leti_core import ProgressCallback
 
 from .corpus import chunks, iter_code
-from .models import load_model, load_tokenizer, save
+from .models import load_model, load_tokenizer, save, use_bf16
 from .trainer import batch_geometry, ordered_sequences
 
 
@@ -42,12 +42,6 @@ class _Progress(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:
             self.progress(1)
-
-
-def use_bf16(precision: str) -> bool:
-    if precision == "bf16":
-        return True
-    return precision == "auto" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
@@ -89,6 +83,7 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
             warmup_steps=0,
             optim="adamw_torch",
             bf16=use_bf16(options.precision),
+            use_cpu=not torch.cuda.is_available(),
             dataloader_pin_memory=torch.cuda.is_available(),
             **({"gradient_checkpointing": True} if options.gradient_checkpointing else {}),
             max_length=options.max_length,
