@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -52,29 +52,34 @@ def read_models(path: str | os.PathLike[str], model: type[M]) -> list[tuple[int,
     return rows
 
 
-def write_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[str, Any]]) -> None:
-    """Write rows atomically: the file is either the old one or the complete new one."""
-    path = Path(path)
+def _replace_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write a sibling temporary file (created under the umask, like any new file) and rename
+    it over ``path``: readers see the old file or the complete new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with handle:
-            for row in rows:
-                data = row.model_dump(mode="json") if isinstance(row, BaseModel) else row
-                handle.write(json.dumps(data, ensure_ascii=False) + "\n")
-        os.replace(handle.name, path)
+        with temporary.open("x", encoding="utf-8") as handle:
+            write(handle)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _plain(value: BaseModel | dict[str, Any]) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def write_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[str, Any]]) -> None:
+    """Write rows as JSON Lines atomically: the file is either the old one or the complete new one."""
+
+    def write(handle: TextIO) -> None:
+        for row in rows:
+            handle.write(json.dumps(_plain(row), ensure_ascii=False) + "\n")
+
+    _replace_atomically(Path(path), write)
 
 
 def write_json(path: str | os.PathLike[str], value: BaseModel | dict[str, Any]) -> None:
     """Write one JSON document atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    _replace_atomically(Path(path), lambda handle: handle.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n"))
