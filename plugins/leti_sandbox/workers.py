@@ -206,8 +206,9 @@ class Worker(threading.Thread):
         try:
             self.executor = self.start_executor()
         except BaseException as error:
+            reason = f"the sandbox could not restart: {error}"
             for job in inflight:
-                _settle(job, lambda: self.failed(job, f"the sandbox could not restart: {error}"))
+                _settle(job, lambda job=job: self.failed(job, reason))
             inflight.clear()
             self._drain_queue(error)
             raise
