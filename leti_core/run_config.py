@@ -44,7 +44,7 @@ class RunConfig(BaseModel):
     temperature: float = Field(default=1.0, ge=0)
     top_p: float = Field(default=1.0, gt=0, le=1)
     max_tokens: int = Field(default=512, ge=16, description="prompt + completion tokens")
-    sample_batch_size: int = Field(default=16, ge=1)
+    sample_batch_size: int = Field(default=32, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="seconds per program (env default)")
     sandbox: str | None = None
     epochs: int = Field(default=3, ge=1)

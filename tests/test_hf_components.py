@@ -43,6 +43,40 @@ def test_trainer_reduces_loss_and_writes_a_reloadable_checkpoint(tiny_base, tmp_
     assert metrics["feedback_steps"] == metrics["pretraining_steps"] == 2
 
 
+
+def test_training_loss_sums_token_losses_over_the_global_token_count_without_recomputation(tiny_base, tmp_path):
+    import torch
+    from leti_hf.models import load_model, load_tokenizer
+    from leti_hf.training import build_trainer
+
+    options = get_registry().trainer("hf").options
+    assert options.gradient_checkpointing is False
+    sequences = [[5, 6, 7, 8, 9], [10, 11]]
+    trainer = build_trainer(options, load_model(str(tiny_base)), load_tokenizer(str(tiny_base)), sequences,
+                            steps=1, micro=2, accumulation=1, scratch=tmp_path)
+    assert not trainer.args.activation_checkpointing  # trl's default would recompute every layer
+    batch = trainer.data_collator([{"input_ids": row} for row in sequences])
+    model = trainer.model.eval()
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, dict(batch), num_items_in_batch=torch.tensor(9))
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    shifted = batch["labels"][:, 1:]
+    summed = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), shifted.flatten(),
+                                               ignore_index=-100, reduction="sum")
+    assert loss.item() == pytest.approx(summed.item() / 9, rel=1e-4)  # 9: the accumulated batch's token count
+
+
+def test_every_global_batch_is_sorted_by_length_and_keeps_its_sequences():
+    from leti_hf.trainer import ordered_sequences
+
+    feedback = [[1] * length for length in (5, 1, 4, 2, 3, 6)]
+    code = [[2] * 8 for _ in range(6)]
+    sequences, sources = ordered_sequences(feedback, code, global_batch=3, epochs=1, seed=0)
+    assert sources == ["feedback", "pretraining"] * 2
+    batches = [sequences[i : i + 3] for i in range(0, len(sequences), 3)]
+    assert all([len(seq) for seq in batch] == sorted(len(seq) for seq in batch) for batch in batches)
+    assert sorted(map(len, batches[0] + batches[2])) == [1, 2, 3, 4, 5, 6]
+
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(LetiError, match="model folder .* has no config.json"):
         get_registry().trainer("hf").prepare(str(tmp_path), SPECIAL_TOKENS, tmp_path / "out")

@@ -24,7 +24,7 @@ class HFSampler(Sampler):
         temperature: float = Field(default=1.0, ge=0, description="0 samples greedily")
         top_p: float = Field(default=1.0, gt=0, le=1)
         max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
-        batch_size: int = Field(default=16, ge=1, description="sequences generated at once")
+        batch_size: int = Field(default=32, ge=1, description="sequences generated at once")
         precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
         seed: int = 0
 
