@@ -22,6 +22,20 @@ class TestLocal(SandboxConformance):
             yield box
 
 
+class TestLocalWithoutUid(SandboxConformance):
+    """`local` as an ordinary user would run it: no uid of its own, so confined, not full."""
+
+    known_escapes = {
+        "fork-bomb": "no uid of its own: RLIMIT_NPROC counts the caller's processes, not the program's",
+    }
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def sandbox(cls):
+        with LocalSandbox(workers=2, bwrap="off", disable=["uid"], min_level="confined") as box:
+            yield box
+
+
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (apt install bubblewrap)")
 class TestLocalInBubblewrap(SandboxConformance):
     @pytest.fixture(scope="class")
