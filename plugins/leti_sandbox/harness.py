@@ -124,9 +124,9 @@ WARM_UP = (
 def warm_up():
     """Run a passing, a failing and an unparsable program here, in the process children fork from.
 
-    A process's first ``compile`` and first traceback initialise the parser and the traceback
-    machinery lazily (about 1.3 ms and 150 page faults); done once before forking, every child
-    inherits that work instead of repeating it.
+    A process's first ``compile`` and first traceback set up parser and traceback state lazily;
+    done once before forking, children inherit it instead of repeating it (measured: about 35
+    fewer page faults per failing program, of about 400).
     """
     for source in WARM_UP:
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
