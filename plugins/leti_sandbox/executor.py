@@ -210,7 +210,7 @@ def _killpg(pid):
 def _read_all(fd):
     chunks = []
     while True:
-        chunk = os.read(fd, 1 << 20)
+        chunk = os.read(fd, 65536)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
