@@ -95,6 +95,40 @@ def test_a_killed_executor_is_restarted():
         assert sandbox.run([Program(source="pass\n")])[0].passed
 
 
+
+def test_a_killed_zygote_fails_only_the_running_program_and_takes_its_child_along():
+    import threading
+    import time
+
+    def children(pid: int) -> list[int]:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(part) for part in handle.read().split()]
+
+    def kill_zygote() -> None:
+        orphans.extend(children(zygote))
+        os.kill(zygote, signal.SIGKILL)
+
+    with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
+        (executor,) = _executors(sandbox)
+        (zygote,) = children(executor)
+        orphans: list[int] = []
+        threading.Timer(1.0, kill_zygote).start()
+        started = time.monotonic()
+        results = sandbox.run([Program(source="import time\ntime.sleep(30)\n", timeout=60),
+                               Program(source="print(2)\n")])
+        assert time.monotonic() - started < 20  # not the program's 30 s: its result came at once
+        assert results[0].status == "error" and results[1].passed and results[1].stdout == "2\n"
+        assert len(orphans) == 1 and not _running(orphans[0])  # the sleeping child died with the zygote
+        assert sandbox.run([Program(source="pass\n")])[0].passed
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
 def test_seccomp_filter_programs():
     for machine in seccomp_filter.SYSCALLS:
         program = seccomp_filter.build(machine)
