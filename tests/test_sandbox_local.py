@@ -84,6 +84,15 @@ def test_close_leaves_no_process_behind():
         sandbox.run([Program(source="pass\n")])
 
 
+
+def test_progress_counts_every_program_once_and_results_keep_their_order():
+    reported: list[int] = []
+    programs = [Program(source=f"import time\ntime.sleep({index % 3} * 0.05)\nprint({index})\n") for index in range(24)]
+    with LocalSandbox(workers=2, bwrap="off", min_level="basic") as sandbox:
+        results = sandbox.run(programs, progress=reported.append)
+    assert sum(reported) == 24 and len(reported) >= 2  # in several reports while programs ran
+    assert [result.stdout for result in results] == [f"{index}\n" for index in range(24)]
+
 def test_a_killed_executor_is_restarted():
     with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
         (old,) = _executors(sandbox)
