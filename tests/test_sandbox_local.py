@@ -93,6 +93,16 @@ def test_progress_counts_every_program_once_and_results_keep_their_order():
     assert sum(reported) == 24 and len(reported) >= 2  # in several reports while programs ran
     assert [result.stdout for result in results] == [f"{index}\n" for index in range(24)]
 
+
+@root_only
+def test_a_program_that_moves_into_its_parents_process_group_still_times_out_on_time():
+    # with a uid of its own, setpgid is allowed: the group kill alone would miss this program
+    escape = "import os, time\nos.setpgid(0, os.getpgid(os.getppid()))\ntime.sleep(30)\n"
+    with LocalSandbox(workers=1, bwrap="off") as sandbox:
+        (result,) = sandbox.run([Program(source=escape, timeout=1)])
+        assert result.status == "timed out" and result.duration < 5
+        assert sandbox.run([Program(source="print(3)\n")])[0].stdout == "3\n"
+
 def test_a_killed_executor_is_restarted():
     with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
         (old,) = _executors(sandbox)

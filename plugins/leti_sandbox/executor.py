@@ -1,11 +1,12 @@
-"""The warm executor: a small interpreter that forks one hardened child per program.
+"""The warm executor: a small interpreter whose zygote forks one hardened child per program.
 
 Started once per worker as ``python -I -S -B executor.py CONFIG_JSON`` (standard library only,
-nothing heavy imported). It applies what it can of the layers the host asked for, answers with a
-``ready`` frame listing each layer and why it is on or off, then reads job frames on fd 0 and
-answers each with a result frame on fd 1, in order. The wall-clock limit is enforced here, from
-outside the program, by killing its process group; every process the program started is reaped
-before the result goes back.
+nothing heavy imported). It applies what it can of the layers the host asked for, starts its
+zygote (see zygote.py), answers with a ``ready`` frame listing each layer and why it is on or
+off, then reads job frames on fd 0 and answers each with a result frame on fd 1, in order. The
+wall-clock limit is enforced here, from outside the program: the child is killed through its
+pidfd, then its process group; processes that escaped the group are killed by uid and reaped
+(given up on after 2 s) before the result goes back.
 """
 
 import gc
@@ -131,6 +132,7 @@ class Executor:
                     break
                 self.read_ready(poller, captures, open_fds, None, events)
         finally:
+            _kill_child(pidfd)  # race-free, even if the child left its process group
             if not _killpg(pid) and self.plan.reaper is not None:
                 self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
             status, leftovers = self.zygote.finish()
@@ -194,6 +196,13 @@ def _high(fd):
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
     os.close(fd)
     return moved
+
+
+def _kill_child(pidfd):
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass  # already reaped or gone
 
 
 def _killpg(pid):

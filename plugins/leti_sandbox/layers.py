@@ -82,6 +82,11 @@ def prepare(config, keep_fd=lambda fd: fd):
     plan = hardening.Plan(workdir, uid, gid, ruleset, bpf, config.get("max_processes", 16),
                 config.get("max_open_files", 256), config.get("file_mb", 16) * 1024 * 1024)
     _prove(plan, report)
+    if uid is not None and plan.uid is None and plan.seccomp is not None:
+        # built for a uid of its own (leftovers killed by uid); without one, they are found by
+        # process group, so programs must not leave theirs
+        plan.seccomp = seccomp_filter.build(process_groups=True)
+        report["seccomp"]["detail"] += ", setsid/setpgid"
     plan.reaper = None
     if plan.uid is not None:
         plan.reaper = reaper.UidReaper(plan.uid, plan.gid, workdir, kernel)  # leftovers are killed by uid

@@ -80,12 +80,11 @@ class Zygote:
 def _serve(sock, kernel, start_child, keep):
     kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the executor
     kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)         # adopt what programs leave behind
-    for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
-        if int(fd) > 2 and int(fd) not in keep:
-            try:
-                os.close(int(fd))
-            except OSError:
-                pass
+    low = 3  # hold none of the executor's other descriptors (its pipes to the host, the reaper's)
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = max(low, fd + 1)
+    os.closerange(low, 1 << 20)
     me = os.getpid()
     child = None
     while True:
@@ -111,8 +110,8 @@ def _serve(sock, kernel, start_child, keep):
             os.close(fd)
         try:
             os.setpgid(child, child)
-        except OSError:
-            pass
+        except OSError:  # cannot happen before the child runs its program; never run it in our group
+            os.kill(child, signal.SIGKILL)
         pidfd = os.pidfd_open(child)
         socket.send_fds(sock, [b"%d" % child], [pidfd])
         os.close(pidfd)
