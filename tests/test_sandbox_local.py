@@ -103,6 +103,20 @@ def test_a_program_that_moves_into_its_parents_process_group_still_times_out_on_
         assert result.status == "timed out" and result.duration < 5
         assert sandbox.run([Program(source="print(3)\n")])[0].stdout == "3\n"
 
+
+@pytest.mark.parametrize("disable", [[], ["uid"]], ids=["own-uid", "caller-uid"])
+def test_a_program_cannot_kill_its_executor_or_zygote_even_knowing_their_pids(disable):
+    with LocalSandbox(workers=1, bwrap="off", disable=disable, min_level="confined") as sandbox:
+        if disable and not sandbox.layers["landlock-scope"]["on"]:
+            pytest.skip("with the caller's uid, only Landlock's signal scope (ABI 6) stops this")
+        (executor,) = _executors(sandbox)
+        with open(f"/proc/{executor}/task/{executor}/children") as handle:
+            (zygote,) = map(int, handle.read().split())
+        attack = f"import os, signal\nos.kill({zygote}, signal.SIGKILL)\nos.kill({executor}, signal.SIGKILL)\n"
+        (result,) = sandbox.run([Program(source=attack)])
+        assert result.status == "failed" and result.error and result.error.type == "PermissionError"
+        assert _executors(sandbox) == [executor] and _running(executor) and _running(zygote)
+
 def test_a_killed_executor_is_restarted():
     with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
         (old,) = _executors(sandbox)
