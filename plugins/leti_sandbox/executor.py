@@ -1,12 +1,12 @@
-"""The warm executor: a small interpreter whose zygote forks one hardened child per program.
+"""The warm executor: a small interpreter that forks one hardened child per program.
 
 Started once per worker as ``python -I -S -B executor.py CONFIG_JSON`` (standard library only,
-nothing heavy imported). It applies what it can of the layers the host asked for, starts its
-zygote (see zygote.py), answers with a ``ready`` frame listing each layer and why it is on or
-off, then reads job frames on fd 0 and answers each with a result frame on fd 1, in order. The
-wall-clock limit is enforced here, from outside the program: the child is killed through its
-pidfd, then its process group; processes that escaped the group are killed by uid and reaped
-(given up on after 2 s) before the result goes back.
+nothing heavy imported). It applies what it can of the layers the host asked for, answers with a
+``ready`` frame listing each layer and why it is on or off, then reads job frames on fd 0 and
+answers each with a result frame on fd 1, in order. The wall-clock limit is enforced here, from
+outside the program: the child is killed through its pidfd, then its process group; processes
+that escaped the group are killed by uid, and reaped (given up on after 2 s), before the result
+goes back.
 """
 
 import gc
@@ -33,7 +33,6 @@ def _load(name):
 frames = _load("frames")
 harness = _load("harness")
 layers = _load("layers")
-zygote = _load("zygote")
 hardening = layers.hardening
 
 
@@ -71,48 +70,42 @@ class Executor:
         self.plan, self.report = layers.prepare(config, _high)
 
     def serve(self):
+        frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
         harness.warm_up()
         gc.collect()
-        gc.freeze()  # children then share these pages instead of copying them
-        keep = [self.devnull] + ([self.plan.ruleset] if self.plan.ruleset is not None else [])
-        self.zygote = zygote.Zygote(layers.kernel, self.child, keep)
-        frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
+        gc.freeze()  # children then share the executor's pages instead of copying them
         while True:
             job = frames.read_frame(self.jobs)
             if job is None:
-                self.zygote.close()
                 return
             frames.write_all(self.results, frames.encode(self.run(job)))
 
     def run(self, job):
-        job_read, job_write = os.pipe2(os.O_CLOEXEC)
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
         started = time.monotonic()
-        header = "%d %d %s" % (job["memory_mb"], job["cpu_seconds"], job["nonce"])
-        ends = [job_read] + [w for _, w in pipes]
+        pid = os.fork()
+        if pid == 0:
+            self.child(job, [w for _, w in pipes])
+        for _, write_end in pipes:
+            os.close(write_end)
         try:
-            pid, pidfd = self.zygote.start(header, ends)
-        finally:
-            for fd in ends:
-                os.close(fd)
-        try:
-            frames.write_all(job_write, job["source"].encode("utf-8", "surrogatepass"))
+            os.setpgid(pid, pid)
         except OSError:
-            pass  # the child died before reading its program: its status says why
-        os.close(job_write)
+            pass
         captures = {pipes[0][0]: Capture(job["output_limit"]), pipes[1][0]: Capture(job["output_limit"]),
                     pipes[2][0]: Capture(REPORT_LIMIT)}
-        timed_out, status, leftovers = self.watch(pid, pidfd, captures, started + job["timeout"])
+        timed_out, status = self.watch(pid, captures, started + job["timeout"])
         duration = time.monotonic() - started
-        self.cleanup(leftovers)
+        self.cleanup()
         out, err, report = (captures[r] for r, _ in pipes)
         return {"stdout": out.text(), "stderr": err.text(),
                 "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
                 "report_overflow": bool(report.dropped), "returncode": _returncode(status),
                 "timed_out": timed_out, "duration": duration}
 
-    def watch(self, pid, pidfd, captures, deadline):
+    def watch(self, pid, captures, deadline):
         """Read the pipes until the child exits or the deadline passes; kill its group; reap."""
+        pidfd = os.pidfd_open(pid)
         poller = select.poll()
         for fd in captures:
             poller.register(fd, select.POLLIN)
@@ -132,14 +125,14 @@ class Executor:
                     break
                 self.read_ready(poller, captures, open_fds, None, events)
         finally:
-            _kill_child(pidfd)  # race-free, even if the child left its process group
+            _kill_child(pidfd)  # even if the child left its process group
             if not _killpg(pid) and self.plan.reaper is not None:
                 self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
-            status, leftovers = self.zygote.finish()
+            _, status = os.waitpid(pid, 0)
             os.close(pidfd)
             for fd in captures:
                 os.close(fd)
-        return timed_out, status, leftovers
+        return timed_out, status
 
     def read_ready(self, poller, captures, open_fds, timeout, events=None):
         """Read once from each ready pipe; returns whether anything was read."""
@@ -157,13 +150,14 @@ class Executor:
             open_fds.discard(fd)
         return progressed
 
-    def cleanup(self, leftovers):
+    def cleanup(self):
         """Kill and reap whatever the program left, empty the work folder.
 
-        The zygote is a subreaper: every process the program started, wherever it moved, is
-        reparented there when its parents die. So when it has no child left, nothing is left
-        running, and an empty work folder needs no cleaning (the common, fast path).
+        The executor is a subreaper: every process the program started, wherever it moved,
+        is reparented here when its parents die. So when ``waitpid`` finds no child, nothing
+        is left running, and an empty work folder needs no cleaning (the common, fast path).
         """
+        leftovers = _has_children()
         with os.scandir(self.plan.workdir) as entries:
             written = next(entries, None) is not None
         if not (leftovers or written):
@@ -172,18 +166,14 @@ class Executor:
             self.plan.reaper.sweep()  # kill by uid, empty the folder as that uid
         else:
             layers.reaper.empty_folder(self.plan.workdir)
-        self.zygote.reap()
+        _reap_orphans(time.monotonic() + 2.0)
 
-    def child(self, header, fds, parent_pid):
-        """In the zygote's fresh child: read the program, harden, run it; never returns."""
+    def child(self, job, write_ends):
         try:
-            job_read, stdout, stderr, report = fds
-            source = _read_all(job_read).decode("utf-8", "surrogatepass")
-            os.close(job_read)
-            memory_mb, cpu_seconds, nonce = header.split()
-            hardening.harden(self.plan, layers.kernel, parent_pid, int(memory_mb), int(cpu_seconds),
-                             (self.devnull, stdout, stderr, report))
-            del header, fds
+            hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"],
+                             (self.devnull, *write_ends))
+            source, nonce = job.pop("source"), job.pop("nonce")
+            del job, write_ends
             harness.execute(source, nonce, 3)
         except BaseException:
             pass
@@ -202,7 +192,7 @@ def _kill_child(pidfd):
     try:
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except OSError:
-        pass  # already reaped or gone
+        pass  # already gone
 
 
 def _killpg(pid):
@@ -216,13 +206,25 @@ def _killpg(pid):
     return True
 
 
-def _read_all(fd):
-    chunks = []
+def _has_children():
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _reap_orphans(deadline):
+    """Reap reparented descendants until none is left (or ``deadline``)."""
     while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
 
 
 def _returncode(status):

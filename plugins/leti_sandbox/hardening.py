@@ -54,14 +54,14 @@ def setup_descriptors(plan, devnull, stdout, stderr, report):
         os.closerange(4, 1 << 20)
 
 
-def drop_privileges(plan, kernel, parent_pid):
-    """Switch to the slot's uid, die with the parent (the zygote), forbid regaining privileges."""
+def drop_privileges(plan, kernel, executor_pid):
+    """Switch to the slot's uid, die with the executor, and forbid regaining privileges."""
     if plan.uid is not None:
         os.setgroups([])
         os.setresgid(plan.gid, plan.gid, plan.gid)
         os.setresuid(plan.uid, plan.uid, plan.uid)
     kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by setuid: set it after
-    if os.getppid() != parent_pid:
+    if os.getppid() != executor_pid:
         os._exit(1)
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
 
@@ -75,10 +75,10 @@ def confine(plan, kernel):
         kernel.install_filter(plan.seccomp)
 
 
-def harden(plan, kernel, parent_pid, memory_mb, cpu_seconds, fds):
+def harden(plan, kernel, executor_pid, memory_mb, cpu_seconds, fds):
     """Everything above, in order; raises OSError if a layer cannot be applied."""
     setup_descriptors(plan, *fds)
     os.chdir(plan.workdir)
     set_limits(plan, memory_mb, cpu_seconds)
-    drop_privileges(plan, kernel, parent_pid)
+    drop_privileges(plan, kernel, executor_pid)
     confine(plan, kernel)

@@ -1,7 +1,7 @@
 """Kills everything a program left running, by uid (standard library only).
 
-A helper process runs as the slot's unprivileged uid, detached (adopted by init, never by the
-executor or its zygote, whose children are program processes only) and listening on a pipe. Each
+A helper process runs as the slot's unprivileged uid, detached from the executor (so the
+executor's ``waitpid(-1)`` only ever sees program processes) and listening on a pipe. Each
 ``sweep()`` makes it call ``kill(-1, SIGKILL)``, which reaches every process of that uid but
 itself, wherever the program moved them (new sessions, new process groups). Landlock's signal
 scope keeps programs from killing the helper; if one does anyway, ``sweep`` falls back to a
