@@ -35,6 +35,26 @@ def sample_rate(model: str, prompts: list[str], n: int, batch_size: int, max_tok
     return sampler.stats["generated_tokens"] / elapsed, groups
 
 
+def trl_defaults_rate(model: str, texts: list[str], output_dir: Path) -> float:
+    """Training tokens/s of the same run with what trl does unless told otherwise."""
+    from unittest import mock
+
+    from trl import SFTTrainer
+
+    from leti_hf import trainer as trainer_module
+    from leti_hf import training
+
+    trainer = get_registry().trainer("hf", epochs=1, batch_size=8, micro_batch_size=4, max_length=512,
+                                     gradient_checkpointing=True)
+    unsorted = trainer_module.alternate_batches
+    with mock.patch.object(training._InOrderTrainer, "compute_loss", SFTTrainer.compute_loss), \
+            mock.patch.object(training, "ordered_sequences", lambda feedback, code, batch, epochs, seed: (
+                [seq for _, group in unsorted(feedback, code, batch, epochs, seed) for seq in group],
+                [source for source, _ in unsorted(feedback, code, batch, epochs, seed)])):
+        metrics = trainer.train(model, texts, output_dir)
+    return metrics["tokens"] / metrics["seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
@@ -43,6 +63,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--train-texts", type=int, default=32)
+    parser.add_argument("--compare-trl-defaults", action="store_true",
+                        help="also train with trl's defaults and print the ratio")
     args = parser.parse_args()
 
     registry = get_registry()
@@ -64,8 +86,13 @@ def main() -> None:
         texts = [("<|bad|>" + p + c) for p, c in zip((p for p in prompts for _ in range(args.n)), completions)]
         texts = (texts * (args.train_texts // max(1, len(texts)) + 1))[: args.train_texts]
         metrics = trainer.train(str(base), texts, Path(scratch) / "checkpoint")
-        print(f"training: {metrics['tokens'] / metrics['seconds']:.1f} tok/s over {int(metrics['tokens'])} tokens "
+        training = metrics["tokens"] / metrics["seconds"]
+        print(f"training: {training:.1f} tok/s over {int(metrics['tokens'])} tokens "
               f"({int(metrics['steps'])} steps, feedback and code 1:1), padding share {metrics['padding_share']:.1%}")
+        if args.compare_trl_defaults:
+            trl_rate = trl_defaults_rate(str(base), texts, Path(scratch) / "trl-defaults")
+            print(f"training with trl's defaults (activation checkpointing, fused LM head, unsorted batches): "
+                  f"{trl_rate:.1f} tok/s; ours is {training / trl_rate:.2f}x")
     print(f"peak memory (RSS): {peak_rss_gib():.2f} GiB")
     print(json.dumps({"sampling_batched_tok_s": batched, "sampling_single_tok_s": single,
                       "training_tok_s": metrics["tokens"] / metrics["seconds"],
