@@ -114,6 +114,7 @@ def _run(source):
         except BaseException:
             return False, {"type": type(error).__name__, "message": "", "frames": []}
 
+
 WARM_UP = (
     "def add(a, b):\n    return a + b\nassert add(1, 2) == 3\n",
     "def add(a, b):\n    return a + c\nassert add(1, 2) == 3\n",
