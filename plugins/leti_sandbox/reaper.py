@@ -9,7 +9,6 @@ one-off helper and starts a new one.
 """
 
 import os
-import shutil
 import signal
 
 
@@ -105,6 +104,9 @@ def empty_folder(path):
     for name in names:
         target = os.path.join(path, name)
         if os.path.isdir(target) and not os.path.islink(target):
+            import shutil  # here, not at the top: it loads zlib, bz2 and lzma, 30 more mappings
+            #                to copy at every fork of the executor
+
             shutil.rmtree(target, ignore_errors=True)
         else:
             try:
