@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -123,7 +124,7 @@ def build_trainer(options: Any, network: Any, tokenizer: Any, sequences: list[li
         bf16=use_bf16(options.precision),
         use_cpu=not torch.cuda.is_available(),
         dataloader_pin_memory=torch.cuda.is_available(),
-        activation_checkpointing=options.gradient_checkpointing,  # trl turns it on unless told
+        **_checkpointing(options.gradient_checkpointing),
         max_length=options.max_length,
         packing=False,
         save_strategy="no",
@@ -142,6 +143,13 @@ def build_trainer(options: Any, network: Any, tokenizer: Any, sequences: list[li
     )
     trainer.remove_callback(PrinterCallback)
     return trainer
+
+
+def _checkpointing(enabled: bool) -> dict[str, bool]:
+    """Activation checkpointing said explicitly (trl turns it on unless told), by the name this
+    transformers knows: ``activation_checkpointing`` since 5.x, ``gradient_checkpointing`` before."""
+    names = {field.name for field in dataclasses.fields(SFTConfig)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
 
 def _with_lora(network: Any, rank: int) -> Any:
