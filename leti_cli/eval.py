@@ -13,39 +13,39 @@ from typing import Any
 
 import click
 
-from leti_core import LetiError, Problem, RunConfig, Sample, condition_prompt, get_registry, write_json, write_jsonl
-from leti_core import postprocess as cut_at_stop_words
+from leti_core import (
+    SAMPLER_FIELDS,
+    LetiError,
+    LetiRun,
+    Problem,
+    RunConfig,
+    Sample,
+    component_options,
+    condition_prompt,
+    get_registry,
+    postprocess_samples,
+    write_json,
+    write_jsonl,
+)
 
 from .options import build_scoring, environment_options, execution_options, parse_ks, task_options
 from .progress import progress_bar
 from .scoring import FileScorer, summary_dict, summary_line
 
 VARIANTS = {"yes": ("postprocessed",), "no": ("raw",), "both": ("raw", "postprocessed")}
-SAMPLER_OPTIONS = {"max_tokens": "max_tokens", "sample_batch_size": "batch_size", "top_p": "top_p", "seed": "seed"}
-
-
-def read_run_config(run_dir: Path) -> RunConfig:
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise LetiError(f"{run_dir} is not a run folder (no config.json)")
-    try:
-        return RunConfig.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise LetiError(f"{path}: not a LeTI run config ({' '.join(str(error).split())[:200]})") from None
 
 
 def run_checkpoint(run_dir: Path, iteration: int | None) -> tuple[str, str]:
     """The checkpoint folder of ``iteration`` (0: the base model; None: the last finished one), and a label."""
-    if iteration == 0:
-        folder, label = run_dir / "base", "base"
-    elif iteration is None:
+    if iteration is None:
         finished = sorted(int(p.parent.name.split("-")[1]) for p in run_dir.glob("iteration-*/summary.json")
                           if re.fullmatch(r"iteration-\d+", p.parent.name))
         if not finished:
             raise LetiError(f"{run_dir} has no finished iteration (no iteration-K/summary.json); "
                             "pass --iteration 0 for its base model")
         iteration = finished[-1]
-        folder, label = run_dir / f"iteration-{iteration}" / "checkpoint", f"iteration-{iteration}"
+    if iteration == 0:
+        folder, label = run_dir / "base", "base"
     else:
         folder, label = run_dir / f"iteration-{iteration}" / "checkpoint", f"iteration-{iteration}"
     if not (folder / "config.json").is_file():
@@ -94,7 +94,7 @@ def _label(*parts: object) -> str:
               help="Folder for the samples and results files [RUN_DIR/eval/LABEL, or eval/LABEL].")
 @click.option("--sampler", "sampler_name", default="hf", show_default=True, help="Sampler.")
 @click.option("--max-tokens", type=click.IntRange(min=16), default=None, help="Prompt + completion tokens [512].")
-@click.option("--sample-batch-size", type=click.IntRange(min=1), default=None, help="Sequences generated at once [8].")
+@click.option("--sample-batch-size", type=click.IntRange(min=1), default=None, help="Sequences generated at once [the run's, or 32].")
 @click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Top-p [1.0].")
 @click.option("--seed", type=int, default=None, help="Random seed [0].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
@@ -111,7 +111,7 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, task
         raise click.UsageError("--iteration needs --run")
     if no_postprocess:
         postprocess = "no"
-    config = read_run_config(run_dir) if run_dir is not None else None
+    config = LetiRun.saved_config(run_dir) if run_dir is not None else None
     if run_dir is not None:
         model, checkpoint_label = run_checkpoint(run_dir, iteration)
     else:
@@ -122,13 +122,20 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, task
     n = n or (config.eval_samples if config else 16)
     temperature = temperature if temperature is not None else (config.eval_temperature if config else 0.1)
     condition = condition or (config.eval_condition if config else "none")
-    sampler_options = {target: sampler_given[source] if sampler_given[source] is not None else getattr(config, source)
-                       for source, target in SAMPLER_OPTIONS.items()
-                       if sampler_given[source] is not None or config is not None}
+    # the run's settings (or the defaults), with what was given here on top
+    settings = (config or RunConfig()).model_copy(
+        update={key: value for key, value in sampler_given.items() if value is not None})
+    if config is not None and task_name == config.task:
+        env_name = env_name or config.env
+    env_options = {**(config.env_options if config else {}),
+                   **environment_options(timeout if timeout is not None else settings.timeout,
+                                         sandbox or settings.sandbox, None)}
+    if workers is not None:
+        env_options["sandbox_options"] = {**env_options.get("sandbox_options", {}), "workers": workers}
 
     registry = get_registry()
     task, environment, formatter = build_scoring(registry, task_name, env_name, feedback_name, task_options(data),
-                                                 environment_options(timeout, sandbox, workers))
+                                                 env_options)
     split = split or task.eval_split
     all_problems = task.load(split)
     problems = all_problems[:limit] if limit else all_problems
@@ -137,8 +144,8 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, task
     if "postprocessed" in VARIANTS[postprocess] and not task.stop_words:
         raise LetiError(f"task {task_name!r} has no stop words to post-process at: use --no-postprocess")
     sampler_cls = registry.load("sampler", sampler_name)
-    accepted = set(sampler_cls.Options.model_fields)
-    sampler = sampler_cls(**{key: value for key, value in sampler_options.items() if key in accepted})
+    sampler = sampler_cls(**component_options(settings, SAMPLER_FIELDS, set(sampler_cls.Options.model_fields),
+                                              config.sampler_options if config else {}))
     label = _label(task_name, split, checkpoint_label, f"n{n}", f"t{temperature:g}", condition)
     out = out or ((run_dir / "eval" / label) if run_dir is not None else Path("eval") / label)
 
@@ -148,8 +155,7 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, task
     files = {"raw": out / "samples.jsonl"}
     if "postprocessed" in VARIANTS[postprocess]:
         files["postprocessed"] = out / "samples_postprocessed.jsonl"
-        write_jsonl(files["postprocessed"], (Sample(task_id=s.task_id, completion=cut_at_stop_words(s.completion, task.stop_words))
-                                             for s in raw))
+        write_jsonl(files["postprocessed"], postprocess_samples(raw, task.stop_words))
     scorer = FileScorer(task_name, split, {p.task_id: p for p in all_problems}, environment, formatter, ks)
     variants: dict[str, dict[str, Any]] = {}
     with environment:

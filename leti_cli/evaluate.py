@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from leti_core import LetiError, get_registry
+from leti_core import get_registry
 
 from .options import build_scoring, environment_options, execution_options, parse_ks, task_options
-from .scoring import FileScorer, default_out, echo_summary
+from .scoring import FileScorer, echo_summary
 
-__all__ = ["command", "default_out"]
+__all__ = ["command"]
 
 
 @click.command("evaluate")
@@ -29,9 +29,6 @@ def command(samples: Path, task_name: str, split: str, data: Path | None, out: P
             ks: tuple[int, ...], as_json: bool, env_name: str | None, feedback_name: str,
             timeout: float | None, sandbox: str | None, workers: int | None) -> None:
     """Score SAMPLES (JSONL of {"task_id", "completion"}) and print pass@k."""
-    out = out or default_out(samples)
-    if out.resolve() == samples.resolve():
-        raise LetiError(f"--out {out} would overwrite the samples file")
     task, environment, formatter = build_scoring(
         get_registry(), task_name, env_name, feedback_name,
         task_options(data), environment_options(timeout, sandbox, workers),

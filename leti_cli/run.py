@@ -33,7 +33,7 @@ def recipe_options(function: Any) -> Any:
         click.option("--temperature", type=click.FloatRange(min=0), help="Sampling temperature [1.0]."),
         click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), help="Top-p [1.0]."),
         click.option("--max-tokens", type=click.IntRange(min=16), help="Prompt + completion tokens [512]."),
-        click.option("--sample-batch-size", type=click.IntRange(min=1), help="Sequences generated at once [16]."),
+        click.option("--sample-batch-size", type=click.IntRange(min=1), help="Sequences generated at once [32]."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per program [5]."),
         click.option("--sandbox", help="Sandbox backend [the environment's]."),
         click.option("--epochs", type=click.IntRange(min=1), help="Epochs per iteration [3]."),

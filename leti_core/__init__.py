@@ -63,11 +63,21 @@ from .training import (
     training_example,
 )
 
-from .run import Components, LetiRun, postprocess
+from .run import Components, LetiRun, postprocess, postprocess_samples
 from .sandboxed import SandboxedEnvironment, SandboxOptions
-from .run_config import RunConfig, make_config, read_config_file
+from .run_config import (
+    ENVIRONMENT_FIELDS,
+    SAMPLER_FIELDS,
+    RunConfig,
+    component_options,
+    make_config,
+    read_config_file,
+)
 
 __all__ = [
+    "ENVIRONMENT_FIELDS",
+    "SAMPLER_FIELDS",
+    "component_options",
     "BAD",
     "Component",
     "ComponentInfo",
@@ -122,6 +132,7 @@ __all__ = [
     "make_config",
     "pass_at_k",
     "postprocess",
+    "postprocess_samples",
     "read_config_file",
     "read_models",
     "score_pass_at_k",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -232,7 +232,7 @@ class LetiRun:
                    eval_problems: list[Problem], metrics: dict[str, float], seconds: dict[str, float],
                    checkpoint: Path) -> IterationSummary:
         ks = (1, 10, 100)
-        cut = _postprocessed(evaluated, self.components.task.stop_words)
+        cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)
         extra = {f"{key} (post-processed)": value
                  for key, value in pass_at_k(self._rescore(cut), ks).pass_at.items()} if cut else {}
         by_id = {problem.task_id: problem for problem in eval_problems}
@@ -256,11 +256,11 @@ class LetiRun:
         return scorer.score({problem.task_id: problem for problem in problems}, samples)
 
 
-def _postprocessed(evaluated: list[ScoredSample], stop_words: Sequence[str]) -> list[Sample]:
+def postprocess_samples(samples: Iterable[Sample], stop_words: Sequence[str]) -> list[Sample]:
+    """The samples with each completion cut at the first stop word (none: no samples)."""
     if not stop_words:
         return []
-    return [Sample(task_id=item.sample.task_id, completion=postprocess(item.sample.completion, stop_words))
-            for item in evaluated]
+    return [Sample(task_id=sample.task_id, completion=postprocess(sample.completion, stop_words)) for sample in samples]
 
 
 def _default_model_reference(components: Components) -> str:

