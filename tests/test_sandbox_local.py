@@ -6,6 +6,9 @@ import os
 import shutil
 import signal
 import struct
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -121,6 +124,45 @@ def test_a_program_cannot_kill_its_executor_even_knowing_its_pid(disable):
         (result,) = sandbox.run([Program(source=attack)])
         assert result.status == "failed" and result.error and result.error.type == "PermissionError"
         assert _executors(sandbox) == [executor] and _running(executor)
+
+
+def _processes_named(comm: str) -> list[int]:
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/comm") as handle:
+                if handle.read().strip() == comm and _running(int(name)):
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+@root_only
+@pytest.mark.parametrize("use_bwrap", ["off", "on"])
+def test_programs_die_with_their_caller(use_bwrap):
+    # The caller is killed: its executors die (parent-death signal), and their programs with
+    # them. Without bubblewrap each child asks for a parent-death signal of its own; with it,
+    # the executor's pid namespace ends with the executor and the kernel kills what is inside.
+    if use_bwrap == "on" and (bwrap.find() is None or bwrap.probe(bwrap.find()) is not None):
+        pytest.skip("bubblewrap cannot run here")
+    comm = f"lt{os.getpid()}{use_bwrap}"  # the program's process name (15 characters at most)
+    sleeper = f"import ctypes, time\nctypes.CDLL(None).prctl(15, {comm.encode()!r})\ntime.sleep(30)\n"
+    caller = ("from leti_core import Program\nfrom leti_sandbox.local_sandbox import LocalSandbox\n"
+              f"LocalSandbox(workers=1, bwrap={use_bwrap!r}).run([Program(source={sleeper!r}, timeout=60)])\n")
+    process = subprocess.Popen([sys.executable, "-c", caller])
+    try:
+        deadline = time.monotonic() + 30
+        while not _processes_named(comm):
+            assert time.monotonic() < deadline and process.poll() is None, "the program never started"
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 5
+    while _processes_named(comm) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_named(comm), "the program outlived its caller"
 
 
 def test_a_killed_executor_is_restarted():

@@ -31,7 +31,7 @@ def executor_config(spec: ContainerSpec) -> dict:
     return {
         "uid": None, "gid": None, "workdir": WORKDIR, "read_paths": READ_PATHS, "disable": [],
         "max_processes": spec.pids_limit, "tmpfs_mb": spec.tmpfs_mb, "file_mb": 16, "preload": list(spec.preload),
-        "private_tmpfs": False, "uid_reason": "the container runs as nobody (65534); the container is the boundary",
+        "private_tmpfs": False, "pid_namespace": True, "uid_reason": "the container runs as nobody (65534); the container is the boundary",
         "tmpfs_reason": f"container tmpfs of {spec.tmpfs_mb} MiB on a read-only root",
     }
 
@@ -47,6 +47,7 @@ def run_command(spec: ContainerSpec, docker: str = "docker") -> list[str]:
         "--memory", f"{spec.memory_mb}m", "--memory-swap", f"{spec.memory_mb}m",
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--user", NOBODY, "--ipc", "none", "--workdir", WORKDIR,
+        "--env", "LD_BIND_NOW=1",  # as for the local executor (workers.EXECUTOR_ENV)
     ]
     if spec.cpus:
         args += ["--cpus", str(spec.cpus)]

@@ -62,10 +62,10 @@ class Executor:
         self.pid = os.getpid()
         self.config = config
         self.jobs, self.results = (os.dup(fd) for fd in (0, 1))
-        self.devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(self.devnull, fd)
-        self.devnull = _high(self.devnull)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # 0 stays /dev/null: every child's stdin
+            os.dup2(devnull, fd)
+        os.close(devnull)
         self.jobs, self.results = _high(self.jobs), _high(self.results)
         self.plan, self.report = layers.prepare(config, _high)
 
@@ -170,8 +170,7 @@ class Executor:
 
     def child(self, job, write_ends):
         try:
-            hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"],
-                             (self.devnull, *write_ends))
+            hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"], write_ends)
             source, nonce = job.pop("source"), job.pop("nonce")
             del job, write_ends
             harness.execute(source, nonce, 3)

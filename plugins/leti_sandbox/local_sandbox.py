@@ -19,9 +19,11 @@ from .workers import ExecutorProcess
 
 EXECUTOR = Path(__file__).with_name("executor.py")
 LayerName = Literal["uid", "tmpfs", "landlock", "landlock-fs", "seccomp"]
-# Modules most programs import: loaded once in the executor, shared by every child.
+# Modules most programs import: loaded once in the executor, shared by every child. Not
+# `random`: its fork hook reseeds in every child, about 40 page faults for each program,
+# while few programs import it.
 PRELOAD = ("re", "math", "collections", "heapq", "itertools", "functools", "bisect", "string",
-           "operator", "cmath", "array", "copy", "random", "json", "sys")
+           "operator", "cmath", "array", "copy", "json", "sys")
 
 
 def python_paths(python: str) -> list[str]:
@@ -101,7 +103,7 @@ class LocalSandbox(ExecutorPool):
             "uid": slot.uid, "gid": slot.gid, "workdir": slot.workdir, "read_paths": read_paths + list(bwrap.SYSTEM_PATHS),
             "disable": self.options.disable, "max_processes": self.options.max_processes,
             "tmpfs_mb": self.options.tmpfs_mb, "file_mb": self.options.file_mb, "preload": self.options.preload,
-            "private_tmpfs": self._bwrap is None,
+            "private_tmpfs": self._bwrap is None, "pid_namespace": self._bwrap is not None,
             "uid_reason": None if os.geteuid() == 0 else "not running as root: no unprivileged uid to switch to",
         }
         if self._bwrap:
