@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -163,6 +164,24 @@ def test_programs_die_with_their_caller(use_bwrap):
     while _processes_named(comm) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes_named(comm), "the program outlived its caller"
+
+
+def test_a_layer_the_kernel_refuses_is_reported_off_and_the_rest_kept(tmp_path):
+    # the proof runs the children's own hardening function in a throw-away child; a malformed
+    # seccomp program stands in for a filter this kernel refuses
+    script = (
+        "import json, sys\n"
+        "from leti_sandbox import hardening, layers\n"
+        "plan = hardening.Plan(sys.argv[1], seccomp=bytes(8), parent_death_signal=False)\n"
+        "report = {name: {'on': True, 'detail': ''} for name in ('rlimits', 'seccomp')}\n"
+        "layers._prove(plan, report)\n"
+        "print(json.dumps([report, plan.seccomp is None]))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          check=True)
+    report, cleared = json.loads(done.stdout)
+    assert cleared and not report["seccomp"]["on"] and report["seccomp"]["detail"].startswith("refused here: ")
+    assert report["rlimits"]["on"]
 
 
 def test_a_killed_executor_is_restarted():

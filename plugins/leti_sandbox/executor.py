@@ -33,7 +33,6 @@ def _load(name):
 frames = _load("frames")
 harness = _load("harness")
 layers = _load("layers")
-hardening = layers.hardening
 
 
 class Capture:
@@ -82,11 +81,12 @@ class Executor:
 
     def run(self, job):
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
+        write_ends = [write_end for _, write_end in pipes]
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            self.child(job, [w for _, w in pipes])
-        for _, write_end in pipes:
+            self.child(job, write_ends)
+        for write_end in write_ends:
             os.close(write_end)
         try:
             os.setpgid(pid, pid)
@@ -170,7 +170,7 @@ class Executor:
 
     def child(self, job, write_ends):
         try:
-            hardening.harden(self.plan, layers.kernel, self.pid, job["memory_mb"], job["cpu_seconds"], write_ends)
+            self.plan.harden(job["memory_mb"], job["cpu_seconds"], *write_ends)
             source, nonce = job.pop("source"), job.pop("nonce")
             del job, write_ends
             harness.execute(source, nonce, 3)

@@ -2,10 +2,10 @@
 
 What is the same for every program is set once in the executor and inherited by each fork:
 no_new_privs and the limits that do not depend on the job (``set_shared``). Each child then
-arranges its descriptors, sets its job's limits, switches to the unprivileged uid (which drops
-every capability) and confines itself with Landlock (and seccomp, when the executor could not
-install it for everyone), which stay in force for everything the program starts. Every step in a
-child costs copy-on-write page faults, which is most of what a short program costs.
+runs ``child_hardening``'s function: descriptors, the job's limits, the unprivileged uid (which
+drops every capability), then Landlock and seccomp where the executor could not apply them for
+everyone; they stay in force for everything the program starts. Every step in a child costs
+copy-on-write page faults, which are most of what a short program costs.
 """
 
 import os
@@ -13,6 +13,7 @@ import resource
 import signal
 
 MIB = 1024 * 1024
+MAX_FD = 1 << 20
 
 
 class Plan:
@@ -45,52 +46,66 @@ def set_shared(plan, kernel):
     _limit(resource.RLIMIT_MEMLOCK, 0)
 
 
-def set_limits(plan, memory_mb, cpu_seconds):
-    """In the child: the job's memory and CPU time, and processes for its uid."""
-    _limit(resource.RLIMIT_AS, memory_mb * MIB)
-    _limit(resource.RLIMIT_CPU, cpu_seconds)  # counts from zero in each child, not in the executor
-    if plan.uid is not None:  # counts per real uid (and not for root): set after the fork, for the slot's uid
-        _limit(resource.RLIMIT_NPROC, plan.max_processes)
+class Refused(Exception):
+    """A layer the kernel refused in a child: ``layer`` names it (as in the layer report)."""
+
+    def __init__(self, layer, reason):
+        super().__init__("%s: %s" % (layer, reason))
+        self.layer, self.reason = layer, reason
 
 
-def setup_descriptors(plan, stdout, stderr, report):
-    """The capture pipes on 1 and 2, the report on 3, nothing else open but stdin, which is the
-    executor's /dev/null."""
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-    os.dup2(report, 3)
-    if plan.ruleset is not None:
-        os.dup2(plan.ruleset, 4)
-        os.closerange(5, 1 << 20)
-    else:
-        os.closerange(4, 1 << 20)
+def child_hardening(plan, kernel, executor_pid):
+    """The function a forked child calls first, ``harden(memory_mb, cpu_seconds, stdout, stderr,
+    report)``: the pipes on 1, 2 and 3 (stdin stays the executor's /dev/null) and nothing else
+    open, the job's limits, the slot's uid (which drops every capability), death with the
+    executor, then Landlock and seccomp where the executor did not apply them for every child.
+    Raises ``Refused`` naming the layer that failed.
 
+    One flat function, everything it calls looked up here, before any fork: a child pays a
+    copy-on-write page fault for each page it first writes, and every module attribute lookup and
+    function call writes a reference count (measured: 25 fewer faults per child, of 230, than a
+    chain of step functions).
+    """
+    dup2, close, closerange, chdir, setrlimit = os.dup2, os.close, os.closerange, os.chdir, resource.setrlimit
+    setgroups, setresgid, setresuid, getppid, exit_now = os.setgroups, os.setresgid, os.setresuid, os.getppid, os._exit
+    prctl, restrict, install_filter = kernel.prctl, kernel.landlock_restrict, kernel.install_filter
+    limit_as, limit_cpu, limit_nproc = resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_NPROC
+    workdir, uid, gid, ruleset, seccomp = plan.workdir, plan.uid, plan.gid, plan.ruleset, plan.seccomp
+    processes = (plan.max_processes, plan.max_processes)
+    death_signal, pdeathsig, sigkill = plan.parent_death_signal, kernel.PR_SET_PDEATHSIG, signal.SIGKILL
+    first_closed = 4 if ruleset is None else 5
 
-def drop_privileges(plan, kernel, executor_pid):
-    """Switch to the slot's uid and die with the executor."""
-    if plan.uid is not None:
-        os.setgroups([])
-        os.setresgid(plan.gid, plan.gid, plan.gid)
-        os.setresuid(plan.uid, plan.uid, plan.uid)
-    if plan.parent_death_signal:
-        kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by setuid: set it after
-        if os.getppid() != executor_pid:  # the executor died before that
-            os._exit(1)
+    def harden(memory_mb, cpu_seconds, stdout, stderr, report):
+        dup2(stdout, 1)
+        dup2(stderr, 2)
+        dup2(report, 3)
+        if ruleset is not None:
+            dup2(ruleset, 4)
+        closerange(first_closed, MAX_FD)
+        chdir(workdir)
+        layer = "rlimits"
+        try:
+            memory = memory_mb * MIB
+            setrlimit(limit_as, (memory, memory))
+            setrlimit(limit_cpu, (cpu_seconds, cpu_seconds))  # counts from zero in each child
+            if uid is not None:
+                layer = "uid"
+                setrlimit(limit_nproc, processes)  # counts the real uid's processes (not root's)
+                setgroups(())
+                setresgid(gid, gid, gid)
+                setresuid(uid, uid, uid)
+            if death_signal:
+                prctl(pdeathsig, sigkill)  # cleared by the uid switch: set after it
+                if getppid() != executor_pid:  # the executor died before that
+                    exit_now(1)
+            if ruleset is not None:
+                layer = "landlock-fs"
+                restrict(4)
+                close(4)
+            if seccomp is not None:
+                layer = "seccomp"
+                install_filter(seccomp)
+        except OSError as error:
+            raise Refused(layer, str(error)) from None
 
-
-def confine(plan, kernel):
-    """Landlock (filesystem, TCP, signals) then the seccomp filter."""
-    if plan.ruleset is not None:
-        kernel.landlock_restrict(4)
-        os.close(4)
-    if plan.seccomp is not None:
-        kernel.install_filter(plan.seccomp)
-
-
-def harden(plan, kernel, executor_pid, memory_mb, cpu_seconds, fds):
-    """The child's steps, in order; raises OSError if a layer cannot be applied."""
-    setup_descriptors(plan, *fds)
-    os.chdir(plan.workdir)
-    set_limits(plan, memory_mb, cpu_seconds)
-    drop_privileges(plan, kernel, executor_pid)
-    confine(plan, kernel)
+    return harden

@@ -87,11 +87,6 @@ def prepare(config, keep_fd=lambda fd: fd):
     except OSError as error:
         report["rlimits"] = _off("refused here: %s" % error)
     _prove(plan, report)
-    if uid is not None and plan.uid is None and plan.seccomp is not None:
-        # built for a uid of its own (leftovers killed by uid); without one, they are found by
-        # process group, so programs must not leave theirs
-        plan.seccomp = seccomp_filter.build(process_groups=True)
-        report["seccomp"]["detail"] += ", setsid/setpgid"
     plan.reaper = None
     if plan.uid is not None:
         # started before the executor confines itself: programs cannot signal it (Landlock scope)
@@ -109,6 +104,7 @@ def prepare(config, keep_fd=lambda fd: fd):
         kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
     except OSError:
         pass
+    plan.harden = hardening.child_hardening(plan, kernel, os.getpid())
     return plan, report
 
 
@@ -152,25 +148,48 @@ def _tmpfs(config, uid, gid, off):
 
 
 def _prove(plan, report):
-    """Apply the plan in a throw-away child; switch off whatever it refuses."""
+    """Run the children's hardening in a throw-away child; switch off each layer it refuses and
+    try again, until it passes."""
+    while True:
+        refused = _refused_layer(plan)
+        if refused is None:
+            return
+        layer, reason = refused
+        if layer is None:
+            raise OSError("a child could not be prepared: %s" % reason)
+        report[layer] = _off("refused here: %s" % reason)
+        if layer == "rlimits":
+            return  # below every level: the sandbox refuses to start
+        if layer == "uid":
+            plan.uid = plan.gid = None
+            if plan.seccomp is not None:
+                # built for a uid of its own (leftovers killed by uid); without one, they are
+                # found by process group, so programs must not leave theirs
+                plan.seccomp = seccomp_filter.build(process_groups=True)
+                report["seccomp"]["detail"] += ", setsid/setpgid"
+        elif layer == "landlock-fs":
+            plan.ruleset = None
+            report["landlock-net"] = report["landlock-scope"] = _off("needs landlock-fs")
+        elif layer == "seccomp":
+            plan.seccomp = None
+
+
+def _refused_layer(plan):
+    """None if a child accepts every layer of ``plan``, else (layer or None, reason)."""
+    harden = hardening.child_hardening(plan, kernel, os.getpid())
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
-        failures = {}
+        outcome = {}
         try:
-            os.close(read_end)
-            hardening.set_limits(plan, 64, 5)
-        except OSError as error:
-            failures["rlimits"] = str(error)
-        for name, step in (("uid", lambda: hardening.drop_privileges(plan, kernel, os.getppid())),
-                           ("landlock-fs", lambda: plan.ruleset is None or kernel.landlock_restrict(plan.ruleset)),
-                           ("seccomp", lambda: plan.seccomp is None or kernel.install_filter(plan.seccomp))):
-            try:
-                step()
-            except OSError as error:
-                failures[name] = str(error)
-        os.write(write_end, json.dumps(failures).encode())
-        os._exit(0)
+            harden(64, 5, write_end, write_end, write_end)
+        except hardening.Refused as refusal:
+            outcome = {"layer": refusal.layer, "reason": refusal.reason}
+        except BaseException as error:
+            outcome = {"layer": None, "reason": str(error)}
+        finally:
+            os.write(3, json.dumps(outcome).encode())  # the pipe, if the descriptors were arranged
+            os._exit(0)
     os.close(write_end)
     data = b""
     while True:
@@ -180,14 +199,5 @@ def _prove(plan, report):
         data += chunk
     os.close(read_end)
     os.waitpid(pid, 0)
-    failures = json.loads(data or b'{"uid": "the probe child died"}')
-    for name, reason in failures.items():
-        report[name] = _off("refused here: %s" % reason)
-        if name == "uid":
-            plan.uid = plan.gid = None
-        elif name == "landlock-fs":
-            plan.ruleset = None
-            report["landlock-net"] = report["landlock-scope"] = _off("needs landlock-fs")
-        elif name == "seccomp":
-            plan.seccomp = None
-
+    outcome = json.loads(data or b'{"layer": "uid", "reason": "the probe child died"}')
+    return (outcome["layer"], outcome["reason"]) if outcome else None
