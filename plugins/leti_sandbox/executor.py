@@ -81,20 +81,24 @@ class Executor:
 
     def run(self, job):
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
+        limit = job["output_limit"]
+        captures = {pipes[0][0]: Capture(limit), pipes[1][0]: Capture(limit), pipes[2][0]: Capture(REPORT_LIMIT)}
+        poller = select.poll()
+        for fd in captures:
+            poller.register(fd, select.POLLIN)
         write_ends = [write_end for _, write_end in pipes]
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             self.child(job, write_ends)
+        # As little as possible until the child ends: a page written while it lives is copied.
         for write_end in write_ends:
             os.close(write_end)
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass
-        captures = {pipes[0][0]: Capture(job["output_limit"]), pipes[1][0]: Capture(job["output_limit"]),
-                    pipes[2][0]: Capture(REPORT_LIMIT)}
-        timed_out, status = self.watch(pid, captures, started + job["timeout"])
+        timed_out, status = self.watch(pid, poller, captures, started + job["timeout"])
         duration = time.monotonic() - started
         self.cleanup()
         out, err, report = (captures[r] for r, _ in pipes)
@@ -103,12 +107,9 @@ class Executor:
                 "report_overflow": bool(report.dropped), "returncode": _returncode(status),
                 "timed_out": timed_out, "duration": duration}
 
-    def watch(self, pid, captures, deadline):
+    def watch(self, pid, poller, captures, deadline):
         """Read the pipes until the child exits or the deadline passes; kill its group; reap."""
         pidfd = os.pidfd_open(pid)
-        poller = select.poll()
-        for fd in captures:
-            poller.register(fd, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
         open_fds = set(captures)
         timed_out = False
@@ -119,7 +120,11 @@ class Executor:
                     timed_out = True
                     break
                 events = poller.poll(remaining * 1000)
-                if any(fd == pidfd for fd, _ in events):
+                exited = False
+                for fd, _ in events:
+                    if fd == pidfd:
+                        exited = True
+                if exited:
                     while self.read_ready(poller, captures, open_fds, 0):  # what is buffered
                         pass
                     break
