@@ -184,6 +184,25 @@ def test_a_layer_the_kernel_refuses_is_reported_off_and_the_rest_kept(tmp_path):
     assert report["rlimits"]["on"]
 
 
+@root_only
+def test_a_child_that_dies_while_hardening_stops_the_executor_from_starting(tmp_path):
+    # a filter that kills at the next system call: the proof child dies before it can report
+    kill_all = struct.pack("<HBBI", 0x06, 0, 0, 0x80000000)  # BPF_RET|BPF_K, SECCOMP_RET_KILL_PROCESS
+    script = (
+        "import sys\n"
+        "from leti_sandbox import hardening, layers\n"
+        f"plan = hardening.Plan(sys.argv[1], seccomp={kill_all!r}, parent_death_signal=False)\n"
+        "report = {name: {'on': True, 'detail': ''} for name in ('rlimits', 'seccomp')}\n"
+        "try:\n"
+        "    layers._prove(plan, report)\n"
+        "except OSError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert "could not be hardened" in done.stdout and "died" in done.stdout
+
+
 def test_a_killed_executor_is_restarted():
     with LocalSandbox(workers=1, bwrap="off", min_level="basic") as sandbox:
         (old,) = _executors(sandbox)

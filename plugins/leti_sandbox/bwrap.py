@@ -39,6 +39,9 @@ def command(bwrap: str, read_paths: Sequence[str], workdir: str, tmpfs_mb: int, 
     /tmp, a size-limited tmpfs work folder, no network, dies with the caller."""
     # The private /dev, /proc and /tmp come first, so that binds below them (a checkout under
     # /tmp, say) land on top instead of being hidden.
+    # --die-with-parent, and no --as-pid-1: bwrap's own init is pid 1 of the namespace and exits
+    # when the executor does, which kills everything inside. The executor's children rely on
+    # this instead of a parent-death signal each (local_sandbox passes "pid_namespace").
     args = [bwrap, *namespace_args(), "--die-with-parent", "--new-session",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     made: set[str] = {"/dev", "/proc", "/tmp"}

@@ -16,8 +16,8 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
 if json.encoder.c_make_encoder is not None and json.scanner.c_make_scanner is not None:
-    _encode_parts = json.encoder.c_make_encoder(None, None, json.encoder.encode_basestring_ascii, None,
-                                                ":", ",", False, False, True)
+    _encode_parts = json.encoder.c_make_encoder(  # no circular-reference check: messages are plain
+        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
     _scan = json.scanner.c_make_scanner(json.decoder.JSONDecoder())
 
     def _dumps(message):

@@ -18,8 +18,8 @@ import sys
 
 FILENAME = "program.py"
 if json.encoder.c_make_encoder is not None:  # json's C encoder, made once (as frames.py does)
-    _encode_parts = json.encoder.c_make_encoder(None, None, json.encoder.encode_basestring_ascii, None,
-                                                ": ", ", ", False, False, True)
+    _encode_parts = json.encoder.c_make_encoder(  # no circular-reference check: messages are plain
+        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 
     def _dumps(report):
         return "".join(_encode_parts(report, 0))

@@ -84,15 +84,15 @@ def prepare(config, keep_fd=lambda fd: fd):
                           parent_death_signal=not config.get("pid_namespace"))
     try:
         hardening.set_shared(plan, kernel)
-    except OSError as error:
-        report["rlimits"] = _off("refused here: %s" % error)
+    except OSError as error:  # no sandbox without them: the executor does not start
+        raise OSError("no_new_privs or the shared rlimits were refused: %s" % error) from None
     _prove(plan, report)
-    plan.reaper = None
     if plan.uid is not None:
         # started before the executor confines itself: programs cannot signal it (Landlock scope)
         plan.reaper = reaper.UidReaper(plan.uid, plan.gid, workdir, kernel)  # leftovers are killed by uid
         if plan.ruleset is not None:
             _confine_executor(plan, report)
+            plan.reaper.confined = True
         if plan.seccomp is not None:  # inherited by every child: installed once, here
             try:
                 kernel.install_filter(plan.seccomp)
@@ -115,12 +115,11 @@ def _confine_executor(plan, report):
     the uid forbids that, as it forbids signalling any root process."""
     try:
         kernel.landlock_restrict(plan.ruleset)
-        for name in ("landlock-fs", "landlock-net", "landlock-scope"):
-            if report[name]["on"]:
-                report[name]["detail"] += " (the executor's domain, inherited)"
-    except OSError as error:
-        report["landlock-fs"] = _off("refused in the executor: %s" % error)
-        report["landlock-net"] = report["landlock-scope"] = _off("needs landlock-fs")
+    except OSError:
+        return  # each child creates its own domain, as the proof did
+    for name in ("landlock-fs", "landlock-net", "landlock-scope"):
+        if report[name]["on"]:
+            report[name]["detail"] += " (the executor's domain, inherited)"
     os.close(plan.ruleset)
     plan.ruleset = None
 
@@ -149,17 +148,17 @@ def _tmpfs(config, uid, gid, off):
 
 def _prove(plan, report):
     """Run the children's hardening in a throw-away child; switch off each layer it refuses and
-    try again, until it passes."""
+    try again, until it passes. Raises OSError when a child cannot be hardened at all."""
+    refused_before = set()
     while True:
         refused = _refused_layer(plan)
         if refused is None:
             return
         layer, reason = refused
-        if layer is None:
-            raise OSError("a child could not be prepared: %s" % reason)
+        if layer is None or layer == "rlimits" or layer in refused_before:
+            raise OSError("a child could not be hardened (%s): %s" % (layer or "before any layer", reason))
+        refused_before.add(layer)
         report[layer] = _off("refused here: %s" % reason)
-        if layer == "rlimits":
-            return  # below every level: the sandbox refuses to start
         if layer == "uid":
             plan.uid = plan.gid = None
             if plan.seccomp is not None:
@@ -168,6 +167,7 @@ def _prove(plan, report):
                 plan.seccomp = seccomp_filter.build(process_groups=True)
                 report["seccomp"]["detail"] += ", setsid/setpgid"
         elif layer == "landlock-fs":
+            os.close(plan.ruleset)
             plan.ruleset = None
             report["landlock-net"] = report["landlock-scope"] = _off("needs landlock-fs")
         elif layer == "seccomp":
@@ -180,16 +180,17 @@ def _refused_layer(plan):
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
-        outcome = {}
         try:
-            harden(64, 5, write_end, write_end, write_end)
-        except hardening.Refused as refusal:
-            outcome = {"layer": refusal.layer, "reason": refusal.reason}
-        except BaseException as error:
-            outcome = {"layer": None, "reason": str(error)}
-        finally:
+            outcome = {}
+            try:
+                harden(64, 5, write_end, write_end, write_end)
+            except hardening.Refused as refusal:
+                outcome = {"layer": refusal.layer, "reason": refusal.reason}
+            except BaseException as error:
+                outcome = {"layer": None, "reason": str(error)}
             os.write(3, json.dumps(outcome).encode())  # the pipe, if the descriptors were arranged
-            os._exit(0)
+        finally:
+            os._exit(0)  # never back into the executor's code
     os.close(write_end)
     data = b""
     while True:
@@ -199,5 +200,7 @@ def _refused_layer(plan):
         data += chunk
     os.close(read_end)
     os.waitpid(pid, 0)
-    outcome = json.loads(data or b'{"layer": "uid", "reason": "the probe child died"}')
+    if not data:
+        return ("uid" if plan.uid is not None else None), "the probe child died"
+    outcome = json.loads(data)
     return (outcome["layer"], outcome["reason"]) if outcome else None

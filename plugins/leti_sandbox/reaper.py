@@ -3,9 +3,10 @@
 A helper process runs as the slot's unprivileged uid, detached from the executor (so the
 executor's ``waitpid(-1)`` only ever sees program processes) and listening on a pipe. Each
 ``sweep()`` makes it call ``kill(-1, SIGKILL)``, which reaches every process of that uid but
-itself, wherever the program moved them (new sessions, new process groups). Landlock's signal
-scope keeps programs from killing the helper; if one does anyway, ``sweep`` falls back to a
-one-off helper and starts a new one.
+itself, wherever the program moved them (new sessions, new process groups). The helper starts
+before the executor enters its Landlock domain, so the signal scope keeps programs from killing
+it; if one does anyway, ``sweep`` falls back to a one-off helper for each sweep from then on (a
+helper started later would share the programs' domain, and they could stop it).
 """
 
 import os
@@ -16,6 +17,7 @@ class UidReaper:
     def __init__(self, uid, gid, workdir, kernel):
         self.uid, self.gid, self.workdir, self.kernel = uid, gid, workdir, kernel
         self.commands = self.acks = -1
+        self.confined = False  # set once the executor entered the programs' Landlock domain
         self.start()
         self.sweep()  # whatever a previous executor of this uid left, if it died without cleaning up
 
@@ -73,7 +75,8 @@ class UidReaper:
         self.close()
         kill_uid(self.uid)
         empty_folder(self.workdir)
-        self.start()
+        if not self.confined:
+            self.start()
 
     def close(self):
         for fd in (self.commands, self.acks):
