@@ -92,7 +92,6 @@ def prepare(config, keep_fd=lambda fd: fd):
         plan.reaper = reaper.UidReaper(plan.uid, plan.gid, workdir, kernel)  # leftovers are killed by uid
         if plan.ruleset is not None:
             _confine_executor(plan, report)
-            plan.reaper.confined = True
         if plan.seccomp is not None:  # inherited by every child: installed once, here
             try:
                 kernel.install_filter(plan.seccomp)
@@ -122,6 +121,7 @@ def _confine_executor(plan, report):
             report[name]["detail"] += " (the executor's domain, inherited)"
     os.close(plan.ruleset)
     plan.ruleset = None
+    plan.reaper.confined = True  # a helper started from now on would be in the programs' domain
 
 
 def _tmpfs(config, uid, gid, off):
