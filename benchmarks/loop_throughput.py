@@ -16,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from leti_core import SPECIAL_TOKENS, get_registry
+from leti_core import SPECIAL_TOKENS
+
+from leti_core.app import get_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from leti_core import ExecutionResult, Program, ProgressCallback, Sample, Sandbox, Scorer, get_registry
+from leti_core import ExecutionResult, Program, ProgressCallback, Sample, Sandbox
+
+from leti_core.app import Scorer, get_registry
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mbpp"
 

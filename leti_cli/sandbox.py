@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from leti_core import LetiError, get_registry
+from leti_core import LetiError
+from leti_core.app import Resolver, RunConfig, get_registry
 
 
 @click.group("sandbox")
@@ -49,10 +50,11 @@ def inspect(name: str) -> dict[str, Any]:
 
 
 @group.command("check")
-@click.option("--sandbox", "name", default="local", show_default=True, help="Backend to check.")
+@click.option("--sandbox", "name", default=None, help="Backend to check [the default environment's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def check(name: str, as_json: bool) -> None:
+def check(name: str | None, as_json: bool) -> None:
     """Print the isolation level this machine gives and why, each layer on or off with its reason."""
+    name = name or Resolver(get_registry()).name("sandbox", RunConfig()) or "local"
     report = inspect(name)
     report["docker-engine"] = _docker_engine()
     if as_json:

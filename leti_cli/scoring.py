@@ -18,11 +18,10 @@ from leti_core import (
     PassAtK,
     Problem,
     Sample,
-    Scorer,
     read_models,
-    score_pass_at_k,
     write_jsonl,
 )
+from leti_core.app import Scorer, pass_at_k
 
 from .progress import progress_bar
 
@@ -58,7 +57,7 @@ class FileScorer:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
-        return FileScore(score_pass_at_k(scored, self.ks), metrics, out)
+        return FileScore(pass_at_k(scored, self.ks), metrics, out)
 
 
 @dataclass(frozen=True)

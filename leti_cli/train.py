@@ -1,13 +1,19 @@
-"""`leti train`: one fine-tuning pass over a file of training texts (what launchers run)."""
+"""`leti train`: one fine-tuning pass over a file of training texts."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from leti_core import DataError, LetiError, get_registry, iter_json_lines, write_json
+from leti_core import DataError, LetiError, iter_json_lines, write_json
+from leti_core.app import Resolver, build_config, get_engine
+
+from .options import given_layer, model_command, shortcuts_for
+
+KINDS = ("trainer",)
 
 
 def read_texts(path: Path) -> list[str]:
@@ -23,23 +29,33 @@ def read_texts(path: Path) -> list[str]:
     return texts
 
 
-@click.command("train")
-@click.option("--model", required=True, help="Checkpoint folder to start from.")
-@click.option("--texts", "texts_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="JSONL of training texts (an iteration's training.jsonl works).")
-@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Checkpoint folder to write.")
-@click.option("--trainer", "trainer_name", default="hf", show_default=True)
-@click.option("--trainer-options", default="{}", help="JSON object of trainer options.")
-@click.option("--metrics", type=click.Path(path_type=Path, dir_okay=False), help="Write training metrics here.")
-def command(model: str, texts_file: Path, out: Path, trainer_name: str, trainer_options: str, metrics: Path | None) -> None:
-    """Fine-tune MODEL on TEXTS; run it under `accelerate launch -m leti_cli train ...` for many GPUs."""
+def _json_options(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
     try:
-        options = json.loads(trainer_options)
+        options = json.loads(text)
     except json.JSONDecodeError as error:
         raise LetiError(f"--trainer-options is not a JSON object ({error.msg})") from None
     if not isinstance(options, dict):
         raise LetiError("--trainer-options is not a JSON object")
-    trainer = get_registry().trainer(trainer_name, **options)
+    return options
+
+
+@model_command("train", fields=("trainer",), shortcuts=shortcuts_for(KINDS), kinds=KINDS)
+@click.option("--model", required=True, help="Checkpoint folder to start from.")
+@click.option("--texts", "texts_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="JSONL of training texts (an iteration's training.jsonl works).")
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Checkpoint folder to write.")
+@click.option("--trainer-options", "options_json", default=None, help="JSON object of trainer options.")
+@click.option("--metrics", type=click.Path(path_type=Path, dir_okay=False), help="Write training metrics here.")
+def command(model: str, texts_file: Path, out: Path, options_json: str | None, metrics: Path | None,
+            **given: Any) -> None:
+    """Fine-tune MODEL on TEXTS and write the checkpoint to OUT."""
+    resolver = Resolver(get_engine().registry)
+    layer = given_layer(given)
+    layer["trainer_options"] = {**_json_options(options_json), **layer.get("trainer_options", {})}
+    config = build_config(resolver, layer, kinds=KINDS)
+    trainer = resolver.create("trainer", config)
     result = trainer.train(model, read_texts(texts_file), out)
     if metrics is not None:
         write_json(metrics, result)

@@ -154,13 +154,13 @@ class Sampler(Component):
         model: str,
         prompts: Sequence[str],
         n: int,
-        temperature: float | None = None,
+        temperature: float,
         progress: ProgressCallback | None = None,
     ) -> Iterator[list[str]]:
         """Yield ``n`` raw (untrimmed) completions for each prompt, in prompt order.
 
-        ``model`` is a checkpoint the trainer wrote (or a model reference); ``temperature``
-        overrides the sampler's own for this call (evaluation samples cooler).
+        ``model`` is a checkpoint the trainer wrote (or a model reference); ``temperature`` is the
+        run's (training samples and held-out samples each have their own; 0 samples greedily).
         """
 
 

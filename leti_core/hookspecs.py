@@ -17,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from .models import IterationSummary, ScoredSample
     from .registry import Register
+    from .run_folder import RunFolder
 
 PROJECT = "leti"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -54,20 +55,23 @@ def leti_register_trainers(register: Register) -> None:
 
 
 @hookspec
-def leti_run_start(run_dir: Path, config: dict[str, Any]) -> None:
-    """Called once when ``leti run`` starts or resumes, with the run's resolved config."""
+def leti_run_start(run_dir: Path, run: RunFolder, config: dict[str, Any]) -> None:
+    """Called once when ``leti run`` starts or resumes, with the run's config (the options set)."""
 
 
 @hookspec
-def leti_samples_scored(run_dir: Path, iteration: int, stage: str, scored: Sequence[ScoredSample]) -> None:
+def leti_samples_scored(run_dir: Path, run: RunFolder, iteration: int, stage: str,
+                        scored: Sequence[ScoredSample]) -> None:
     """Called after a batch of samples got results and feedback (stage: "train" or "eval")."""
 
 
 @hookspec
-def leti_iteration_end(run_dir: Path, summary: IterationSummary) -> None:
-    """Called after each iteration has trained, evaluated and saved its checkpoint."""
+def leti_iteration_end(run_dir: Path, run: RunFolder, summary: IterationSummary,
+                       summaries: Sequence[IterationSummary]) -> None:
+    """Called after each iteration has trained, evaluated and saved its checkpoint; ``summaries``
+    holds every finished iteration so far, this one last."""
 
 
 @hookspec
-def leti_run_end(run_dir: Path, summaries: Sequence[IterationSummary]) -> None:
+def leti_run_end(run_dir: Path, run: RunFolder, summaries: Sequence[IterationSummary]) -> None:
     """Called once when a run finishes all its iterations."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Status = Literal["passed", "failed", "timed out", "error"]
 Reward = Literal["good", "bad"]
@@ -149,9 +149,28 @@ class IterationSummary(BaseModel):
     samples: int = 0
     success_rate: float = 0.0
     exception_histogram: dict[str, int] = Field(default_factory=dict)
-    evaluation: PassAtK | None = None
+    evaluation: PassAtK | None = Field(default=None, description="held-out pass@k of the raw completions")
+    postprocessed: PassAtK | None = Field(
+        default=None, description="held-out pass@k with completions cut at the task's stop words")
     extra_metrics: dict[str, float] = Field(default_factory=dict)
     training_tokens: int = 0
     training_steps: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)
     checkpoint: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_postprocessed(cls, data: Any) -> Any:
+        """Summaries written before ``postprocessed`` kept it as ``extra_metrics["pass@k (post-processed)"]``."""
+        if not isinstance(data, dict) or data.get("postprocessed") is not None:
+            return data
+        extra = dict(data.get("extra_metrics") or {})
+        legacy = {key[: -len(_LEGACY_SUFFIX)]: extra.pop(key) for key in list(extra) if key.endswith(_LEGACY_SUFFIX)}
+        if not legacy:
+            return data
+        counts = data.get("evaluation") or {}
+        return {**data, "extra_metrics": extra, "postprocessed": {
+            "problems": counts.get("problems", 0), "samples": counts.get("samples", 0), "pass_at": legacy}}
+
+
+_LEGACY_SUFFIX = " (post-processed)"

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pluggy
 
 from . import hookspecs
 from .models import IterationSummary, ScoredSample
 from .registry import Register, Registry
+from .run_config import RunConfig
+from .run_folder import RunFolder
 
 ENTRY_POINT_GROUP = "leti"
 PLUGINS_ENV = "LETI_PLUGINS"
@@ -85,17 +85,17 @@ class Engine:
         return [info for name, info in sorted(self.plugins.items()) if name in names]
 
     # Observer hooks, typed.
-    def run_start(self, run_dir: Path, config: dict[str, Any]) -> None:
-        self.manager.hook.leti_run_start(run_dir=run_dir, config=config)
+    def run_start(self, run: RunFolder, config: RunConfig) -> None:
+        self.manager.hook.leti_run_start(run_dir=run.path, run=run, config=config.model_dump())
 
-    def samples_scored(self, run_dir: Path, iteration: int, stage: str, scored: Sequence[ScoredSample]) -> None:
-        self.manager.hook.leti_samples_scored(run_dir=run_dir, iteration=iteration, stage=stage, scored=scored)
+    def samples_scored(self, run: RunFolder, iteration: int, stage: str, scored: Sequence[ScoredSample]) -> None:
+        self.manager.hook.leti_samples_scored(run_dir=run.path, run=run, iteration=iteration, stage=stage, scored=scored)
 
-    def iteration_end(self, run_dir: Path, summary: IterationSummary) -> None:
-        self.manager.hook.leti_iteration_end(run_dir=run_dir, summary=summary)
+    def iteration_end(self, run: RunFolder, summary: IterationSummary, summaries: Sequence[IterationSummary]) -> None:
+        self.manager.hook.leti_iteration_end(run_dir=run.path, run=run, summary=summary, summaries=summaries)
 
-    def run_end(self, run_dir: Path, summaries: Sequence[IterationSummary]) -> None:
-        self.manager.hook.leti_run_end(run_dir=run_dir, summaries=summaries)
+    def run_end(self, run: RunFolder, summaries: Sequence[IterationSummary]) -> None:
+        self.manager.hook.leti_run_end(run_dir=run.path, run=run, summaries=summaries)
 
 
 def _new_manager() -> pluggy.PluginManager:

@@ -142,7 +142,15 @@ class Registry:
     def task(self, name: str, **options: Any) -> Task:
         return self._typed("task", Task, name, options)
 
-    def environment(self, name: str, **options: Any) -> Environment:
+    def environment(self, name: str, sandbox_options: Mapping[str, Any] | None = None, **options: Any) -> Environment:
+        """The environment ``name``; a sandboxed one gets its sandbox from this registry when first used."""
+        from .sandboxed import SandboxedEnvironment
+
+        cls = self.load("environment", name)
+        if issubclass(cls, SandboxedEnvironment) and "sandbox_instance" not in options:
+            options["sandbox_factory"] = lambda backend: self.sandbox(backend, **dict(sandbox_options or {}))
+        elif sandbox_options:
+            raise LetiError(f"environment {name!r} runs no sandbox: it takes no sandbox options")
         return self._typed("environment", Environment, name, options)
 
     def sandbox(self, name: str, **options: Any) -> Sandbox:

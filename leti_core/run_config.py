@@ -1,4 +1,11 @@
-"""The configuration of a LeTI run: every recipe number, with the paper's defaults."""
+"""The configuration of a LeTI run: which components, the loop's own numbers, and each
+component's options as the user set them.
+
+A component's options (their defaults, bounds and descriptions) live only in its ``Options``
+model; the config holds what the user chose, by kind (``trainer_options = {"epochs": 1}``).
+``SHORTCUTS`` names the recipe numbers that have a top-level key and a flag of their own
+(``epochs = 1``, ``--epochs 1``): each is routed to the option of the chosen component.
+"""
 
 from __future__ import annotations
 
@@ -13,70 +20,102 @@ from .errors import LetiError
 
 Condition = Literal["good", "bad", "none"]
 
-SAMPLER_FIELDS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens",
-                  "sample_batch_size": "batch_size", "precision": "precision", "seed": "seed"}
-TRAINER_FIELDS = {"epochs": "epochs", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
-                  "batch_size": "batch_size", "micro_batch_size": "micro_batch_size", "max_tokens": "max_length",
-                  "pretrain_mix": "pretrain_mix", "pretrain_corpus": "pretrain_corpus", "precision": "precision",
-                  "lora": "lora", "seed": "seed", "launcher": "launcher"}
-ENVIRONMENT_FIELDS = {"timeout": "timeout", "sandbox": "sandbox"}
-#: Fields that may change when a run is resumed (they do not change what was already done).
-RESUMABLE_FIELDS = {"iterations", "launcher"}
+#: Component kind -> the RunConfig field with the options the user set for it.
+OPTION_FIELDS: dict[str, str] = {
+    "task": "task_options",
+    "environment": "env_options",
+    "sandbox": "sandbox_options",
+    "feedback": "feedback_options",
+    "sampler": "sampler_options",
+    "trainer": "trainer_options",
+}
+
+Target = tuple[str, str]
+#: Top-level keys (and flags) for component options: key -> (kind, option) of the components
+#: that take it. A key with several targets sets each chosen component that has that option.
+SHORTCUTS: dict[str, tuple[Target, ...]] = {
+    "data": (("task", "data"),),
+    "timeout": (("environment", "timeout"),),
+    "sandbox": (("environment", "sandbox"),),
+    "workers": (("sandbox", "workers"),),
+    "top_p": (("sampler", "top_p"),),
+    "max_tokens": (("sampler", "max_tokens"), ("trainer", "max_length")),
+    "sample_batch_size": (("sampler", "batch_size"),),
+    "precision": (("sampler", "precision"), ("trainer", "precision")),
+    "seed": (("sampler", "seed"), ("trainer", "seed")),
+    "epochs": (("trainer", "epochs"),),
+    "learning_rate": (("trainer", "learning_rate"),),
+    "weight_decay": (("trainer", "weight_decay"),),
+    "batch_size": (("trainer", "batch_size"),),
+    "micro_batch_size": (("trainer", "micro_batch_size"),),
+    "pretrain_mix": (("trainer", "pretrain_mix"),),
+    "pretrain_corpus": (("trainer", "pretrain_corpus"),),
+    "lora": (("trainer", "lora"),),
+    "launcher": (("trainer", "launcher"),),
+}
+
+#: What a resume may change: (field, option) pairs that do not alter work already done.
+RESUMABLE = {("iterations", None), ("trainer_options", "launcher")}
 
 
 class RunConfig(BaseModel):
-    """A run, resolved: the CLI's options and config file both land here."""
+    """A run: its components by name, the loop's numbers, and the options set for each component."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = "mbpp"
-    data: str | None = Field(default=None, description="task data path")
-    env: str | None = Field(default=None, description="environment (default: the task's)")
-    feedback: str = "traceback"
-    sampler: str = "hf"
-    trainer: str = "hf"
-    model: str | None = Field(default=None, description="hub id, folder or .gguf (default: embedded)")
+    task: str = Field(default="mbpp", description="Task.")
+    env: str | None = Field(default=None, description="Environment [the task's].")
+    feedback: str = Field(default="traceback", description="Feedback formatter (traceback, binary, ...)")
+    sampler: str = Field(default="hf", description="Sampler.")
+    trainer: str = Field(default="hf", description="Trainer.")
+    model: str | None = Field(default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M].")
     training_data: Literal["feedback", "gold"] = Field(
-        default="feedback", description="feedback: LeTI; gold: the fine-tuned baseline on reference solutions")
-    iterations: int = Field(default=1, ge=1)
-    problems: int | None = Field(default=None, ge=1, description="training problems (default all)")
-    samples: int = Field(default=128, ge=1, description="samples per training problem")
-    temperature: float = Field(default=1.0, ge=0)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    max_tokens: int = Field(default=512, ge=16, description="prompt + completion tokens")
-    sample_batch_size: int = Field(default=32, ge=1)
-    timeout: float | None = Field(default=None, gt=0, description="seconds per program (env default)")
-    sandbox: str | None = None
-    epochs: int = Field(default=3, ge=1)
-    learning_rate: float = Field(default=1e-5, gt=0)
-    weight_decay: float = Field(default=0.01, ge=0)
-    batch_size: int = Field(default=128, ge=1)
-    micro_batch_size: int = Field(default=4, ge=1)
-    pretrain_mix: bool = True
-    pretrain_corpus: str = "stdlib"
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    lora: bool = False
-    launcher: str | None = None
+        default="feedback", description="feedback: LeTI; gold: the fine-tuned baseline on reference solutions.")
+    iterations: int = Field(default=1, ge=1, description="LeTI iterations.")
+    problems: int | None = Field(default=None, ge=1, description="Training problems [all].")
+    samples: int = Field(default=128, ge=1, description="Samples per training problem.")
+    temperature: float = Field(default=1.0, ge=0, description="Temperature of the training samples.")
     eval_problems: int | None = Field(
-        default=10, ge=1, description="held-out problems evaluated each iteration (None: the whole split)")
-    eval_samples: int = Field(default=16, ge=1)
-    eval_temperature: float = Field(default=0.1, ge=0)
-    eval_condition: Condition = "good"
-    seed: int = 0
-    sampler_options: dict[str, Any] = Field(default_factory=dict, description="extra options for the sampler")
-    trainer_options: dict[str, Any] = Field(default_factory=dict, description="extra options for the trainer")
-    env_options: dict[str, Any] = Field(default_factory=dict, description="extra options for the environment")
+        default=10, ge=1, description="Held-out problems evaluated each iteration (the paper: all 500).")
+    eval_samples: int = Field(default=16, ge=1, description="Samples per held-out problem.")
+    eval_temperature: float = Field(default=0.1, ge=0, description="Temperature of the held-out samples.")
+    eval_condition: Condition = Field(default="good", description="Held-out prompt prefix: <|good|>, <|bad|> or none.")
+    task_options: dict[str, Any] = Field(default_factory=dict, description="options of the task")
+    env_options: dict[str, Any] = Field(default_factory=dict, description="options of the environment")
+    sandbox_options: dict[str, Any] = Field(default_factory=dict, description="options of the sandbox")
+    feedback_options: dict[str, Any] = Field(default_factory=dict, description="options of the feedback formatter")
+    sampler_options: dict[str, Any] = Field(default_factory=dict, description="options of the sampler")
+    trainer_options: dict[str, Any] = Field(default_factory=dict, description="options of the trainer")
 
-    def differences(self, other: RunConfig) -> list[str]:
-        """Fields that differ, ignoring those a resume may change."""
+    def options(self, kind: str) -> dict[str, Any]:
+        """The options set for the component of ``kind``."""
+        return getattr(self, OPTION_FIELDS[kind])
+
+    def user_values(self) -> dict[str, Any]:
+        """Only what was set (what config.json keeps)."""
+        return self.model_dump(exclude_unset=True)
+
+    def differences(self, other: RunConfig) -> list[tuple[str, Any, Any]]:
+        """(key, mine, theirs) for each value that differs, ignoring what a resume may change."""
         mine, theirs = self.model_dump(), other.model_dump()
-        return [key for key in mine if key not in RESUMABLE_FIELDS and mine[key] != theirs[key]]
+        found = []
+        for key in mine:
+            if key in OPTION_FIELDS.values():
+                for option in sorted(set(mine[key]) | set(theirs[key])):
+                    a, b = mine[key].get(option), theirs[key].get(option)
+                    if a != b and (key, option) not in RESUMABLE:
+                        found.append((f"{key}.{option}", a, b))
+            elif mine[key] != theirs[key] and (key, None) not in RESUMABLE:
+                found.append((key, mine[key], theirs[key]))
+        return found
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML, YAML or JSON config file of RunConfig fields."""
+    """A TOML, YAML or JSON table of RunConfig fields and shortcuts."""
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LetiError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as error:
         raise LetiError(f"{path}: cannot read config file ({error.strerror})") from None
     try:
@@ -96,24 +135,35 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise LetiError(f"{path}: not valid {path.suffix[1:].upper()}: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise LetiError(f"{path}: a config file holds a table of options")
-    return {key.replace("-", "_"): value for key, value in data.items()}
+    return {str(key).replace("-", "_"): value for key, value in data.items()}
 
 
-def make_config(path: Path | None, options: dict[str, Any]) -> RunConfig:
-    """Config file values, overridden by the options given on the command line."""
-    values = read_config_file(path) if path else {}
-    values.update(options)
+def merge_values(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win; option tables are merged key by key; None means "not given"."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if key in OPTION_FIELDS.values() and isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def split_shortcuts(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(RunConfig fields, shortcut values) of a table of values."""
+    fields = {key: value for key, value in values.items() if key not in SHORTCUTS}
+    return fields, {key: value for key, value in values.items() if key in SHORTCUTS}
+
+
+def validate_config(values: dict[str, Any], source: Path | None = None) -> RunConfig:
+    """RunConfig from plain values; a one-line LetiError naming the file and the option otherwise."""
     try:
         return RunConfig.model_validate(values)
     except ValidationError as error:
         detail = error.errors()[0]
         where = ".".join(str(p) for p in detail["loc"])
-        source = f"{path}: " if path else ""
-        raise LetiError(f"{source}option {where}: {detail['msg']} (got {detail.get('input')!r})") from None
-
-
-def component_options(config: RunConfig, mapping: dict[str, str], accepted: set[str], extra: dict[str, Any]) -> dict[str, Any]:
-    """The recipe numbers a component's Options accept, plus the user's extra options."""
-    values = {target: getattr(config, source) for source, target in mapping.items()
-              if target in accepted and getattr(config, source) is not None}
-    return {**values, **extra}
+        prefix = f"{source}: " if source else ""
+        raise LetiError(f"{prefix}option {where}: {detail['msg']} (got {detail.get('input')!r})") from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from .components import Environment, Options, Program, ProgressCallback, Sandbox
+from .errors import LetiError
 from .models import ExecutionResult
 
 DEFAULT_SANDBOX = "local"
@@ -20,28 +21,31 @@ class SandboxOptions(Options):
     memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
     output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
     sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name")
-    sandbox_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class SandboxedEnvironment(Environment):
-    """An environment whose programs run in a sandbox: given one, or built from its options.
+    """An environment whose programs run in a sandbox: one passed in, or one made on first use by
+    ``sandbox_factory(backend_name)`` (a registry's ``environment()`` passes one).
 
-    A sandbox the environment built is closed with it; one passed in belongs to the caller.
+    A sandbox the environment made is closed with it; one passed in belongs to the caller.
     """
 
     Options: ClassVar[type[SandboxOptions]] = SandboxOptions
 
-    def __init__(self, *, sandbox_instance: Sandbox | None = None, **options: Any) -> None:
+    def __init__(self, *, sandbox_instance: Sandbox | None = None,
+                 sandbox_factory: Callable[[str], Sandbox] | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._sandbox = sandbox_instance
+        self._factory = sandbox_factory
         self._owns_sandbox = sandbox_instance is None
 
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
-            from .plugins import get_registry
-
-            self._sandbox = get_registry().sandbox(self.options.sandbox, **self.options.sandbox_options)
+            if self._factory is None:
+                raise LetiError(f"environment {self.name!r} has no sandbox: create it through a registry "
+                                "(registry.environment(...)) or pass sandbox_instance=")
+            self._sandbox = self._factory(self.options.sandbox)
         return self._sandbox
 
     def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None) -> list[ExecutionResult]:

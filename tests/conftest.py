@@ -63,7 +63,8 @@ def tiny_model(tmp_path_factory, mbpp_records) -> Path:
 @pytest.fixture(scope="session")
 def tiny_base(tiny_model, tmp_path_factory) -> Path:
     """The tiny model with LeTI's special tokens added."""
-    from leti_core import SPECIAL_TOKENS, get_registry
+    from leti_core import SPECIAL_TOKENS
+    from leti_core.app import get_registry
 
     base = tmp_path_factory.mktemp("base") / "model"
     get_registry().trainer("hf").prepare(str(tiny_model), SPECIAL_TOKENS, base)

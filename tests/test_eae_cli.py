@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from leti_core import load_engine
+from leti_core.app import load_engine
 
 from .conftest import leti, write_lines
 

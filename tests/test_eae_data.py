@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import DataError, LetiError, load_engine
+from leti_core import DataError, LetiError
+
+from leti_core.app import load_engine
 
 from .conftest import leti
 

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from leti_core import (
-    ExecutionResult,
-    IncompatibleComponentsError,
-    Sample,
-    Sandbox,
-    Scorer,
-    ensure_compatible,
-    load_engine,
-)
+from leti_core import ExecutionResult, IncompatibleComponentsError, Sample, Sandbox
+
+from leti_core.app import Scorer, ensure_compatible, load_engine
 
 TOWED = "test-01/s1#0"  # The coast guard **towed** the damaged yacht to the harbour at Brenholm .
 GOLD = 'agent=[ORG("The coast guard")], artifact=[VEH("the damaged yacht")], destination=[FAC("the harbour")])'

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import Options, RunConfig, Sampler, get_engine, hookimpl, postprocess
+from leti_core import Options, Sampler, hookimpl
+
+from leti_core.app import get_engine, postprocess
 
 from .conftest import assert_one_line_error, leti
 
@@ -121,8 +123,9 @@ def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
     run = tmp_path / "run"
     (run / "base").mkdir(parents=True)
     (run / "base" / "config.json").write_text("{}")  # a checkpoint folder; the recording sampler loads nothing
-    config = RunConfig(task="humaneval", precision="fp32", sample_batch_size=5, sampler_options={"seed": 7})
-    (run / "config.json").write_text(config.model_dump_json())
+    # a config.json as written before options moved to components: recipe numbers at the top level
+    (run / "config.json").write_text(json.dumps({"task": "humaneval", "precision": "fp32", "sample_batch_size": 5,
+                                                 "sampler_options": {"seed": 7}, "timeout": None}))
     common = ("eval", "--run", run, "--iteration", "0", "--problems", "1", "--samples", "1", "--sampler", "recording")
     recording(*common, "--out", tmp_path / "a", "--json")
     recording(*common, "--sample-batch-size", "3", "--out", tmp_path / "b", "--json")

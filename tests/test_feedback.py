@@ -2,7 +2,9 @@
 
 import pytest
 
-from leti_core import Problem, get_registry
+from leti_core import Problem
+
+from leti_core.app import get_registry
 
 PROBLEM = Problem(
     task_id="1",

@@ -3,7 +3,9 @@
 import json
 import pytest
 
-from leti_core import SPECIAL_TOKENS, LetiError, get_registry
+from leti_core import SPECIAL_TOKENS, LetiError
+
+from leti_core.app import get_registry
 
 
 
@@ -20,14 +22,14 @@ def test_prepare_adds_the_four_special_tokens_as_single_tokens(tiny_base):
 def test_sampler_returns_n_raw_samples_per_prompt_in_order(tiny_base):
     sampler = get_registry().sampler("hf", max_tokens=48, batch_size=3, seed=1)
     prompts = ['"""\nAdd.\n"""\n', "def f(x):", "# a comment\n"]
-    groups = list(sampler.sample(str(tiny_base), prompts, 2))
+    groups = list(sampler.sample(str(tiny_base), prompts, 2, temperature=1.0))
     assert [len(group) for group in groups] == [2, 2, 2]
     assert all(isinstance(text, str) for group in groups for text in group)
     # The budget counts the prompt: a prompt that fills it leaves nothing to generate.
     long_prompt = "x = 1\n" * 40
-    assert list(sampler.sample(str(tiny_base), [long_prompt], 2)) == [["", ""]]
-    greedy = get_registry().sampler("hf", max_tokens=48, temperature=0)
-    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], 2))[0] for _ in range(2))
+    assert list(sampler.sample(str(tiny_base), [long_prompt], 2, temperature=1.0)) == [["", ""]]
+    greedy = get_registry().sampler("hf", max_tokens=48)
+    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], 2, temperature=0))[0] for _ in range(2))
     assert first[0] == first[1] == second[0]
 
 
@@ -68,7 +70,7 @@ def test_training_loss_sums_token_losses_over_the_global_token_count_without_rec
 
 
 def test_every_global_batch_is_sorted_by_length_and_keeps_its_sequences():
-    from leti_hf.trainer import ordered_sequences
+    from leti_hf.batches import ordered_sequences
 
     feedback = [[1] * length for length in (5, 1, 4, 2, 3, 6)]
     code = [[2] * 8 for _ in range(6)]

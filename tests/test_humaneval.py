@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import load_engine
+from leti_core.app import load_engine
 
 from .conftest import leti, write_lines
 

@@ -1,6 +1,8 @@
 import pytest
 
-from leti_core import DataError, LetiError, get_registry
+from leti_core import DataError, LetiError
+
+from leti_core.app import get_registry
 from leti_python.environment import build_program
 
 

@@ -5,15 +5,8 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import leti_core.plugins as plugins
-from leti_core import (
-    DuplicateComponentError,
-    Engine,
-    FeedbackFormatter,
-    LetiError,
-    UnknownComponentError,
-    hookimpl,
-    load_engine,
-)
+from leti_core import FeedbackFormatter, LetiError, UnknownComponentError, hookimpl
+from leti_core.app import DuplicateComponentError, Engine, load_engine
 
 from .conftest import leti
 
@@ -113,7 +106,8 @@ def test_plugins_command_lists_kind_name_plugin_distribution_version():
 
 
 def test_an_environment_that_does_not_fit_the_task_is_refused(mbpp_dir):
-    from leti_core import Environment, IncompatibleComponentsError, ensure_compatible
+    from leti_core import Environment, IncompatibleComponentsError
+    from leti_core.app import ensure_compatible
 
     class StructureChecker(Environment):
         name = "structure"

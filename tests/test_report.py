@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import IterationSummary, PassAtK, RunConfig
+from leti_core import IterationSummary, PassAtK
+
+from leti_core.app import RunConfig
 
 from .conftest import assert_one_line_error, leti
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import Components, LetiRun, RunConfig, Sampler, Trainer, load_engine
+from leti_core import Sampler, Trainer
+
+from leti_core.app import Components, LetiRun, RunConfig, load_engine
 
 from .conftest import assert_one_line_error, leti
 

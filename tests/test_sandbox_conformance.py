@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from leti_sandbox.conformance import SandboxConformance
+from leti_core.testing import SandboxConformance
 from leti_sandbox.local_sandbox import LocalSandbox
 from leti_sandbox.subprocess_sandbox import SubprocessSandbox
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from leti_sandbox.conformance import SandboxConformance
+from leti_core.testing import SandboxConformance
 from leti_sandbox.docker_args import ContainerSpec, container_layer, executor_config, run_command
 
 

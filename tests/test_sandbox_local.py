@@ -13,10 +13,12 @@ import time
 
 import pytest
 
-from leti_core import LetiError, Program, get_registry
+from leti_core import LetiError, Program
+
+from leti_core.app import get_registry
 from leti_sandbox import bwrap, isolation, seccomp_filter
 from leti_sandbox.local_sandbox import LocalSandbox
-from leti_sandbox.probes import marked_processes
+from leti_core.testing.probes import marked_processes
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the per-worker uid layer needs root")
 

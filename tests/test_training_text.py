@@ -2,20 +2,9 @@
 
 import pytest
 
-from leti_core import (
-    ErrorInfo,
-    ExecutionResult,
-    Feedback,
-    Frame,
-    Problem,
-    Sample,
-    ScoredSample,
-    alternate_batches,
-    condition_prompt,
-    gold_example,
-    postprocess,
-    training_example,
-)
+from leti_core import ErrorInfo, ExecutionResult, Feedback, Frame, Problem, Sample, ScoredSample, alternate_batches
+
+from leti_core.app import condition_prompt, gold_example, postprocess, training_example
 
 PROBLEM = Problem(task_id="7", prompt='"""\nAdd.\nassert add(1, 2) == 3\n"""\n', tests=["assert add(1, 2) == 3"])
 
@@ -49,7 +38,7 @@ def test_binary_feedback_keeps_the_reward_token_only():
 
 
 def test_gold_baseline_text(mbpp_dir):
-    from leti_core import get_registry
+    from leti_core.app import get_registry
 
     task = get_registry().task("mbpp", data=mbpp_dir)
     problem = task.load("train")[0]

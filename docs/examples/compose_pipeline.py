@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from leti_core import Components, LetiRun, RunConfig, Sample, Scorer, load_engine
+from leti_core import Sample
+
+from leti_core.app import Components, LetiRun, RunConfig, Scorer, load_engine
 
 
 def main() -> None:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import torch
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from leti_core import Options, ProgressCallback, Sampler
-
-from .models import device, load_model, load_tokenizer, use_bf16
 
 
 class HFSampler(Sampler):
@@ -21,12 +16,11 @@ class HFSampler(Sampler):
     name = "hf"
 
     class Options(Options):
-        temperature: float = Field(default=1.0, ge=0, description="0 samples greedily")
-        top_p: float = Field(default=1.0, gt=0, le=1)
+        top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
         max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
         batch_size: int = Field(default=32, ge=1, description="sequences generated at once")
         precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
-        seed: int = 0
+        seed: int = Field(default=0, description="seed of the sampling")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -35,6 +29,10 @@ class HFSampler(Sampler):
         self.stats = {"sequences": 0, "generated_tokens": 0, "padding_tokens": 0}
 
     def _load(self, model: str) -> tuple[Any, Any]:
+        import torch
+
+        from .models import device, load_model, load_tokenizer, use_bf16
+
         if self._loaded is None or self._loaded[0] != model:
             self.close()
             tokenizer = load_tokenizer(model)
@@ -45,7 +43,11 @@ class HFSampler(Sampler):
         return self._loaded[1], self._loaded[2]
 
     def close(self) -> None:
+        if self._loaded is None:
+            return
         self._loaded = None
+        import torch
+
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
@@ -54,11 +56,12 @@ class HFSampler(Sampler):
         model: str,
         prompts: Sequence[str],
         n: int,
-        temperature: float | None = None,
+        temperature: float,
         progress: ProgressCallback | None = None,
     ) -> Iterator[list[str]]:
+        import torch
+
         tokenizer, network = self._load(model)
-        temperature = self.options.temperature if temperature is None else temperature
         torch.manual_seed(self.options.seed)
         sequences = [(index, prompt) for index, prompt in enumerate(prompts) for _ in range(n)]
         done: dict[int, list[str]] = {}
@@ -74,8 +77,13 @@ class HFSampler(Sampler):
                 yield done.pop(next_prompt)
                 next_prompt += 1
 
-    @torch.inference_mode()
     def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float) -> list[str]:
+        import torch
+
+        with torch.inference_mode():
+            return self._generate_batch(tokenizer, network, prompts, temperature)
+
+    def _generate_batch(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float) -> list[str]:
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(network.device)
         prompt_length = encoded["input_ids"].shape[1]
         budget = self.options.max_tokens - prompt_length
@@ -98,7 +106,7 @@ class HFSampler(Sampler):
         self.stats["padding_tokens"] += int((encoded["attention_mask"] == 0).sum())
         return [self._decode(tokenizer, row[prompt_length:]) for row in output]
 
-    def _decode(self, tokenizer: Any, tokens: torch.Tensor) -> str:
+    def _decode(self, tokenizer: Any, tokens: Any) -> str:
         """The new tokens up to (not including) the first EOS, special tokens kept as text."""
         ids = tokens.tolist()
         if tokenizer.eos_token_id in ids:

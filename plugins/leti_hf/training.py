@@ -23,7 +23,7 @@ from leti_core import ProgressCallback
 
 from .corpus import chunks, iter_code
 from .models import load_model, load_tokenizer, save, use_bf16
-from .trainer import batch_geometry, ordered_sequences
+from .batches import batch_geometry, ordered_sequences
 
 
 datasets.disable_progress_bars()

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from leti_core import IterationSummary
+from leti_core import IterationSummary, RunFolder
 
 TENSORBOARD_ENV = "LETI_TENSORBOARD"
 WANDB_ENV = "LETI_WANDB"
-FOLDER = "tensorboard"
 
 _writers: dict[Path, Any] = {}
 _wandb_runs: dict[Path, Any] = {}
@@ -64,77 +63,65 @@ def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float
     values["exceptions/any"] = failures / max(1, summary.samples)
     if summary.evaluation is not None:
         values.update({f"eval/{key}": value for key, value in summary.evaluation.pass_at.items()})
+    if summary.postprocessed is not None:
+        values.update({f"eval/{key}_postprocessed": value for key, value in summary.postprocessed.pass_at.items()})
     values.update({f"eval/{key}": value for key, value in summary.extra_metrics.items()})
     values.update({f"seconds/{key}": value for key, value in summary.seconds.items()})
     return {tag_name(tag): value for tag, value in values.items()}
 
 
 def tag_name(tag: str) -> str:
-    """``eval/pass@1 (post-processed)`` -> ``eval/pass@1_postprocessed``: tags without spaces."""
-    tag = tag.replace(" (post-processed)", "_postprocessed")
+    """A tag without spaces or punctuation TensorBoard does not like."""
     return re.sub(r"[^\w@./-]+", "_", tag).strip("_")
 
 
-def cumulative_steps(run_dir: Path, summary: IterationSummary) -> int:
-    """Gradient steps of this and every earlier iteration (earlier ones read from the run folder)."""
-    total = summary.training_steps
-    for earlier in range(1, summary.iteration):
-        path = run_dir / f"iteration-{earlier}" / "summary.json"
-        if path.is_file():
-            try:
-                total += IterationSummary.model_validate_json(path.read_text()).training_steps
-            except ValueError:
-                pass
-    return total
-
-
-def run_start(run_dir: Path, config: dict[str, Any]) -> None:
+def run_start(run: RunFolder, config: dict[str, Any]) -> None:
     if wandb_enabled():
-        _guard("wandb", lambda: _wandb_start(run_dir, config))
+        _guard("wandb", lambda: _wandb_start(run, config))
 
 
-def log_iteration(run_dir: Path, summary: IterationSummary) -> None:
-    values = scalars(summary, cumulative_steps(run_dir, summary))
+def log_iteration(run: RunFolder, summary: IterationSummary, cumulative_steps: int) -> None:
+    values = scalars(summary, cumulative_steps)
     if tensorboard_enabled():
-        _guard("tensorboard", lambda: _tensorboard_write(run_dir, summary.iteration, values))
+        _guard("tensorboard", lambda: _tensorboard_write(run, summary.iteration, values))
     if wandb_enabled():
-        _guard("wandb", lambda: _wandb_log(run_dir, summary.iteration, values))
+        _guard("wandb", lambda: _wandb_log(run, summary.iteration, values))
 
 
-def run_end(run_dir: Path) -> None:
-    writer = _writers.pop(run_dir, None)
+def run_end(run: RunFolder) -> None:
+    writer = _writers.pop(run.path, None)
     if writer is not None:
         _guard("tensorboard", writer.close)
-    wandb_run = _wandb_runs.pop(run_dir, None)
+    wandb_run = _wandb_runs.pop(run.path, None)
     if wandb_run is not None:
         _guard("wandb", wandb_run.finish)
 
 
-def _tensorboard_write(run_dir: Path, step: int, values: dict[str, float]) -> None:
-    writer = _writers.get(run_dir)
+def _tensorboard_write(run: RunFolder, step: int, values: dict[str, float]) -> None:
+    writer = _writers.get(run.path)
     if writer is None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise ImportError("tensorboard is not installed (pip install 'leti[tensorboard]')") from None
-        writer = _writers[run_dir] = SummaryWriter(log_dir=str(run_dir / FOLDER))
+        writer = _writers[run.path] = SummaryWriter(log_dir=str(run.tensorboard))
     for tag, value in values.items():
         writer.add_scalar(tag, float(value), global_step=step)
     writer.flush()
 
 
-def _wandb_start(run_dir: Path, config: dict[str, Any]) -> None:
+def _wandb_start(run: RunFolder, config: dict[str, Any]) -> None:
     try:
         import wandb
     except ImportError:
         raise ImportError("wandb is not installed (pip install wandb), or unset LETI_WANDB/WANDB_PROJECT") from None
-    _wandb_runs[run_dir] = wandb.init(project=os.environ.get("WANDB_PROJECT", "leti"), name=run_dir.name,
-                                      dir=str(run_dir), config=config, resume="allow")
+    _wandb_runs[run.path] = wandb.init(project=os.environ.get("WANDB_PROJECT", "leti"), name=run.name,
+                                       dir=str(run.path), config=config, resume="allow")
 
 
-def _wandb_log(run_dir: Path, step: int, values: dict[str, float]) -> None:
-    wandb_run = _wandb_runs.get(run_dir)
+def _wandb_log(run: RunFolder, step: int, values: dict[str, float]) -> None:
+    wandb_run = _wandb_runs.get(run.path)
     if wandb_run is None:
-        _wandb_start(run_dir, {})
-        wandb_run = _wandb_runs[run_dir]
+        _wandb_start(run, {})
+        wandb_run = _wandb_runs[run.path]
     wandb_run.log({**values, "iteration": step}, step=step)

@@ -8,24 +8,23 @@ TensorBoard scalars go to ``RUN_DIR/tensorboard`` whenever TensorBoard is instal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from leti_core import IterationSummary, hookimpl
+from leti_core import IterationSummary, RunFolder, hookimpl
 
 from . import loggers
 
 
 @hookimpl
-def leti_run_start(run_dir: Path, config: dict[str, Any]) -> None:
-    loggers.run_start(Path(run_dir), config)
+def leti_run_start(run: RunFolder, config: dict[str, Any]) -> None:
+    loggers.run_start(run, config)
 
 
 @hookimpl
-def leti_iteration_end(run_dir: Path, summary: IterationSummary) -> None:
-    loggers.log_iteration(Path(run_dir), summary)
+def leti_iteration_end(run: RunFolder, summary: IterationSummary, summaries: Sequence[IterationSummary]) -> None:
+    loggers.log_iteration(run, summary, sum(item.training_steps for item in summaries))
 
 
 @hookimpl
-def leti_run_end(run_dir: Path, summaries: Sequence[IterationSummary]) -> None:
-    loggers.run_end(Path(run_dir))
+def leti_run_end(run: RunFolder) -> None:
+    loggers.run_end(run)

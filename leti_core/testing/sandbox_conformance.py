@@ -3,7 +3,7 @@
 Any sandbox backend, first- or third-party, runs it against itself with pytest::
 
     import pytest
-    from leti_sandbox.conformance import SandboxConformance
+    from leti_core.testing import SandboxConformance
 
     class TestMySandbox(SandboxConformance):
         known_escapes = {}   # attack name -> why this backend cannot stop it (shown as xfail)

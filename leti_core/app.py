@@ -1,0 +1,80 @@
+"""The application layer: what commands and scripts use to compose and drive runs.
+
+    from leti_core.app import load_engine, prepare_run
+
+    run = prepare_run(load_engine(), "runs/demo", {"data": "mbpp/", "problems": 4, "epochs": 1})
+    summaries = run.run()
+
+Plugins implement components with the plugin API (``leti_core``); this layer chooses, checks and
+connects them.
+"""
+
+from .components import KINDS as COMPONENT_KINDS
+from .components import ensure_compatible
+from .errors import DuplicateComponentError
+from .launch import build_config, prepare_run, read_run_config, read_saved_config
+from .passk import pass_at_k as estimate_pass_at_k
+from .passk import summarize
+from .pipeline import (
+    ProgressFactory,
+    no_progress,
+    postprocess,
+    postprocess_samples,
+    sample_and_score,
+    sample_problems,
+)
+from .plugins import Engine, PluginInfo, PluginWarning, get_engine, get_registry, load_engine
+from .registry import ComponentInfo, Registry
+from .resolve import KINDS, SCORING, Components, Resolver, describe_options
+from .run import KS, LetiRun, summary_line
+from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
+from .run_folder import is_checkpoint, read_json
+from .scoring import Scorer, exception_histogram, pass_at_k
+from .training import condition_prompt, feedback_block, gold_example, training_example
+
+__all__ = [
+    "COMPONENT_KINDS",
+    "ComponentInfo",
+    "Components",
+    "DuplicateComponentError",
+    "Engine",
+    "KINDS",
+    "KS",
+    "LetiRun",
+    "OPTION_FIELDS",
+    "PluginInfo",
+    "PluginWarning",
+    "ProgressFactory",
+    "Registry",
+    "Resolver",
+    "RunConfig",
+    "SCORING",
+    "SHORTCUTS",
+    "Scorer",
+    "build_config",
+    "condition_prompt",
+    "describe_options",
+    "ensure_compatible",
+    "estimate_pass_at_k",
+    "exception_histogram",
+    "feedback_block",
+    "get_engine",
+    "get_registry",
+    "gold_example",
+    "is_checkpoint",
+    "load_engine",
+    "no_progress",
+    "pass_at_k",
+    "postprocess",
+    "postprocess_samples",
+    "prepare_run",
+    "read_config_file",
+    "read_json",
+    "read_run_config",
+    "read_saved_config",
+    "sample_and_score",
+    "sample_problems",
+    "summarize",
+    "summary_line",
+    "training_example",
+]

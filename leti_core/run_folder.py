@@ -1,0 +1,195 @@
+"""The run folder: the one place that knows where a run keeps what.
+
+::
+
+    RUN/config.json                  the options the user set (RunConfig)
+    RUN/base/                        the starting model with LeTI's special tokens
+    RUN/iteration-K/samples.jsonl    training samples with results and feedback
+    RUN/iteration-K/training.jsonl   the training texts, in their parts
+    RUN/iteration-K/train_metrics.json
+    RUN/iteration-K/checkpoint/      the fine-tuned model
+    RUN/iteration-K/eval.jsonl       held-out samples with results
+    RUN/iteration-K/summary.json     IterationSummary: the iteration is finished
+    RUN/eval/LABEL/                  `leti eval` outputs
+    RUN/report/                      `leti report` outputs
+    RUN/tensorboard/                 observer logs
+
+Every file is written whole or not at all (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import LetiError
+from .jsonl import read_models, write_json
+from .models import IterationSummary, ScoredSample, TrainingExample
+
+M = TypeVar("M", bound=BaseModel)
+_ITERATION = re.compile(r"iteration-(\d+)")
+
+
+@dataclass(frozen=True)
+class IterationFolder:
+    """One iteration's files."""
+
+    number: int
+    path: Path
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples.jsonl"
+
+    @property
+    def training(self) -> Path:
+        return self.path / "training.jsonl"
+
+    @property
+    def train_metrics(self) -> Path:
+        return self.path / "train_metrics.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint"
+
+    @property
+    def eval(self) -> Path:
+        return self.path / "eval.jsonl"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def finished(self) -> bool:
+        return self.summary_file.is_file()
+
+    @property
+    def trained(self) -> bool:
+        """Training wrote its metrics and a whole checkpoint."""
+        return self.train_metrics.is_file() and is_checkpoint(self.checkpoint)
+
+    def summary(self) -> IterationSummary:
+        """The iteration's summary; LetiError when it is missing or malformed."""
+        summary = read_json(self.summary_file, IterationSummary)
+        if summary.iteration != self.number:
+            raise LetiError(f"{self.summary_file}: says iteration {summary.iteration}, "
+                            f"the folder is iteration {self.number}")
+        return summary
+
+    def scored_samples(self) -> list[ScoredSample]:
+        return [row for _, row in read_models(self.samples, ScoredSample)]
+
+    def training_examples(self) -> list[TrainingExample]:
+        return [row for _, row in read_models(self.training, TrainingExample)]
+
+    def metrics(self) -> dict[str, float]:
+        return json.loads(self.train_metrics.read_text(encoding="utf-8"))
+
+
+def is_checkpoint(folder: Path) -> bool:
+    """A model folder that a trainer finished writing (it has its config.json)."""
+    return (folder / "config.json").is_file()
+
+
+def read_json(path: Path, model: type[M]) -> M:
+    """A JSON file validated as ``model``; one-line LetiError naming the file otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LetiError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LetiError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        return model.model_validate(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise LetiError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    except ValidationError as error:
+        detail = error.errors()[0]
+        where = ".".join(str(part) for part in detail["loc"])
+        raise LetiError(f"{path}: not a LeTI {model.__name__} ({where + ': ' if where else ''}{detail['msg']})") from None
+
+
+class RunFolder:
+    """A run's folder on disk: paths, reads and atomic writes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def base(self) -> Path:
+        return self.path / "base"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    @property
+    def report(self) -> Path:
+        return self.path / "report"
+
+    def eval_dir(self, label: str) -> Path:
+        return self.path / "eval" / label
+
+    def exists(self) -> bool:
+        """The folder holds a run (it has a config)."""
+        return self.config_file.is_file()
+
+    def iteration(self, number: int) -> IterationFolder:
+        return IterationFolder(number, self.path / f"iteration-{number}")
+
+    def iterations(self) -> Iterator[IterationFolder]:
+        """Iteration folders that exist, in order."""
+        if not self.path.is_dir():
+            return
+        numbers = sorted(int(match.group(1)) for entry in self.path.iterdir()
+                         if entry.is_dir() and (match := _ITERATION.fullmatch(entry.name)))
+        for number in numbers:
+            yield self.iteration(number)
+
+    def summaries(self) -> list[IterationSummary]:
+        """The summaries of the finished iterations, in order."""
+        return [folder.summary() for folder in self.iterations() if folder.finished]
+
+    def checkpoint(self, iteration: int | None = None) -> tuple[Path, str]:
+        """The model of ``iteration`` (0: the base model; None: the last finished) and a label."""
+        if iteration is None:
+            finished = [folder.number for folder in self.iterations() if folder.finished]
+            if not finished:
+                raise LetiError(f"{self.path} has no finished iteration (no iteration-K/summary.json); "
+                                "pass --iteration 0 for its base model")
+            iteration = finished[-1]
+        if iteration == 0:
+            folder, label = self.base, "base"
+        else:
+            folder, label = self.iteration(iteration).checkpoint, f"iteration-{iteration}"
+        if not is_checkpoint(folder):
+            raise LetiError(f"{folder}: no checkpoint (config.json missing); is iteration {iteration} finished?")
+        return folder, label
+
+    def model_for(self, iteration: int) -> Path:
+        """The model iteration ``iteration`` starts from: the base, or the previous checkpoint."""
+        return self.base if iteration == 1 else self.iteration(iteration - 1).checkpoint
+
+    # writes -------------------------------------------------------------------------------
+    def write_summary(self, summary: IterationSummary) -> None:
+        write_json(self.iteration(summary.iteration).summary_file, summary)
+

@@ -1,0 +1,10 @@
+"""Test support for plugin authors (needs pytest): the sandbox conformance suite, and a fake
+sampler and trainer that let a task, environment or feedback plugin run the whole loop in seconds.
+
+    from leti_core.testing import FakeSampler, FakeTrainer, SandboxConformance
+"""
+
+from .fakes import FakeSampler, FakeTrainer
+from .sandbox_conformance import ATTACKS, SandboxConformance
+
+__all__ = ["ATTACKS", "FakeSampler", "FakeTrainer", "SandboxConformance"]
