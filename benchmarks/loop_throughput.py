@@ -29,10 +29,10 @@ def peak_rss_gib() -> float:
 
 def sample_rate(model: str, prompts: list[str], n: int, batch_size: int, max_tokens: int) -> tuple[float, list[list[str]]]:
     sampler = get_registry().sampler("hf", batch_size=batch_size, max_tokens=max_tokens, seed=0)
-    list(sampler.sample(model, prompts[:1], 1))  # load and warm up
+    list(sampler.sample(model, prompts[:1], 1, temperature=1.0))  # load and warm up
     sampler.stats["generated_tokens"] = 0
     started = time.perf_counter()
-    groups = list(sampler.sample(model, prompts, n))
+    groups = list(sampler.sample(model, prompts, n, temperature=1.0))
     elapsed = time.perf_counter() - started
     return sampler.stats["generated_tokens"] / elapsed, groups
 

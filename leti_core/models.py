@@ -169,6 +169,8 @@ class IterationSummary(BaseModel):
         if not legacy:
             return data
         counts = data.get("evaluation") or {}
+        if isinstance(counts, PassAtK):
+            counts = counts.model_dump()
         return {**data, "extra_metrics": extra, "postprocessed": {
             "problems": counts.get("problems", 0), "samples": counts.get("samples", 0), "pass_at": legacy}}
 

@@ -97,16 +97,17 @@ class Resolver:
                 "trainer": config.trainer}[kind]
 
     # --- checking --------------------------------------------------------------------------
-    def route(self, config: RunConfig, shortcuts: Mapping[str, Any], kinds: Iterable[str] = KINDS) -> dict[str, Any]:
+    def route(self, config: RunConfig, shortcuts: Mapping[str, Any], kinds: Iterable[str] = KINDS,
+              strict: bool = True) -> dict[str, Any]:
         """Shortcut values as option tables ({"trainer_options": {"epochs": 1}}) of the components
-        ``config`` chooses; a shortcut that none of them takes is a LetiError."""
+        ``config`` chooses; a shortcut that none of them takes is a LetiError (``strict``) or dropped."""
         kinds = tuple(kinds)
         tables: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         for key, value in shortcuts.items():
             if value is None:
                 continue
             targets = [(kind, option) for kind, option in SHORTCUTS[key] if kind in kinds]
-            if not targets:
+            if not targets and strict:
                 raise LetiError(f"option {key!r} does not apply to this command")
             placed = False
             for kind, option in targets:
@@ -114,7 +115,7 @@ class Resolver:
                 if cls is not None and option in cls.Options.model_fields:
                     tables[kind][option] = value
                     placed = True
-            if not placed:
+            if not placed and strict:
                 kind, option = targets[0]
                 raise self._unknown(kind, self.component_class(kind, config), option, key)
         return {OPTION_FIELDS[kind]: table for kind, table in tables.items() if table}

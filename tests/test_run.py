@@ -6,14 +6,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from leti_core import Sampler, Trainer
 
-from leti_core.app import Components, LetiRun, RunConfig, load_engine
+from leti_core import Feedback, FeedbackFormatter
+from leti_core.app import RunConfig, load_engine, prepare_run
+from leti_core.testing import FakeSampler, FakeTrainer
 
 from .conftest import assert_one_line_error, leti
 
@@ -101,65 +101,45 @@ def test_config_file_values_and_errors(tmp_path, mbpp_dir):
     assert_one_line_error(leti("run", "--config", unknown, "--out", tmp_path / "r"), "leti.yaml", "colour")
 
 
-class RecordingSampler(Sampler):
-    """Returns a fixed completion and remembers every prompt it was given."""
-
-    name = "recording"
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.calls: list[tuple[str, list[str], float | None]] = []
-
-    def sample(self, model: str, prompts: Sequence[str], n: int, temperature=None, progress=None) -> Iterator[list[str]]:
-        self.calls.append((model, list(prompts), temperature))
-        for prompt in prompts:
-            yield ["x = undefined_name\n"] * n
-
-
-class CopyTrainer(Trainer):
-    """Writes a stand-in checkpoint and remembers the texts it was given."""
-
-    name = "copy"
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.texts: list[list[str]] = []
-
-    def prepare(self, model, special_tokens, output_dir):
-        output_dir.mkdir(parents=True)
-        (output_dir / "config.json").write_text(json.dumps({"from": model, "tokens": list(special_tokens)}))
-
-    def train(self, model, texts, output_dir, progress=None):
-        self.texts.append(list(texts))
-        output_dir.mkdir(parents=True)
-        (output_dir / "config.json").write_text(json.dumps({"from": model}))
-        return {"steps": 1.0, "tokens": float(sum(map(len, texts)))}
-
-
 def test_python_api_composes_a_run_and_conditions_prompts_from_iteration_two(tmp_path, mbpp_dir):
-    engine = load_engine()
-    config = RunConfig(data=str(mbpp_dir), model="base-model", iterations=2, problems=2, samples=3,
-                       eval_problems=2, eval_samples=1, eval_condition="bad")
-    sampler, trainer = RecordingSampler(), CopyTrainer()
-    components = Components(
-        task=engine.registry.task("mbpp", data=mbpp_dir),
-        environment=engine.registry.environment("python"),
-        formatter=engine.registry.feedback("traceback"),
-        sampler=sampler,
-        trainer=trainer,
-    )
-    with components.environment:
-        summaries = LetiRun(tmp_path / "run", config, components, engine, log=lambda _: None).run()
-    train_calls = [call for call in sampler.calls if call[2] == 1.0]
-    eval_calls = [call for call in sampler.calls if call[2] == 0.1]
-    assert [len(call[1]) for call in train_calls] == [2, 2]
-    assert not any(p.startswith("<|") for p in train_calls[0][1])
-    assert all(p.startswith("<|good|>") for p in train_calls[1][1])
-    assert all(p.startswith("<|bad|>") for call in eval_calls for p in call[1])
-    assert train_calls[0][0].endswith("base") and train_calls[1][0].endswith("iteration-1/checkpoint")
+    sampler, trainer = FakeSampler(completions=["x = undefined_name\n"]), FakeTrainer()
+    run = prepare_run(load_engine(), tmp_path / "run",
+                      {"data": str(mbpp_dir), "model": "base-model", "iterations": 2, "problems": 2, "samples": 3,
+                       "eval_problems": 2, "eval_samples": 1, "eval_condition": "bad"},
+                      components={"sampler": sampler, "trainer": trainer}, log=lambda _: None)
+    with run.components:
+        summaries = run.run()
+    train_calls = [call for call in sampler.calls if call["temperature"] == 1.0]
+    eval_calls = [call for call in sampler.calls if call["temperature"] == 0.1]
+    assert [len(call["prompts"]) for call in train_calls] == [2, 2]
+    assert not any(p.startswith("<|") for p in train_calls[0]["prompts"])
+    assert all(p.startswith("<|good|>") for p in train_calls[1]["prompts"])
+    assert all(p.startswith("<|bad|>") for call in eval_calls for p in call["prompts"])
+    assert train_calls[0]["model"].endswith("base") and train_calls[1]["model"].endswith("iteration-1/checkpoint")
     assert [s.exception_histogram for s in summaries] == [{"NameError": 6}, {"NameError": 6}]
     assert all(text.startswith("<|bad|><|lang_feedback|> Traceback") and "NameError" in text for text in trainer.texts[0])
     assert len(trainer.texts[0]) == 6
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["sampler"] == "fake" and saved["task_options"] == {"data": str(mbpp_dir)}
+    assert "epochs" not in json.dumps(saved)  # only what was set
+
+
+def test_an_inline_feedback_formatter_needs_no_entry_point(tmp_path, mbpp_dir):
+    class Shouting(FeedbackFormatter):
+        name = "shouting"
+
+        def format(self, result):
+            return Feedback(reward="good" if result.passed else "bad", text=None if result.passed else "WRONG")
+
+    trainer = FakeTrainer()
+    run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 1,
+                                                        "samples": 2, "eval_problems": 1, "eval_samples": 1},
+                      components={"feedback": Shouting, "sampler": FakeSampler(), "trainer": trainer},
+                      log=lambda _: None)
+    with run.components:
+        run.run()
+    assert trainer.texts[0] and all("WRONG" in text for text in trainer.texts[0])
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["feedback"] == "shouting"
 
 
 @pytest.mark.slow
@@ -197,11 +177,12 @@ def test_finetune_baseline_trains_on_gold_solutions(tiny_model, mbpp_dir, tmp_pa
 
 def test_binary_feedback_variant_trains_without_feedback_text(tmp_path, mbpp_dir):
     engine = load_engine()
-    config = RunConfig(data=str(mbpp_dir), model="m", feedback="binary", problems=1, samples=2, eval_problems=1, eval_samples=1)
-    trainer = CopyTrainer()
-    components = Components(task=engine.registry.task("mbpp", data=mbpp_dir), environment=engine.registry.environment("python"),
-                            formatter=engine.registry.feedback("binary"), sampler=RecordingSampler(), trainer=trainer)
-    with components.environment:
-        LetiRun(tmp_path / "run", config, components, engine, log=lambda _: None).run()
+    trainer = FakeTrainer()
+    run = prepare_run(engine, tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "feedback": "binary",
+                                                 "problems": 1, "samples": 2, "eval_problems": 1, "eval_samples": 1},
+                      components={"sampler": FakeSampler(completions=["x = undefined_name\n"]), "trainer": trainer},
+                      log=lambda _: None)
+    with run.components:
+        run.run()
     prompt = engine.registry.task("mbpp", data=mbpp_dir).load("train")[0].prompt
     assert trainer.texts[0] == ["<|bad|>" + prompt + "x = undefined_name\n"] * 2

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from leti_core import IterationSummary, PassAtK
+from leti_core import IterationSummary, PassAtK, RunFolder
 
 
 @pytest.mark.slow
@@ -51,12 +51,12 @@ SUMMARY = IterationSummary(iteration=1, samples=10, success_rate=0.3, exception_
 def test_a_missing_tensorboard_warns_once_and_the_run_goes_on(loggers, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
     with pytest.warns(loggers.LoggerWarning, match="tensorboard logging is off for this run: ImportError") as caught:
-        loggers.log_iteration(tmp_path, SUMMARY)
+        loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loggers.log_iteration(tmp_path, SUMMARY.model_copy(update={"iteration": 2}))
-        loggers.run_end(tmp_path)
+        loggers.log_iteration(RunFolder(tmp_path), SUMMARY.model_copy(update={"iteration": 2}), 5)
+        loggers.run_end(RunFolder(tmp_path))
     assert not (tmp_path / "tensorboard").exists()
 
 
@@ -64,7 +64,7 @@ def test_turned_off_by_environment(loggers, monkeypatch, tmp_path):
     monkeypatch.setenv("LETI_TENSORBOARD", "0")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loggers.log_iteration(tmp_path, SUMMARY)
+        loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
     assert not (tmp_path / "tensorboard").exists()
 
 
@@ -82,12 +82,12 @@ def test_wandb_logs_when_enabled_and_installed(loggers, monkeypatch, tmp_path):
     fake = types.ModuleType("wandb")
     fake.init = lambda **kwargs: calls.append(("init", kwargs)) or FakeRun()
     monkeypatch.setitem(sys.modules, "wandb", fake)
-    loggers.run_start(tmp_path, {"samples": 4})
+    loggers.run_start(RunFolder(tmp_path), {"samples": 4})
     assert calls == []  # not enabled yet
     monkeypatch.setenv("WANDB_PROJECT", "leti-tests")
-    loggers.run_start(tmp_path, {"samples": 4})
-    loggers.log_iteration(tmp_path, SUMMARY)
-    loggers.run_end(tmp_path)
+    loggers.run_start(RunFolder(tmp_path), {"samples": 4})
+    loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
+    loggers.run_end(RunFolder(tmp_path))
     assert calls[0] == ("init", {"project": "leti-tests", "name": tmp_path.name, "dir": str(tmp_path),
                                  "config": {"samples": 4}, "resume": "allow"})
     _, step, values = calls[1]
@@ -101,7 +101,7 @@ def test_wandb_enabled_but_missing_warns(loggers, monkeypatch, tmp_path):
     monkeypatch.setenv("LETI_WANDB", "1")
     monkeypatch.setitem(sys.modules, "wandb", None)
     with pytest.warns(loggers.LoggerWarning, match="wandb logging is off.*pip install wandb"):
-        loggers.run_start(tmp_path, {})
+        loggers.run_start(RunFolder(tmp_path), {})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loggers.log_iteration(tmp_path, SUMMARY)
+        loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)

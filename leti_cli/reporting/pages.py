@@ -75,8 +75,8 @@ def exception_table(run: RunData) -> Table:
 def blocks(runs: Sequence[RunData], images: dict[str, Path | None]) -> list[Block]:
     content: list[Block] = [
         Heading("LeTI report", 1),
-        Text("Runs read from their folders: config.json, iteration-K/summary.json, and samples.jsonl of "
-             "iterations still in progress. pass@k is on the held-out problems, raw and post-processed at "
+        Text("Runs read from their folders: each run's config, the summary of each finished iteration, and "
+             "the training samples of an iteration still in progress. pass@k is on the held-out problems, raw and post-processed at "
              "the task's stop words; shares are of each iteration's training samples."),
         run_table(runs),
         Heading("pass@k per iteration"),

@@ -91,5 +91,5 @@ def read_run(run_dir: Path, name: str | None = None) -> RunData:
         cumulative += item.training_steps
         iterations.append(item.model_copy(update={"cumulative_steps": cumulative}))
     if not iterations:
-        raise LetiError(f"{run.path}: no iteration has samples or a summary yet (no iteration-K/summary.json)")
+        raise LetiError(f"{run.path}: no iteration has samples or a summary yet")
     return RunData(name=name or run.name, path=run.path, config=config, iterations=iterations)

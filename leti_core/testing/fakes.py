@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from ..components import Options, ProgressCallback, Sampler, Trainer
+
+
+def _ignored(*names: str) -> dict[str, Any]:
+    """Options a real component of the kind takes, accepted (and ignored) so a fake drops into any config."""
+    return {name: (Any, Field(default=None, description="accepted and ignored")) for name in names}
 
 
 class FakeSampler(Sampler):
@@ -19,6 +25,9 @@ class FakeSampler(Sampler):
     class Options(Options):
         completions: list[str] = Field(default_factory=lambda: ["    return None\n"],
                                        description="answers, used in turn for each sample of a prompt")
+
+    Options = create_model("FakeSamplerOptions", __base__=Options,
+                           **_ignored("top_p", "max_tokens", "batch_size", "precision", "seed"))
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
@@ -39,9 +48,18 @@ class FakeTrainer(Trainer):
 
     name = "fake"
 
+    Options = create_model("FakeTrainerOptions", __base__=Options, **_ignored(
+        "epochs", "learning_rate", "weight_decay", "batch_size", "micro_batch_size", "max_length", "pretrain_mix",
+        "pretrain_corpus", "precision", "lora", "seed", "launcher"))
+
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.texts: list[list[str]] = []
+
+    @staticmethod
+    def default_model() -> str:
+        """A stand-in name: the fake trainer needs no model."""
+        return "fake-model"
 
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
