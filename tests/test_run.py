@@ -168,7 +168,7 @@ def test_finetune_baseline_trains_on_gold_solutions(tiny_model, mbpp_dir, tmp_pa
                 "--batch-size", "4", "--max-tokens", "96", "--eval-problems", "1", "--eval-samples", "1", "--out", run_dir)
     assert done.returncode == 0, done.stderr[-3000:]
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["training_data"], config["learning_rate"]) == ("gold", 1e-4)
+    assert (config["training_data"], config["trainer_options"]["learning_rate"]) == ("gold", 1e-4)
     texts = [json.loads(line) for line in (run_dir / "iteration-1" / "training.jsonl").read_text().splitlines()]
     gold = {str(r["task_id"]): r["code"] for r in mbpp_records}
     assert len(texts) == 4 and all(t["reward_token"] == "" and t["completion"] == "\n" + gold[t["task_id"]] for t in texts)
