@@ -147,6 +147,8 @@ class Sampler(Component):
     """Generates completions with a model."""
 
     kind = "sampler"
+    #: Whether ``sample`` takes ``stop`` (else callers cut completions themselves).
+    supports_stop: ClassVar[bool] = False
 
     @abstractmethod
     def sample(
@@ -161,7 +163,14 @@ class Sampler(Component):
 
         ``model`` is a checkpoint the trainer wrote (or a model reference); ``temperature`` is the
         run's (training samples and held-out samples each have their own; 0 samples greedily).
+        A sampler with ``supports_stop`` also takes ``stop``: strings at whose first occurrence a
+        sample may end (what follows the first one is never used); each sample ends on its own.
         """
+
+    @classmethod
+    def preference(cls) -> int:
+        """How much this sampler suits this machine when the user chose none (0: never chosen)."""
+        return 0
 
 
 class Trainer(Component):

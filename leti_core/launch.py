@@ -15,7 +15,7 @@ from .errors import LetiError
 from .plugins import Engine
 from .resolve import KINDS, Resolver
 from .run import LetiRun
-from .run_config import OPTION_FIELDS, RunConfig, merge_values, read_config_file, split_shortcuts, validate_config
+from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, merge_values, read_config_file, split_shortcuts, validate_config
 from .run_folder import RunFolder
 from .pipeline import ProgressFactory, no_progress
 
@@ -44,6 +44,9 @@ def saved_values(folder: RunFolder) -> dict[str, Any]:
         raise LetiError(f"{folder.config_file}: not a LeTI run config ({error})") from None
     if not isinstance(values, dict):
         raise LetiError(f"{folder.config_file}: not a LeTI run config (not a JSON object)")
+    if any(key in SHORTCUTS for key in values):
+        # written before options moved to the components: its held-out samples ran full length
+        values = {"eval_stop": False, **values}
     env_options = values.get("env_options")
     if isinstance(env_options, dict) and isinstance(env_options.get("sandbox_options"), dict):
         env_options = dict(env_options)

@@ -93,8 +93,24 @@ class Resolver:
             if env_cls is None or not issubclass(env_cls, SandboxedEnvironment):
                 return None
             return config.env_options.get("sandbox") or env_cls.Options.model_fields["sandbox"].get_default()
+        if kind == "sampler" and config.sampler is None:
+            return self.preferred_sampler()
         return {"task": config.task, "feedback": config.feedback, "sampler": config.sampler,
                 "trainer": config.trainer}[kind]
+
+    def preferred_sampler(self) -> str:
+        """The installed sampler that suits this machine best (``Sampler.preference``)."""
+        ranked = []
+        for name in self.registry.names("sampler"):
+            try:
+                ranked.append((self.registry.load("sampler", name).preference(), name))
+            except LetiError:
+                continue
+        best = max(ranked, default=(0, ""))
+        if best[0] <= 0:
+            raise LetiError("no sampler suits this machine: choose one with --sampler "
+                            f"(installed: {', '.join(self.registry.names('sampler')) or 'none'})")
+        return best[1]
 
     # --- checking --------------------------------------------------------------------------
     def route(self, config: RunConfig, shortcuts: Mapping[str, Any], kinds: Iterable[str] = KINDS,

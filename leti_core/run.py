@@ -52,6 +52,8 @@ class LetiRun:
         write_json(self.folder.config_file, self.config.user_values())
         self.engine.run_start(self.folder, self.config)
         self._base_model()
+        chosen = "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
+        self.log(f"sampler {self.components.sampler.name!r}{chosen}; trainer {self.components.trainer.name!r}")
         summaries: list[IterationSummary] = []
         for iteration in range(1, self.config.iterations + 1):
             summaries.append(self._iteration(iteration, summaries))
@@ -105,7 +107,7 @@ class LetiRun:
         eval_condition = None if self.config.eval_condition == "none" else self.config.eval_condition
         evaluated = self._stage(folder.eval, ScoredSample, seconds, "evaluate", lambda: self._sample(
             str(folder.checkpoint), eval_problems, self.config.eval_samples, self.config.eval_temperature,
-            eval_condition, iteration, "eval"))
+            eval_condition, iteration, "eval", self._eval_stop()))
         summary = self._summarize(iteration, scored, evaluated, eval_problems, metrics, seconds)
         self.folder.write_summary(summary)
         self.engine.iteration_end(self.folder, summary, [*earlier, summary])
@@ -130,11 +132,15 @@ class LetiRun:
         seconds[name] = time.monotonic() - started
         return rows
 
+    def _eval_stop(self) -> tuple[str, ...]:
+        """The stop words held-out samples end at (none: full length, raw and post-processed scores)."""
+        return tuple(self.components.task.stop_words) if self.config.eval_stop else ()
+
     def _sample(self, model: str, problems: list[Problem], n: int, temperature: float,
-                condition: str | None, iteration: int, stage: str) -> list[ScoredSample]:
+                condition: str | None, iteration: int, stage: str, stop: tuple[str, ...] = ()) -> list[ScoredSample]:
         with self.progress(len(problems) * n, f"iteration {iteration}: {stage} sampling") as advance:
             scored = sample_and_score(self.components.sampler, self.scorer, model, problems, n, temperature,
-                                      condition, advance)
+                                      condition, advance, stop)
         self.engine.samples_scored(self.folder, iteration, stage, scored)
         return scored
 
@@ -142,14 +148,18 @@ class LetiRun:
                    eval_problems: list[Problem], metrics: dict[str, float],
                    seconds: dict[str, float]) -> IterationSummary:
         by_id = {problem.task_id: problem for problem in eval_problems}
-        cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)
+        if self._eval_stop():  # the held-out samples ended at the stop words: post-processed already
+            raw, postprocessed = None, pass_at_k(evaluated, KS)
+        else:
+            cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)
+            raw, postprocessed = pass_at_k(evaluated, KS), (pass_at_k(self.scorer.score(by_id, cut), KS) if cut else None)
         return IterationSummary(
             iteration=iteration,
             samples=len(scored),
             success_rate=sum(item.result.passed for item in scored) / max(1, len(scored)),
             exception_histogram=exception_histogram(scored),
-            evaluation=pass_at_k(evaluated, KS),
-            postprocessed=pass_at_k(self.scorer.score(by_id, cut), KS) if cut else None,
+            evaluation=raw,
+            postprocessed=postprocessed,
             extra_metrics=self.components.environment.metrics(evaluated, by_id),
             training_tokens=int(metrics.get("tokens", 0)),
             training_steps=int(metrics.get("steps", 0)),
@@ -167,7 +177,9 @@ def _default_model_reference(components: Components) -> str:
 
 def summary_line(summary: IterationSummary) -> str:
     """One line per iteration: samples, success rate, pass@k, steps, tokens, top exception types."""
-    scores = ", ".join(f"{k} {v:.3f}" for k, v in (summary.evaluation.pass_at.items() if summary.evaluation else []))
+    raw = summary.evaluation.pass_at if summary.evaluation else {}
+    cut = summary.postprocessed.pass_at if summary.postprocessed else {}
+    scores = ", ".join([f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()])
     top = ", ".join(f"{k} {v}" for k, v in list(summary.exception_histogram.items())[:3])
     return (f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "
             f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens; errors: {top or 'none'}")

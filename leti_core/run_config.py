@@ -66,7 +66,8 @@ class RunConfig(BaseModel):
     task: str = Field(default="mbpp", description="Task.")
     env: str | None = Field(default=None, description="Environment [the task's].")
     feedback: str = Field(default="traceback", description="Feedback formatter (traceback, binary, ...)")
-    sampler: str = Field(default="hf", description="Sampler.")
+    sampler: str | None = Field(
+        default=None, description="Sampler [the best installed for this machine: vllm with a GPU, else ct2, else hf].")
     trainer: str = Field(default="hf", description="Trainer.")
     model: str | None = Field(default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M].")
     training_data: Literal["feedback", "gold"] = Field(
@@ -80,6 +81,9 @@ class RunConfig(BaseModel):
     eval_samples: int = Field(default=16, ge=1, description="Samples per held-out problem.")
     eval_temperature: float = Field(default=0.1, ge=0, description="Temperature of the held-out samples.")
     eval_condition: Condition = Field(default="good", description="Held-out prompt prefix: <|good|>, <|bad|> or none.")
+    eval_stop: bool = Field(
+        default=True, description="Stop held-out samples at the task's stop words and report only the "
+        "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.")
     task_options: dict[str, Any] = Field(default_factory=dict, description="options of the task")
     env_options: dict[str, Any] = Field(default_factory=dict, description="options of the environment")
     sandbox_options: dict[str, Any] = Field(default_factory=dict, description="options of the sandbox")

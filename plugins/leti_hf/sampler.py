@@ -14,6 +14,12 @@ class HFSampler(Sampler):
     """Samples with temperature and top-p under a total token budget; EOS ends a sample."""
 
     name = "hf"
+    supports_stop = True
+
+    @classmethod
+    def preference(cls) -> int:
+        """Always usable; the engines made for fast sampling come first where installed."""
+        return 1
 
     class Options(Options):
         top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
@@ -58,6 +64,7 @@ class HFSampler(Sampler):
         n: int,
         temperature: float,
         progress: ProgressCallback | None = None,
+        stop: Sequence[str] = (),
     ) -> Iterator[list[str]]:
         import torch
 
@@ -68,7 +75,7 @@ class HFSampler(Sampler):
         next_prompt = 0
         for start in range(0, len(sequences), self.options.batch_size):
             batch = sequences[start : start + self.options.batch_size]
-            completions = self._generate(tokenizer, network, [prompt for _, prompt in batch], temperature)
+            completions = self._generate(tokenizer, network, [prompt for _, prompt in batch], temperature, stop)
             for (index, _), completion in zip(batch, completions):
                 done.setdefault(index, []).append(completion)
             if progress is not None:
@@ -77,13 +84,15 @@ class HFSampler(Sampler):
                 yield done.pop(next_prompt)
                 next_prompt += 1
 
-    def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float) -> list[str]:
+    def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
+                  stop: Sequence[str]) -> list[str]:
         import torch
 
         with torch.inference_mode():
-            return self._generate_batch(tokenizer, network, prompts, temperature)
+            return self._generate_batch(tokenizer, network, prompts, temperature, stop)
 
-    def _generate_batch(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float) -> list[str]:
+    def _generate_batch(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
+                        stop: Sequence[str]) -> list[str]:
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(network.device)
         prompt_length = encoded["input_ids"].shape[1]
         budget = self.options.max_tokens - prompt_length
@@ -101,6 +110,7 @@ class HFSampler(Sampler):
             eos_token_id=tokenizer.eos_token_id,
             top_k=0,
             **sampling,
+            **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {}),
         )
         self.stats["sequences"] += len(prompts)
         self.stats["padding_tokens"] += int((encoded["attention_mask"] == 0).sum())

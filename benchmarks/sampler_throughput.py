@@ -1,0 +1,118 @@
+"""Every installed sampler and compute type on the same prompts, in one run.
+
+    python benchmarks/sampler_throughput.py --data ../shared/data/mbpp [--model CHECKPOINT] [--prompts 32]
+
+For each configuration, in a fresh process (one at a time: torch and CTranslate2 take every core):
+real tokens/s (generated up to EOS, no padding), samples/s, peak resident memory, the ratio to
+`hf` at `leti run`'s defaults, and, greedy over the first 64 new tokens, the share of completions
+identical to `hf` in fp32. Without --model, the embedded SmolLM2-135M-Instruct is prepared once
+(LeTI's special tokens added) into ~/.cache/leti/benchmark-base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CACHE = Path.home() / ".cache" / "leti" / "benchmark-base"
+CONFIGS = [
+    ("hf", {}),  # leti run's default precision (auto: bf16 where the CPU has it)
+    ("hf", {"precision": "fp32"}),
+    ("ct2", {"compute_type": "float32"}),
+    ("ct2", {"compute_type": "int8_float32"}),
+    ("ct2", {"compute_type": "int8"}),
+]
+ENGINES = {"ct2": "ctranslate2", "vllm": "vllm"}
+
+
+def prepare_base() -> Path:
+    from leti_core import SPECIAL_TOKENS
+    from leti_core.app import get_registry
+
+    if not (CACHE / "config.json").is_file():
+        trainer = get_registry().trainer("hf")
+        trainer.prepare(trainer.default_model(), SPECIAL_TOKENS, CACHE)
+    return CACHE
+
+
+def worker(spec: dict) -> dict:
+    """Sample in this process; print what the parent compares."""
+    from leti_core.app import get_registry, sample_problems
+
+    registry = get_registry()
+    problems = registry.task("mbpp", data=spec["data"]).load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
+    sampler = registry.sampler(spec["sampler"], **spec["options"], max_tokens=spec["max_tokens"],
+                               batch_size=spec["batch_size"], seed=0)
+    list(sample_problems(sampler, spec["model"], problems[:1], 1, 1.0, None))  # load, convert, warm up
+    sampler.stats.update({key: 0 for key in sampler.stats})
+    started = time.perf_counter()
+    samples = [s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], spec["n"],
+                                              spec["temperature"], None) for s in group]
+    seconds = time.perf_counter() - started
+    greedy = [s.completion for group in sample_problems(sampler, spec["model"], problems[: spec["greedy_prompts"]], 1,
+                                                         0.0, None) for s in group]
+    return {"seconds": seconds, "tokens": sampler.stats["generated_tokens"], "samples": len(samples),
+            "greedy": greedy, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def first_tokens(tokenizer, text: str, count: int = 64) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"][:count]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="MBPP file or folder")
+    parser.add_argument("--model", type=Path, default=None, help="a checkpoint folder [the embedded model]")
+    parser.add_argument("--prompts", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=1, help="samples per prompt")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--max-tokens", type=int, default=512, help="prompt + completion tokens (leti run's)")
+    parser.add_argument("--batch-size", type=int, default=32, help="sequences at once (leti run's)")
+    parser.add_argument("--greedy-prompts", type=int, default=50, help="prompts compared at temperature 0")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+
+    model = args.model or prepare_base()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    configs = [(name, options) for name, options in CONFIGS
+               if name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None]
+    print(f"{args.prompts} MBPP prompts x {args.samples}, T={args.temperature}, budget {args.max_tokens} tokens, "
+          f"batch {args.batch_size}; greedy identity over 64 tokens on {args.greedy_prompts} prompts; {model}")
+    results = {}
+    for name, options in configs:
+        spec = {"data": args.data, "model": str(model), "sampler": name, "options": options,
+                "prompts": args.prompts, "n": args.samples, "temperature": args.temperature,
+                "max_tokens": args.max_tokens, "batch_size": args.batch_size, "greedy_prompts": args.greedy_prompts}
+        done = subprocess.run([sys.executable, __file__, "--data", args.data, "--worker", json.dumps(spec)],
+                              capture_output=True, text=True)
+        label = f"{name} {' '.join(f'{k}={v}' for k, v in options.items()) or '(defaults)'}"
+        if done.returncode != 0:
+            print(f"{label}: failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    baseline = next((r for label, r in results.items() if label == "hf (defaults)"), None)
+    reference = next((r for label, r in results.items() if label == "hf precision=fp32"), None)
+    print(f"{'configuration':32} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x hf':>6} {'= hf fp32':>10}")
+    for label, result in results.items():
+        rate = result["tokens"] / result["seconds"]
+        ratio = rate / (baseline["tokens"] / baseline["seconds"]) if baseline else float("nan")
+        same = (sum(first_tokens(tokenizer, a) == first_tokens(tokenizer, b)
+                    for a, b in zip(result["greedy"], reference["greedy"])) / len(reference["greedy"])
+                if reference else float("nan"))
+        print(f"{label:32} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
+              f"{ratio:6.2f} {same:10.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The `ct2` sampler: CTranslate2 on CPU (and CUDA), with checkpoints converted once and cached."""
