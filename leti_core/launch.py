@@ -62,13 +62,16 @@ def read_saved_config(folder: RunFolder) -> RunConfig:
 
 
 def read_run_config(folder: RunFolder, resolver: Resolver, kinds: tuple[str, ...] = KINDS) -> RunConfig:
-    """A run folder's config, checked against the installed components (for resuming or sampling it)."""
+    """A run folder's config, checked against the installed components (for resuming or sampling it).
+
+    A config written before options moved to the components has every recipe number at the top
+    level; each goes to the chosen components that take it, and the rest is dropped."""
     fields, shortcuts = split_shortcuts(saved_values(folder))
     config = _saved_fields(folder, fields)
     try:
+        routed = resolver.route(config, shortcuts, kinds, strict=False)
         return resolver.configure(config.model_copy(update=merge_values(
-            {field: config.options(kind) for kind, field in OPTION_FIELDS.items()},
-            resolver.route(config, shortcuts, kinds))), kinds)
+            {field: config.options(kind) for kind, field in OPTION_FIELDS.items()}, routed)), kinds)
     except LetiError as error:
         raise LetiError(f"{folder.config_file}: cannot be used with the installed components: {error}") from None
 

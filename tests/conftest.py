@@ -80,7 +80,8 @@ def tiny_runs(tiny_model, mbpp_dir, tmp_path_factory) -> dict[str, Path]:
     """Two real runs of the tiny model: `textual` (2 iterations) and `binary` feedback (1 iteration)."""
     folder = tmp_path_factory.mktemp("runs")
     runs = {"textual": (folder / "textual", ["--iterations", "2"]),
-            "binary": (folder / "binary", ["--iterations", "1", "--feedback", "binary", "--batch-size", "2"])}
+            "binary": (folder / "binary", ["--iterations", "1", "--feedback", "binary", "--batch-size", "2",
+                                           "--no-eval-stop"])}
     for run_dir, extra in runs.values():
         done = leti("run", "--data", mbpp_dir, "--model", tiny_model, *TINY_RUN, *extra, "--out", run_dir,
                     env={"LETI_TENSORBOARD": "1"})

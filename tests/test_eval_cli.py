@@ -124,7 +124,7 @@ def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
     (run / "base").mkdir(parents=True)
     (run / "base" / "config.json").write_text("{}")  # a checkpoint folder; the recording sampler loads nothing
     # a config.json as written before options moved to components: recipe numbers at the top level
-    (run / "config.json").write_text(json.dumps({"task": "humaneval", "precision": "fp32", "sample_batch_size": 5,
+    (run / "config.json").write_text(json.dumps({"task": "humaneval", "sampler": "hf", "precision": "fp32", "sample_batch_size": 5,
                                                  "sampler_options": {"seed": 7}, "timeout": None}))
     common = ("eval", "--run", run, "--iteration", "0", "--problems", "1", "--samples", "1", "--sampler", "recording")
     recording(*common, "--out", tmp_path / "a", "--json")

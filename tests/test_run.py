@@ -38,7 +38,8 @@ def test_two_iterations_leave_every_artifact(tiny_model, mbpp_dir, tmp_path):
         for name in ITERATION_FILES:
             assert (run_dir / f"iteration-{iteration}" / name).is_file(), (iteration, name)
         summary = json.loads((run_dir / f"iteration-{iteration}" / "summary.json").read_text())
-        assert summary["samples"] == 6 and summary["evaluation"]["problems"] == 2
+        assert summary["samples"] == 6 and summary["postprocessed"]["problems"] == 2
+        assert summary["evaluation"] is None  # held-out samples stopped at the stop words: no raw pass@k
         assert sum(summary["exception_histogram"].values()) == round(6 * (1 - summary["success_rate"]))
         assert summary["training_steps"] == 4  # 6 texts -> batch 4 -> 2 feedback + 2 code batches
         rows = [json.loads(line) for line in (run_dir / f"iteration-{iteration}" / "samples.jsonl").read_text().splitlines()]
@@ -186,3 +187,22 @@ def test_binary_feedback_variant_trains_without_feedback_text(tmp_path, mbpp_dir
         run.run()
     prompt = engine.registry.task("mbpp", data=mbpp_dir).load("train")[0].prompt
     assert trainer.texts[0] == ["<|bad|>" + prompt + "x = undefined_name\n"] * 2
+
+
+@pytest.mark.parametrize("eval_stop", [True, False])
+def test_held_out_samples_stop_at_the_stop_words_unless_told(tmp_path, mbpp_dir, eval_stop):
+    completion = "    return None\nprint('beyond the stop word')\n"
+    run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 1,
+                                                        "samples": 1, "eval_problems": 2, "eval_samples": 2,
+                                                        "eval_stop": eval_stop},
+                      components={"sampler": FakeSampler(completions=[completion]), "trainer": FakeTrainer()},
+                      log=lambda _: None)
+    with run.components:
+        summary = run.run()[0]
+    held_out = [json.loads(line)["sample"]["completion"]
+                for line in (tmp_path / "run" / "iteration-1" / "eval.jsonl").read_text().splitlines()]
+    training = json.loads((tmp_path / "run" / "iteration-1" / "samples.jsonl").read_text().splitlines()[0])
+    assert training["sample"]["completion"] == completion  # training samples are never cut
+    assert held_out == (["    return None"] * 4 if eval_stop else [completion] * 4)
+    assert summary.postprocessed.problems == 2
+    assert (summary.evaluation is None) == eval_stop

@@ -44,12 +44,13 @@ def _colour(index: int) -> str:
 
 def pass_at_k(runs: Sequence[RunData], path: Path) -> Path | None:
     """pass@k per iteration: one colour per run, one marker per k, dashed when post-processed."""
-    if not any(item.pass_at for run in runs for item in run.iterations):
+    if not any(item.pass_at or item.pass_at_postprocessed for run in runs for item in run.iterations):
         return None
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for index, run in enumerate(runs):
-        ks = sorted({k for item in run.finished for k in item.pass_at}, key=lambda k: int(k.split("@")[1]))
+        ks = sorted({k for item in run.finished for k in (*item.pass_at, *item.pass_at_postprocessed)},
+                    key=lambda k: int(k.split("@")[1]))
         for k_index, k in enumerate(ks):
             for post, style in ((False, "-"), (True, "--")):
                 points = [(item.iteration, (item.pass_at_postprocessed if post else item.pass_at)[k])
@@ -120,8 +121,9 @@ def comparison(runs: Sequence[RunData], path: Path) -> Path:
         finished = run.finished
         steps = [item.cumulative_steps for item in finished]
         label = f"{run.name} ({run.config.feedback} feedback)"
-        left.plot(steps, [item.pass_at.get("pass@1", float("nan")) for item in finished], marker="o",
-                  color=_colour(index), label=label)
+        if any("pass@1" in item.pass_at for item in finished):
+            left.plot(steps, [item.pass_at.get("pass@1", float("nan")) for item in finished], marker="o",
+                      color=_colour(index), label=label)
         if any("pass@1" in item.pass_at_postprocessed for item in finished):
             left.plot(steps, [item.pass_at_postprocessed.get("pass@1", float("nan")) for item in finished],
                       marker="o", linestyle="--", color=_colour(index), alpha=0.7, label=f"{run.name} post-processed")
