@@ -55,8 +55,11 @@ def worker(spec: dict) -> dict:
     samples = [s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], spec["n"],
                                               spec["temperature"], None) for s in group]
     seconds = time.perf_counter() - started
-    greedy = [s.completion for group in sample_problems(sampler, spec["model"], problems[: spec["greedy_prompts"]], 1,
-                                                         0.0, None) for s in group]
+    greedy_sampler = registry.sampler(spec["sampler"], **spec["options"], max_tokens=spec["greedy_budget"],
+                                      batch_size=spec["batch_size"], seed=0)
+    greedy = [s.completion for group in sample_problems(greedy_sampler, spec["model"],
+                                                         problems[: spec["greedy_prompts"]], 1, 0.0, None)
+              for s in group]
     return {"seconds": seconds, "tokens": sampler.stats["generated_tokens"], "samples": len(samples),
             "greedy": greedy, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -93,7 +96,8 @@ def main() -> None:
     for name, options in configs:
         spec = {"data": args.data, "model": str(model), "sampler": name, "options": options,
                 "prompts": args.prompts, "n": args.samples, "temperature": args.temperature,
-                "max_tokens": args.max_tokens, "batch_size": args.batch_size, "greedy_prompts": args.greedy_prompts}
+                "max_tokens": args.max_tokens, "batch_size": args.batch_size, "greedy_prompts": args.greedy_prompts,
+                "greedy_budget": 320}
         done = subprocess.run([sys.executable, __file__, "--data", args.data, "--worker", json.dumps(spec)],
                               capture_output=True, text=True)
         label = f"{name} {' '.join(f'{k}={v}' for k, v in options.items()) or '(defaults)'}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from . import eval as eval_command
-from . import evaluate, plugins, report, run, sandbox, train
+from . import doctor, evaluate, plugins, report, run, sandbox, train
 from .errors import run_cli
 
 
@@ -23,8 +25,15 @@ cli.add_command(run.finetune_command)
 cli.add_command(train.command)
 cli.add_command(sandbox.group)
 cli.add_command(report.command)
+cli.add_command(doctor.command)
+
+
+#: Library chatter the command line keeps quiet (a user's own setting wins); the Python API leaves it alone.
+QUIET = {"TRANSFORMERS_VERBOSITY": "error", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
 def main(args: list[str] | None = None) -> None:
     """Console-script entry point."""
+    for name, value in QUIET.items():
+        os.environ.setdefault(name, value)
     run_cli(cli, args)

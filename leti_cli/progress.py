@@ -14,4 +14,11 @@ from leti_core import ProgressCallback
 def progress_bar(total: int, description: str) -> Iterator[ProgressCallback]:
     """A bar that shows on terminals and stays quiet in logs; yields an ``advance(n)`` callback."""
     with tqdm(total=total, desc=description, unit="it", leave=False, disable=None, dynamic_ncols=True) as bar:
-        yield bar.update
+
+        def advance(n: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.total = total
+                bar.refresh()
+            bar.update(n)
+
+        yield advance

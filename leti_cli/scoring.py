@@ -21,7 +21,7 @@ from leti_core import (
     read_models,
     write_jsonl,
 )
-from leti_core.app import Scorer, pass_at_k
+from leti_core.app import Scorer, pass_at_k, sandbox_errors
 
 from .progress import progress_bar
 
@@ -57,7 +57,7 @@ class FileScorer:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
-        return FileScore(pass_at_k(scored, self.ks), metrics, out)
+        return FileScore(pass_at_k(scored, self.ks), metrics, out, len(sandbox_errors(scored)))
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,14 @@ class FileScore:
     pass_at: PassAtK
     metrics: dict[str, float]
     results: Path
+    sandbox_errors: int = 0
 
 
 def summary_dict(score: FileScore) -> dict[str, Any]:
     """The machine-readable summary `leti evaluate --json` prints."""
     summary = score.pass_at
     return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples,
-            "metrics": score.metrics, "results": str(score.results)}
+            "sandbox_errors": score.sandbox_errors, "metrics": score.metrics, "results": str(score.results)}
 
 
 def summary_line(score: FileScore) -> str:
@@ -81,6 +82,8 @@ def summary_line(score: FileScore) -> str:
     summary = score.pass_at
     scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
     line = f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
+    if score.sandbox_errors:
+        line += f" ({score.sandbox_errors} samples the sandbox could not run are not counted)"
     if score.metrics:
         line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
     return line

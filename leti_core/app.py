@@ -29,7 +29,7 @@ from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import KS, LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
 from .run_folder import is_checkpoint, read_json
-from .scoring import Scorer, exception_histogram, pass_at_k
+from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
 from .training import condition_prompt, feedback_block, gold_example, training_example
 
 __all__ = [
@@ -74,6 +74,8 @@ __all__ = [
     "read_saved_config",
     "sample_and_score",
     "sample_problems",
+    "sandbox_errors",
+    "usable",
     "summarize",
     "summary_line",
     "training_example",

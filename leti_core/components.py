@@ -7,6 +7,7 @@ are an error. Each pipeline stage runs exactly one chosen component of its kind.
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,14 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import IncompatibleComponentsError, LetiError
 from .models import ExecutionResult, Feedback, Problem, ScoredSample
 
-ProgressCallback = Callable[[int], None]
-"""Called with the number of items just finished, for progress bars."""
+ProgressCallback = Callable[..., None]
+"""``advance(n)``: n more items finished. ``advance(0, total=N)`` says how many there are in all,
+when a component learns it only once it has started (training steps)."""
 
 
 class Options(BaseModel):
     """Base for component options: unknown keys are rejected, values are validated."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def extra_option(cls, name: str) -> Any:
+        """The type of an option beyond the declared fields that this component passes on to a
+        library (a model with ``extra="allow"`` overrides this); None: no such option. Raise
+        LetiError for a name the component refuses with a reason."""
+        return None
 
 
 class Component:
@@ -107,9 +116,22 @@ class Program(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    timeout: float = Field(default=5.0, gt=0)
+    timeout: float = Field(default=5.0, gt=0, description="CPU seconds the program may use")
+    wall_timeout: float | None = Field(
+        default=None, gt=0, description="wall-clock backstop for programs that sleep or block [wall_limit]")
     memory_mb: int = Field(default=1024, gt=0)
     output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
+
+    @property
+    def cpu_seconds(self) -> int:
+        """The CPU limit as the kernel counts it (whole seconds)."""
+        return math.ceil(self.timeout)
+
+    @property
+    def wall_limit(self) -> float:
+        """Wall-clock seconds before a program is stopped whatever it does: generous, so that load
+        on the machine never decides a verdict (the CPU limit does)."""
+        return self.wall_timeout or max(3 * self.timeout, self.timeout + 5)
 
 
 class Environment(Component):
@@ -192,7 +214,9 @@ class Trainer(Component):
         progress: ProgressCallback | None = None,
     ) -> dict[str, float]:
         """Fine-tune the checkpoint ``model`` on ``texts``, save the result to ``output_dir``
-        (written whole or not at all), and return training metrics."""
+        (written whole or not at all), and return training metrics (``steps``, ``tokens``,
+        ``train_loss``, ...). A trainer that also takes ``log_dir`` gets the run's folder for its
+        per-step logs (TensorBoard event files)."""
 
 
 KINDS: dict[str, type[Component]] = {

@@ -75,6 +75,8 @@ class ExecutionResult(BaseModel):
     stderr: str = ""
     duration: float = 0.0
     isolation: str | None = None
+    limit: Literal["cpu", "wall"] | None = Field(
+        default=None, description="for a timeout: the limit that ended the program (CPU time, or the wall-clock backstop)")
 
     @property
     def passed(self) -> bool:
@@ -155,6 +157,9 @@ class IterationSummary(BaseModel):
     extra_metrics: dict[str, float] = Field(default_factory=dict)
     training_tokens: int = 0
     training_steps: int = 0
+    training_loss: float | None = Field(default=None, description="mean training loss of the iteration")
+    sandbox_errors: int = Field(
+        default=0, description="programs the sandbox could not run (never trained on, not in pass@k)")
     seconds: dict[str, float] = Field(default_factory=dict)
     checkpoint: str | None = None
 

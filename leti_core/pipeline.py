@@ -17,7 +17,7 @@ ProgressFactory = Callable[[int, str], AbstractContextManager[ProgressCallback]]
 
 def no_progress(total: int, description: str) -> AbstractContextManager[ProgressCallback]:
     """A progress factory that shows nothing."""
-    return nullcontext(lambda n: None)
+    return nullcontext(lambda n, total=None: None)
 
 
 def postprocess(completion: str, stop_words: Sequence[str]) -> str:

@@ -155,9 +155,10 @@ class Resolver:
                 raise LetiError(f"{kind} {cls.name!r} was given as an object: set its options when you create it")
             for option, value in table.items():
                 info = cls.Options.model_fields.get(option)
-                if info is None:
+                annotation = info.annotation if info is not None else cls.Options.extra_option(option)
+                if annotation is None:
                     raise self._unknown(kind, cls, option)
-                table[option] = _coerce(info.annotation, value)
+                table[option] = _coerce(annotation, value)
             cls.parse_options(table)  # bounds and types; one-line LetiError
             if table != config.options(kind):
                 update[OPTION_FIELDS[kind]] = table

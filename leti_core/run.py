@@ -19,7 +19,7 @@ from .plugins import Engine
 from .resolve import Components
 from .run_config import RunConfig
 from .run_folder import RunFolder, is_checkpoint
-from .scoring import Scorer, exception_histogram, pass_at_k
+from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
 from .training import SPECIAL_TOKENS, gold_example, training_example
 
 KS = (1, 10, 100)
@@ -92,14 +92,17 @@ class LetiRun:
             scored = self._stage(folder.samples, ScoredSample, seconds, "sample+execute", lambda: self._sample(
                 model, train_problems, self.config.samples, self.config.temperature, condition, iteration, "train"))
             by_id = {problem.task_id: problem for problem in train_problems}
+            scored = self._settle(folder.samples, scored, by_id, iteration, "training")
             examples = self._stage(folder.training, TrainingExample, seconds, "feedback",
-                                   lambda: [training_example(by_id[item.sample.key], item) for item in scored])
+                                   lambda: [training_example(by_id[item.sample.key], item) for item in usable(scored)])
         if not folder.trained:
             self.components.sampler.close()  # free the sampling model's memory before training
             started = time.monotonic()
-            with self.progress(0, f"iteration {iteration}: training") as advance:
-                metrics = self.components.trainer.train(model, [example.text for example in examples],
-                                                        folder.checkpoint, advance)
+            trainer = self.components.trainer
+            logs = {"log_dir": self.folder.training_logs(iteration)} if _takes(trainer.train, "log_dir") else {}
+            with self.progress(0, f"iteration {iteration}: training steps") as advance:
+                metrics = trainer.train(model, [example.text for example in examples], folder.checkpoint, advance,
+                                        **logs)
             seconds["train"] = time.monotonic() - started
             write_json(folder.train_metrics, metrics)
         metrics = folder.metrics()
@@ -108,11 +111,35 @@ class LetiRun:
         evaluated = self._stage(folder.eval, ScoredSample, seconds, "evaluate", lambda: self._sample(
             str(folder.checkpoint), eval_problems, self.config.eval_samples, self.config.eval_temperature,
             eval_condition, iteration, "eval", self._eval_stop()))
+        evaluated = self._settle(folder.eval, evaluated, {p.task_id: p for p in eval_problems}, iteration, "held-out")
         summary = self._summarize(iteration, scored, evaluated, eval_problems, metrics, seconds)
         self.folder.write_summary(summary)
         self.engine.iteration_end(self.folder, summary, [*earlier, summary])
         self.log(summary_line(summary))
         return summary
+
+    def _settle(self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int,
+                stage: str) -> list[ScoredSample]:
+        """Run once more what the sandbox failed to run (its failure, not the program's), keep the
+        stage file up to date, and stop when too many still failed: a verdict the program did not
+        cause is never trained on."""
+        failed = [index for index, item in enumerate(scored) if item.result.status == "error"]
+        if failed:
+            again = self.scorer.score(problems, [scored[index].sample for index in failed])
+            scored = list(scored)
+            for index, item in zip(failed, again):
+                scored[index] = item
+            write_jsonl(path, scored)
+        errors = sandbox_errors(scored)
+        if len(errors) > self.config.max_sandbox_errors * len(scored):
+            raise LetiError(
+                f"iteration {iteration}: the sandbox could not run {len(errors)} of {len(scored)} {stage} programs "
+                f"({errors[0].result.reason}); nothing was trained on them. Check the sandbox (leti sandbox check), "
+                f"then --resume: those programs run again")
+        if errors:
+            self.log(f"iteration {iteration}: {len(errors)} {stage} programs could not be run by the sandbox; "
+                     "they are left out of training and pass@k")
+        return scored
 
     def _gold(self, problems: list[Problem]) -> list[TrainingExample]:
         examples = []
@@ -156,16 +183,26 @@ class LetiRun:
         return IterationSummary(
             iteration=iteration,
             samples=len(scored),
-            success_rate=sum(item.result.passed for item in scored) / max(1, len(scored)),
+            success_rate=sum(item.result.passed for item in scored) / max(1, len(usable(scored))),
             exception_histogram=exception_histogram(scored),
             evaluation=raw,
             postprocessed=postprocessed,
             extra_metrics=self.components.environment.metrics(evaluated, by_id),
             training_tokens=int(metrics.get("tokens", 0)),
             training_steps=int(metrics.get("steps", 0)),
+            training_loss=metrics.get("train_loss"),
+            sandbox_errors=len(sandbox_errors(scored)) + len(sandbox_errors(evaluated)),
             seconds=seconds,
             checkpoint=str(self.folder.iteration(iteration).checkpoint.relative_to(self.folder.path)),
         )
+
+
+def _takes(function: Callable[..., object], name: str) -> bool:
+    """Whether ``function`` accepts the keyword ``name`` (interfaces grow; older plugins keep working)."""
+    import inspect
+
+    parameters = inspect.signature(function).parameters
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _default_model_reference(components: Components) -> str:
@@ -181,5 +218,7 @@ def summary_line(summary: IterationSummary) -> str:
     cut = summary.postprocessed.pass_at if summary.postprocessed else {}
     scores = ", ".join([f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()])
     top = ", ".join(f"{k} {v}" for k, v in list(summary.exception_histogram.items())[:3])
+    loss = f", loss {summary.training_loss:.4f}" if summary.training_loss is not None else ""
     return (f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "
-            f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens; errors: {top or 'none'}")
+            f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens{loss}; "
+            f"errors: {top or 'none'}")

@@ -67,7 +67,7 @@ class RunConfig(BaseModel):
     env: str | None = Field(default=None, description="Environment [the task's].")
     feedback: str = Field(default="traceback", description="Feedback formatter (traceback, binary, ...)")
     sampler: str | None = Field(
-        default=None, description="Sampler [the best installed for this machine: vllm with a GPU, else ct2, else hf].")
+        default=None, description="Sampler [the best installed for this machine: vllm with a GPU, else hf].")
     trainer: str = Field(default="hf", description="Trainer.")
     model: str | None = Field(default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M].")
     training_data: Literal["feedback", "gold"] = Field(
@@ -84,6 +84,9 @@ class RunConfig(BaseModel):
     eval_stop: bool = Field(
         default=True, description="Stop held-out samples at the task's stop words and report only the "
         "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.")
+    max_sandbox_errors: float = Field(
+        default=0.02, ge=0, le=1, description="Share of an iteration's programs the sandbox may fail to run before "
+        "the iteration stops instead of training (such results are retried once, never trained on, not in pass@k).")
     task_options: dict[str, Any] = Field(default_factory=dict, description="options of the task")
     env_options: dict[str, Any] = Field(default_factory=dict, description="options of the environment")
     sandbox_options: dict[str, Any] = Field(default_factory=dict, description="options of the sandbox")

@@ -13,6 +13,7 @@
     RUN/eval/LABEL/                  `leti eval` outputs
     RUN/report/                      `leti report` outputs
     RUN/tensorboard/                 observer logs
+    RUN/tensorboard/train-K/         the trainer's per-step logs of iteration K
 
 Every file is written whole or not at all (a temporary file renamed into place).
 """
@@ -95,8 +96,9 @@ class IterationFolder:
 
 
 def is_checkpoint(folder: Path) -> bool:
-    """A model folder that a trainer finished writing (it has its config.json)."""
-    return (folder / "config.json").is_file()
+    """A model folder that a trainer finished writing: a model (config.json) or adapters on one
+    (adapter_config.json)."""
+    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
 
 
 def read_json(path: Path, model: type[M]) -> M:
@@ -146,6 +148,10 @@ class RunFolder:
     def report(self) -> Path:
         return self.path / "report"
 
+    def training_logs(self, iteration: int) -> Path:
+        """Where the trainer of ``iteration`` writes its per-step logs (TensorBoard event files)."""
+        return self.tensorboard / f"train-{iteration}"
+
     def eval_dir(self, label: str) -> Path:
         return self.path / "eval" / label
 
@@ -182,7 +188,7 @@ class RunFolder:
         else:
             folder, label = self.iteration(iteration).checkpoint, f"iteration-{iteration}"
         if not is_checkpoint(folder):
-            raise LetiError(f"{folder}: no checkpoint (config.json missing); is iteration {iteration} finished?")
+            raise LetiError(f"{folder}: no checkpoint (no config.json); is iteration {iteration} finished?")
         return folder, label
 
     def model_for(self, iteration: int) -> Path:

@@ -17,7 +17,9 @@ DEFAULT_SANDBOX = "local"
 class SandboxOptions(Options):
     """Limits per program and the sandbox backend; subclasses change the defaults."""
 
-    timeout: float = Field(default=5.0, gt=0, description="wall-clock seconds per program")
+    timeout: float = Field(default=5.0, gt=0, description="CPU seconds per program (the paper's 5 s)")
+    wall_timeout: float | None = Field(
+        default=None, gt=0, description="wall-clock backstop per program [max(3 x timeout, timeout + 5)]")
     memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
     output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
     sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name")
@@ -51,8 +53,8 @@ class SandboxedEnvironment(Environment):
     def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run program texts under this environment's limits, results in order."""
         programs = [
-            Program(source=source, timeout=self.options.timeout, memory_mb=self.options.memory_mb,
-                    output_limit=self.options.output_limit)
+            Program(source=source, timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
+                    memory_mb=self.options.memory_mb, output_limit=self.options.output_limit)
             for source in sources
         ]
         return self.sandbox.run(programs, progress=progress)

@@ -41,9 +41,14 @@ class Scorer:
 
 
 def pass_at_k(scored: Iterable[ScoredSample], ks: Sequence[int] = DEFAULT_KS) -> PassAtK:
-    """pass@k over the problems that have samples."""
+    """pass@k over the problems that have samples.
+
+    A sample the sandbox could not run (status ``error``: the sandbox failed, not the program) says
+    nothing about the model: it is left out, so its problem's n is smaller (and a problem with no
+    other sample is left out of the mean).
+    """
     counts: dict[str, list[int]] = {}
-    for item in scored:
+    for item in usable(scored):
         n_c = counts.setdefault(item.sample.key, [0, 0])
         n_c[0] += 1
         n_c[1] += item.result.passed
@@ -51,6 +56,16 @@ def pass_at_k(scored: Iterable[ScoredSample], ks: Sequence[int] = DEFAULT_KS) ->
 
 
 def exception_histogram(scored: Iterable[ScoredSample]) -> dict[str, int]:
-    """How often each exception type (or Timeout) ended a failing sample."""
-    counts = Counter(item.result.exception_type for item in scored if not item.result.passed)
+    """How often each exception type (or Timeout) ended a failing sample (sandbox errors left out)."""
+    counts = Counter(item.result.exception_type for item in usable(scored) if not item.result.passed)
     return dict(counts.most_common())
+
+
+def usable(scored: Iterable[ScoredSample]) -> list[ScoredSample]:
+    """The samples whose verdict the program caused (not the sandbox's own failures)."""
+    return [item for item in scored if item.result.status != "error"]
+
+
+def sandbox_errors(scored: Iterable[ScoredSample]) -> list[ScoredSample]:
+    """The samples the sandbox could not run."""
+    return [item for item in scored if item.result.status == "error"]

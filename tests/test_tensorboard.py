@@ -101,7 +101,7 @@ def test_wandb_enabled_but_missing_warns(loggers, monkeypatch, tmp_path):
     monkeypatch.setenv("LETI_TENSORBOARD", "0")
     monkeypatch.setenv("LETI_WANDB", "1")
     monkeypatch.setitem(sys.modules, "wandb", None)
-    with pytest.warns(loggers.LoggerWarning, match="wandb logging is off.*pip install wandb"):
+    with pytest.warns(loggers.LoggerWarning, match=r"wandb logging is off.*pip install .leti\[wandb\]."):
         loggers.run_start(RunFolder(tmp_path), {})
     with warnings.catch_warnings():
         warnings.simplefilter("error")

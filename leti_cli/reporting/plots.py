@@ -17,7 +17,12 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def _pyplot() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from leti_core import LetiError
+
+        raise LetiError("leti report draws with matplotlib: pip install 'leti[report]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -170,8 +170,9 @@ class SandboxConformance:
         source = ("import os, time\nif os.fork() == 0:\n    try:\n        os.setsid()\n"
                   f"    except OSError:\n        pass\n    os.execv('/bin/sleep', ['sleep', '{marker}'])\n" + body)
         with self.attack(kind), _reaping(marker):
-            result = run_one(sandbox, source, timeout=1)
+            result = run_one(sandbox, source, timeout=1, wall_timeout=3)
             assert result.status == "timed out", result
+            assert result.limit == ("cpu" if kind == "busy-loop" else "wall"), result
             assert not marked_processes(marker), "a process of the program outlived the wall limit"
 
     def test_signal_the_caller(self, sandbox: Sandbox) -> None:
@@ -266,8 +267,16 @@ class SandboxConformance:
         assert result.stdout.startswith("y" * 1000) and "dropped" in result.stdout and len(result.stdout) < 1200
 
     def test_timeout(self, sandbox: Sandbox) -> None:
-        result = run_one(sandbox, "import time\ntime.sleep(30)\n", timeout=0.5)
-        assert result.status == "timed out" and result.exception_type == "Timeout"
+        result = run_one(sandbox, "import time\ntime.sleep(30)\n", timeout=0.5, wall_timeout=1)
+        assert result.status == "timed out" and result.exception_type == "Timeout" and result.limit == "wall"
+
+    def test_the_limit_is_cpu_time_not_wall_time(self, sandbox: Sandbox) -> None:
+        """A program that waits longer than its CPU limit, using little CPU, passes (a loaded machine
+        waits too); one that computes past it is stopped by the CPU limit."""
+        waiting = run_one(sandbox, "import time\ntime.sleep(1.5)\nassert True\n", timeout=1)
+        assert waiting.passed, waiting
+        busy = run_one(sandbox, "while True:\n    pass\n", timeout=1, wall_timeout=30)
+        assert busy.status == "timed out" and busy.limit == "cpu" and busy.duration < 10, busy
 
     def test_standard_library_imports(self, sandbox: Sandbox) -> None:
         source = "import fractions, decimal, datetime, collections, re, heapq, math\nassert fractions.Fraction(1, 2) * 2 == 1\n"
@@ -279,7 +288,7 @@ class SandboxConformance:
         kill_parent = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
         bad = [hang, crash] + ([] if "kill-parent" in self.unsafe else [kill_parent])
         sources = [f"assert {i} == {i}\n" if i % 4 else bad[i // 4 % len(bad)] for i in range(24)]
-        results = sandbox.run([Program(source=source, timeout=1) for source in sources])
+        results = sandbox.run([Program(source=source, timeout=1, wall_timeout=3) for source in sources])
         for i, result in enumerate(results):
             if i % 4:
                 assert result.passed, (i, result)

@@ -28,6 +28,9 @@ def converted(model: str) -> Path:
         raise LetiError(f"{model}: the ct2 sampler converts transformers checkpoints, not GGUF files; "
                         "sample a run's checkpoint (its base/ holds the GGUF model converted) or use --sampler hf")
     if source.is_dir():
+        if (source / "adapter_config.json").is_file() and not (source / "config.json").is_file():
+            raise LetiError(f"{source} holds LoRA adapters only: the ct2 sampler needs whole weights "
+                            "(trainer option lora_checkpoint=merged), or use --sampler hf")
         if not (source / "config.json").is_file():
             raise LetiError(f"model folder {source} has no config.json: not a transformers checkpoint")
         target = source / CACHE_NAME

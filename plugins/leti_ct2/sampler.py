@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,11 +10,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from leti_core import LetiError, Options, ProgressCallback, Sampler
-
-
-def _gpu_present() -> bool:
-    """An NVIDIA GPU is visible (checked without importing torch)."""
-    return Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir())
 
 
 class CT2Sampler(Sampler):
@@ -37,8 +31,10 @@ class CT2Sampler(Sampler):
 
     @classmethod
     def preference(cls) -> int:
-        """Preferred over `hf` on CPU when ctranslate2 is installed (measured: benchmarks/sampler_throughput.py)."""
-        return 2 if importlib.util.find_spec("ctranslate2") is not None and not _gpu_present() else 0
+        """Never chosen by default: on CPUs with bf16 (AMX), `hf` in bf16 samples faster than
+        CTranslate2 in any compute type it has there (benchmarks/sampler_throughput.py); choose it
+        with --sampler ct2 where the benchmark says otherwise."""
+        return 0
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -42,7 +42,7 @@ class EAEEnvironment(SandboxedEnvironment):
     accepts = frozenset({"eae"})
 
     class Options(SandboxOptions):
-        timeout: float = Field(default=30.0, gt=0, description="wall-clock seconds per program (the paper: 30)")
+        timeout: float = Field(default=30.0, gt=0, description="CPU seconds per program (the paper: 30)")
 
     def execute(
         self,

@@ -21,13 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
     parser.add_argument("--options", default="{}", help="JSON object of the hf trainer's options")
     parser.add_argument("--metrics", type=Path, help="write the training metrics here (rank 0)")
+    parser.add_argument("--log-dir", type=Path, help="TensorBoard folder for the per-step logs")
     args = parser.parse_args(argv)
     from .trainer import HFTrainer
 
     try:
         trainer = HFTrainer(**json.loads(args.options))
         texts = [row["text"] for _, row in iter_json_lines(args.texts)]
-        metrics = trainer.train(args.model, texts, args.out)
+        metrics = trainer.train(args.model, texts, args.out, log_dir=args.log_dir)
     except LetiError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

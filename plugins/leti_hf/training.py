@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 
 import tempfile
 import time
@@ -13,20 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import datasets
 from datasets import Dataset
 from torch.utils.data import SequentialSampler
 from transformers import PrinterCallback, Trainer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from leti_core import ProgressCallback
+from leti_core import LetiError, ProgressCallback
 
 from .corpus import chunks, iter_code
-from .models import load_model, load_tokenizer, save, use_bf16
+from .models import load_tokenizer, use_bf16
 from .batches import batch_geometry, ordered_sequences
 
-
-datasets.disable_progress_bars()
 
 
 class _InOrderTrainer(SFTTrainer):
@@ -45,12 +43,37 @@ class _InOrderTrainer(SFTTrainer):
 
 
 class _Progress(TrainerCallback):
+    """Feeds LeTI's progress display: the step count once known, then one per optimizer step."""
+
     def __init__(self, progress: ProgressCallback | None) -> None:
         self.progress = progress
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.progress is not None:
+            try:
+                self.progress(0, total=state.max_steps)
+            except TypeError:  # a callback that only counts
+                pass
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:
             self.progress(1)
+
+
+class _TokensPerSecond(TrainerCallback):
+    """Adds training tokens/s (non-padding tokens of the optimizer steps so far) to the logs."""
+
+    def __init__(self, tokens_per_step: list[int]) -> None:
+        self.tokens_per_step = tokens_per_step
+        self.started = 0.0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.started = time.monotonic()
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
+        if logs is not None and "loss" in logs and state.global_step:
+            done = sum(self.tokens_per_step[: state.global_step])
+            logs["tokens_per_second"] = done / max(1e-9, time.monotonic() - self.started)
 
 
 def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
@@ -60,11 +83,15 @@ def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> lis
 
 
 def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
-                 progress: ProgressCallback | None) -> dict[str, float]:
+                 progress: ProgressCallback | None, log_dir: Path | None = None) -> dict[str, float]:
+    """Train the checkpoint ``model`` on ``texts`` and save the result to ``output_dir`` (whole or not at all).
+
+    The trainer loads the model itself (after the distributed setup is live, so DeepSpeed ZeRO-3
+    partitions it while loading) and saves with its own gathering save.
+    """
     started = time.monotonic()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     tokenizer = load_tokenizer(model)
-    network = load_model(model)
     feedback = tokenize_texts(tokenizer, texts, options.max_length)
     global_batch, micro, accumulation = batch_geometry(len(feedback), options.batch_size, options.micro_batch_size, world_size)
     pretraining: list[list[int]] = []
@@ -76,21 +103,18 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
             tokenizer.eos_token_id, options.max_length, batches * global_batch,
         )
     sequences, sources = ordered_sequences(feedback, pretraining, global_batch, options.epochs, options.seed)
-    if options.lora:
-        network = _with_lora(network, options.lora_rank)
     steps = len(sources)
+    per_step = [sum(len(seq) for seq in sequences[i : i + global_batch]) for i in range(0, len(sequences), global_batch)]
     with tempfile.TemporaryDirectory(prefix="leti-trl-") as scratch:
-        trainer = build_trainer(options, network, tokenizer, sequences, steps, micro, accumulation, Path(scratch), progress)
+        trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation, Path(scratch),
+                                progress, log_dir, per_step)
         result = trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-        final = trainer.model
-        if options.lora:
-            final = final.merge_and_unload()
-        if trainer.is_world_process_zero():
-            save(final, tokenizer, output_dir)
+        save_checkpoint(trainer, tokenizer, output_dir, options)
     tokens = sum(len(seq) for seq in sequences)
     longest = [max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
                for i in range(0, len(sequences), micro)]
+    seconds = time.monotonic() - started
     return {
         "steps": float(steps),
         "feedback_steps": float(sources.count("feedback")),
@@ -102,15 +126,55 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
         "train_loss": float(result.training_loss),
         "first_loss": float(losses[0]) if losses else float("nan"),
         "last_loss": float(losses[-1]) if losses else float("nan"),
-        "seconds": time.monotonic() - started,
+        "train_seconds": float(result.metrics.get("train_runtime", seconds)),
+        "tokens_per_second": tokens / max(1e-9, float(result.metrics.get("train_runtime", seconds))),
+        "seconds": seconds,
         "global_batch": float(global_batch),
     }
 
 
-def build_trainer(options: Any, network: Any, tokenizer: Any, sequences: list[list[int]], steps: int, micro: int,
-                  accumulation: int, scratch: Path, progress: ProgressCallback | None = None) -> _InOrderTrainer:
-    """The trl trainer for ``steps`` optimizer steps over ``sequences`` in their given order."""
-    config = SFTConfig(
+def _adapters_merged(model: str) -> Any:
+    """An adapter-only checkpoint (``lora_checkpoint="adapter"``) as a model with its adapters merged
+    (None for a whole checkpoint, which the trainer loads itself)."""
+    folder = Path(model)
+    if not ((folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()):
+        return None
+    from peft import AutoPeftModelForCausalLM
+
+    return AutoPeftModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).merge_and_unload()
+
+
+def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: Any) -> None:
+    """Save with the trainer's gathering save (ZeRO-3 and FSDP shards come together) into a
+    partial folder; once every rank is done, the main process moves it into place."""
+    output_dir = Path(output_dir)
+    partial = output_dir.with_name(output_dir.name + ".partial")
+    main = trainer.is_world_process_zero()
+    if main:
+        shutil.rmtree(partial, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    if options.lora and options.lora_checkpoint == "merged":
+        merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+        if main:
+            merged.save_pretrained(partial)
+    else:
+        trainer.save_model(str(partial))
+    if main:
+        tokenizer.save_pretrained(partial)
+        shutil.rmtree(output_dir, ignore_errors=True)
+        os.replace(partial, output_dir)
+    trainer.accelerator.wait_for_everyone()
+
+
+def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list[int]], steps: int, micro: int,
+                  accumulation: int, scratch: Path, progress: ProgressCallback | None = None,
+                  log_dir: Path | None = None, tokens_per_step: list[int] | None = None) -> _InOrderTrainer:
+    """The trl trainer for ``steps`` optimizer steps over ``sequences`` in their given order.
+
+    ``model`` is a checkpoint path (the trainer loads it) or a model object.
+    """
+    report_to = options.report_to if options.report_to is not None else _default_loggers(log_dir)
+    values: dict[str, Any] = dict(
         output_dir=str(scratch),
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
@@ -129,20 +193,71 @@ def build_trainer(options: Any, network: Any, tokenizer: Any, sequences: list[li
         packing=False,
         save_strategy="no",
         logging_steps=1,
-        report_to=[],
+        report_to=[name for name in report_to if name != "tensorboard"],
         seed=options.seed,
         dataloader_drop_last=False,
-        disable_tqdm=True,
+        model_init_kwargs=_model_init_kwargs(options),
     )
+    values.update(options.sft_options())
+    callbacks: list[TrainerCallback] = [_Progress(progress), _TokensPerSecond(tokens_per_step or [])]
+    if "tensorboard" in report_to and log_dir is not None:
+        callbacks.append(_tensorboard(log_dir))
     trainer = _InOrderTrainer(
-        model=network,
-        args=config,
+        model=model,
+        args=SFTConfig(**values),
         train_dataset=Dataset.from_dict({"input_ids": sequences}),
         processing_class=tokenizer,
-        callbacks=[_Progress(progress)],
+        callbacks=callbacks,
+        peft_config=_lora_config(options) if options.lora else None,
     )
+    # the loss goes to the loggers, train_metrics.json and the iteration's summary line, not to stdout
     trainer.remove_callback(PrinterCallback)
     return trainer
+
+
+def _default_loggers(log_dir: Path | None) -> list[str]:
+    """TensorBoard into the run's folder where installed (and not turned off), wandb where enabled."""
+    loggers = []
+    if log_dir is not None and os.environ.get("LETI_TENSORBOARD", "1").strip().lower() not in {"0", "false", "no", "off"}:
+        try:
+            import tensorboard  # noqa: F401
+
+            loggers.append("tensorboard")
+        except ImportError:
+            pass
+    wandb_on = os.environ.get("LETI_WANDB", "").strip().lower() not in {"", "0", "false", "no", "off"}
+    if wandb_on or os.environ.get("WANDB_PROJECT"):
+        loggers.append("wandb")
+    return loggers
+
+
+def _tensorboard(log_dir: Path) -> TrainerCallback:
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir)))
+
+
+def _model_init_kwargs(options: Any) -> dict[str, Any]:
+    """How the trainer loads the checkpoint: fp32 master weights (bf16 is autocast), the model's
+    attention unless told, 4-bit frozen weights for QLoRA."""
+    kwargs: dict[str, Any] = {"dtype": "float32", "trust_remote_code": options.trust_remote_code}
+    if options.attn_implementation:
+        kwargs["attn_implementation"] = options.attn_implementation
+    if options.revision:
+        kwargs["revision"] = options.revision
+    if options.qlora:
+        if not options.lora:
+            raise LetiError("trainer 'hf': qlora needs lora")
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise LetiError("trainer 'hf': qlora needs bitsandbytes: pip install bitsandbytes") from None
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                           bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["dtype"] = "bfloat16"
+    return kwargs
 
 
 def _checkpointing(enabled: bool) -> dict[str, bool]:
@@ -152,15 +267,11 @@ def _checkpointing(enabled: bool) -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
 
-def _with_lora(network: Any, rank: int) -> Any:
+def _lora_config(options: Any) -> Any:
     try:
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig
     except ImportError:
-        from leti_core import LetiError
-
         raise LetiError("--lora needs peft: pip install 'leti[lora]'") from None
-    config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, task_type="CAUSAL_LM", target_modules="all-linear")
-    return get_peft_model(network, config)
-
-
-
+    return LoraConfig(r=options.lora_rank, lora_alpha=options.lora_alpha or 2 * options.lora_rank,
+                      lora_dropout=options.lora_dropout, task_type="CAUSAL_LM",
+                      target_modules=options.lora_target_modules)

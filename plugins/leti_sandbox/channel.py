@@ -51,7 +51,7 @@ def collect(
 ) -> ExecutionResult:
     """Feed the job, read stdout/stderr/report until exit or the deadline, and judge the run."""
     started = time.monotonic()
-    deadline = started + program.timeout
+    deadline = started + program.wall_limit
     assert process.stdin and process.stdout and process.stderr
     try:
         process.stdin.write(job)
@@ -85,13 +85,17 @@ def collect(
                 _read(selector, captures, key.fd)
     os.close(exit_fd)
     kill_group(process)  # also ends whatever the program left running in its group
-    returncode = process.wait()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = returncode = os.waitstatus_to_exitcode(status)
     duration = time.monotonic() - started
     stdout, stderr = (captures[p.fileno()].text() for p in (process.stdout, process.stderr))
     base = {"stdout": stdout, "stderr": stderr, "duration": duration}
     if timed_out:
-        return ExecutionResult(status="timed out", reason="timeout", **base)
-    return judge(captures[report_fd], returncode, nonce, base)
+        return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
+    report = captures[report_fd]
+    if not report.data and cpu_limit_hit(returncode, usage.ru_utime + usage.ru_stime, program.cpu_seconds):
+        return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
+    return judge(report, returncode, nonce, base)
 
 
 def _read(selector: selectors.BaseSelector, captures: dict[int, Capture], fd: int) -> bool:
@@ -111,6 +115,11 @@ def _drain(selector: selectors.BaseSelector, captures: dict[int, Capture], exit_
     for fd in [fd for fd in selector.get_map() if fd != exit_fd]:
         while _read(selector, captures, fd):
             pass
+
+
+def cpu_limit_hit(returncode: int, cpu_used: float, cpu_seconds: int) -> bool:
+    """The kernel ended the program at its CPU limit (RLIMIT_CPU: SIGXCPU, then SIGKILL)."""
+    return returncode in (-signal.SIGKILL, -signal.SIGXCPU) and cpu_used >= cpu_seconds - 0.05
 
 
 def judge(report: Capture, returncode: int, nonce: str, base: dict) -> ExecutionResult:

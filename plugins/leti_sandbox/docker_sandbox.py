@@ -66,7 +66,7 @@ class DockerSandbox(ExecutorPool):
         try:
             import docker
         except ImportError:
-            raise LetiError("sandbox 'docker' needs the docker package (pip install docker)") from None
+            raise LetiError("sandbox 'docker' needs the docker package: pip install 'leti[docker]'") from None
         if shutil.which(self.options.docker) is None:
             raise LetiError(f"sandbox 'docker': the docker client {self.options.docker!r} is not on PATH")
         try:

@@ -98,14 +98,14 @@ class Executor:
             os.setpgid(pid, pid)
         except OSError:
             pass
-        timed_out, status = self.watch(pid, poller, captures, started + job["timeout"])
+        timed_out, status, cpu = self.watch(pid, poller, captures, started + job["timeout"])
         duration = time.monotonic() - started
         self.cleanup()
         out, err, report = (captures[r] for r, _ in pipes)
         return {"stdout": out.text(), "stderr": err.text(),
                 "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
                 "report_overflow": bool(report.dropped), "returncode": _returncode(status),
-                "timed_out": timed_out, "duration": duration}
+                "timed_out": timed_out, "duration": duration, "cpu": cpu}
 
     def watch(self, pid, poller, captures, deadline):
         """Read the pipes until the child exits or the deadline passes; kill its group; reap."""
@@ -133,11 +133,11 @@ class Executor:
             _kill_child(pidfd)  # even if the child left its process group
             if not _killpg(pid) and self.plan.reaper is not None:
                 self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             os.close(pidfd)
             for fd in captures:
                 os.close(fd)
-        return timed_out, status
+        return timed_out, status, usage.ru_utime + usage.ru_stime
 
     def read_ready(self, poller, captures, open_fds, timeout, events=None):
         """Read once from each ready pipe; returns whether anything was read."""

@@ -71,6 +71,9 @@ class LocalSandbox(ExecutorPool):
             return value
 
     def _prepare(self) -> None:
+        if not sys.platform.startswith("linux"):
+            raise LetiError(f"sandbox 'local' needs Linux (pidfd, Landlock, seccomp) and this is {sys.platform}: "
+                            "use --sandbox docker with a Docker engine, or run LeTI on Linux")
         self._bwrap, self._bwrap_reason = self._choose_bwrap()
         self._slots = Slots(self.options.workers, None if "uid" in self.options.disable else self.options.uid_base)
 

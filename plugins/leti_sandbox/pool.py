@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import queue
 import secrets
 import threading
@@ -13,7 +12,7 @@ from typing import Any
 from leti_core import ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
 
 from . import frames, isolation
-from .channel import Capture, judge
+from .channel import Capture, cpu_limit_hit, judge
 from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
@@ -92,16 +91,19 @@ class ExecutorPool(Sandbox):
 
     @staticmethod
     def _job(program: Program) -> Job:
-        message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.timeout,
-                   "memory_mb": program.memory_mb, "cpu_seconds": math.ceil(program.timeout) + 1,
+        message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.wall_limit,
+                   "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
                    "output_limit": program.output_limit}
-        return Job(message, program.timeout, frame=frames.encode(message))
+        return Job(message, program.wall_limit, frame=frames.encode(message))
 
     def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
         base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
                 "isolation": self._isolation}
         if message["timed_out"]:
-            return ExecutionResult(status="timed out", reason="timeout", **base)
+            return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
+        if not message["report"] and cpu_limit_hit(message["returncode"], message.get("cpu", 0.0),
+                                                   job.message["cpu_seconds"]):
+            return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
         report = Capture(1 << 20)
         report.data += message["report"].encode()
         report.dropped = int(message["report_overflow"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -64,7 +63,7 @@ class SubprocessSandbox(Sandbox):
         try:
             command = [
                 self.options.python, "-I", "-S", "-B", str(HARNESS),
-                str(program.memory_mb), str(math.ceil(program.timeout) + 1),
+                str(program.memory_mb), str(program.cpu_seconds),
                 str(program.output_limit), str(write_fd),
             ]
             try:

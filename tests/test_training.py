@@ -1,0 +1,126 @@
+"""The `hf` trainer the way trl and accelerate users expect: the trainer loads and saves the model,
+SFTConfig is reachable, per-step logs reach TensorBoard, and DDP and FSDP on two CPU processes
+write the checkpoint a single process writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leti_core import LetiError
+from leti_core.app import Resolver, build_config, get_registry, load_engine
+
+from .conftest import assert_one_line_error, leti
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = {"epochs": 1, "batch_size": 4, "micro_batch_size": 1, "pretrain_mix": False, "learning_rate": 1e-3,
+         "precision": "fp32"}
+
+
+def _texts(path: Path) -> Path:
+    path.write_text("".join(json.dumps({"text": f"<|bad|>def f(x):\n    return x + {i}\n"}) + "\n" for i in range(8)))
+    return path
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def _launched(tiny_base: Path, texts: Path, out: Path, *launcher: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, *launcher, "-m", "leti_hf.launched", "--model", str(tiny_base), "--texts", str(texts),
+               "--out", str(out), "--options", json.dumps(TRAIN), "--metrics", str(out.with_suffix(".json"))]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+ACCELERATE = ["-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_path, strategy):
+    texts = _texts(tmp_path / "texts.jsonl")
+    single = _launched(tiny_base, texts, tmp_path / "single")
+    assert single.returncode == 0, single.stderr[-3000:]
+    extra = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_state_dict_type", "FULL_STATE_DICT",
+             "--fsdp_auto_wrap_policy", "NO_WRAP"] if strategy == "fsdp" else []
+    multi = _launched(tiny_base, texts, tmp_path / strategy, *ACCELERATE, *extra)
+    assert multi.returncode == 0, multi.stderr[-3000:]
+    one, two = _weights(tmp_path / "single"), _weights(tmp_path / strategy)
+    assert set(one) == set(two)
+    base = _weights(tiny_base)
+    moved = max(float((one[name] - base[name]).abs().max()) for name in one if name in base)
+    worst = max(float((one[name] - two[name]).abs().max()) for name in one)
+    assert moved > 1e-4  # training changed the weights ...
+    assert worst < 1e-5  # ... and both ran the same steps on the same data in the same order
+    metrics = json.loads((tmp_path / f"{strategy}.json").read_text())
+    assert metrics["steps"] == 2 and metrics["global_batch"] == 4
+
+
+def test_sftconfig_fields_are_options_and_leti_owned_ones_are_refused():
+    resolver = Resolver(load_engine().registry)
+    config = build_config(resolver, {"trainer": "hf", "trainer_options": {"lr_scheduler_type": "cosine",
+                                                                           "max_grad_norm": "0.5"}})
+    assert config.trainer_options == {"lr_scheduler_type": "cosine", "max_grad_norm": 0.5}
+    assert get_registry().trainer("hf", **config.trainer_options).options.sft_options() == config.trainer_options
+    with pytest.raises(LetiError, match="per_device_train_batch_size.*LeTI's to set.*micro_batch_size"):
+        build_config(resolver, {"trainer": "hf", "trainer_options": {"per_device_train_batch_size": 8}})
+    with pytest.raises(LetiError, match="takes no option .max_grad_norms."):
+        build_config(resolver, {"trainer": "hf", "trainer_options": {"max_grad_norms": 0.1}})
+
+
+def test_trainer_option_errors_come_before_any_model_is_loaded(tmp_path, mbpp_dir):
+    out = tmp_path / "run"
+    done = leti("run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--trainer-option",
+                "num_train_epochs=2", "--out", out)
+    assert_one_line_error(done, "num_train_epochs", "LeTI's to set", "epochs")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_each_steps_loss_reaches_tensorboard_and_the_summary_line(tiny_runs):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tiny_runs["textual"]
+    summary = json.loads((run / "iteration-1" / "summary.json").read_text())
+    events = EventAccumulator(str(run / "tensorboard" / "train-1"))
+    events.Reload()
+    losses = events.Scalars("train/loss")
+    assert len(losses) == summary["training_steps"] and all(e.value > 0 for e in losses)
+    assert "train/learning_rate" in events.Tags()["scalars"] and "train/tokens_per_second" in events.Tags()["scalars"]
+    assert summary["training_loss"] == pytest.approx(sum(e.value for e in losses) / len(losses), rel=1e-3)
+
+
+@pytest.mark.parametrize("checkpoint", ["merged", "adapter"])
+def test_lora_through_trl_saves_merged_or_adapter_checkpoints(tiny_base, tmp_path, checkpoint):
+    pytest.importorskip("peft")
+    texts = [json.loads(line)["text"] for line in _texts(tmp_path / "t.jsonl").read_text().splitlines()]
+    trainer = get_registry().trainer("hf", **{**TRAIN, "lora": True, "lora_rank": 4, "lora_checkpoint": checkpoint})
+    metrics = trainer.train(str(tiny_base), texts, tmp_path / "ck")
+    assert metrics["steps"] == 2
+    files = {path.name for path in (tmp_path / "ck").iterdir()}
+    if checkpoint == "merged":
+        assert "config.json" in files and "adapter_config.json" not in files
+        weights, base = _weights(tmp_path / "ck"), _weights(tiny_base)
+        assert max(float((weights[name] - base[name]).abs().max()) for name in base) > 0
+    else:
+        assert "adapter_config.json" in files and "model.safetensors" not in files
+
+
+def test_the_shipped_configs_are_valid_run_configs():
+    from leti_core.app import read_config_file
+
+    resolver = Resolver(load_engine().registry)
+    configs = sorted((ROOT / "configs").glob("*.toml"))
+    assert len(configs) >= 3
+    for path in configs:
+        build_config(resolver, read_config_file(path), source=path)
+    for name in ("ddp", "fsdp", "deepspeed-zero3"):
+        assert (ROOT / "configs" / "accelerate" / f"{name}.yaml").is_file()
