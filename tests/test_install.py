@@ -57,3 +57,14 @@ def test_importing_the_hf_plugin_leaves_library_logging_alone():
                                if not key.startswith(("TRANSFORMERS_", "HF_"))})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_choosing_the_docker_sandbox_without_its_package_names_the_extra(tmp_path, mbpp_dir, mbpp_records):
+    samples = tmp_path / "s.jsonl"
+    samples.write_text(json.dumps({"task_id": mbpp_records[10]["task_id"], "completion": mbpp_records[10]["code"]}) + "\n")
+    code = ("import sys; sys.modules['docker'] = None\n"
+            "from leti_cli.main import main\n"
+            f"main(['evaluate', '--data', {str(mbpp_dir)!r}, '--sandbox', 'docker', {str(samples)!r}])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["Error: sandbox 'docker' needs the docker package: pip install 'leti[docker]'"]

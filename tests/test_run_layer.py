@@ -218,10 +218,11 @@ def test_docs_plugins_page_names_every_hook_and_interface_method():
                 f"docs/plugins.md does not show {interface.__name__}.{method}({', '.join(parameters)})"
 
 
-def test_leti_help_and_plugins_import_no_torch():
+def test_leti_help_plugins_and_doctor_import_no_torch():
     code = ("import sys; from leti_cli.main import cli; "
             "cli.main(['run', '--help'], standalone_mode=False); cli.main(['plugins', '--options', 'local'], "
-            "standalone_mode=False); print('torch' in sys.modules)")
+            "standalone_mode=False); cli.main(['doctor', '--json'], standalone_mode=False); "
+            "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
