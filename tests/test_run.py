@@ -48,6 +48,9 @@ def test_two_iterations_leave_every_artifact(tiny_model, mbpp_dir, tmp_path):
         assert all(t["reward_token"] in {"<|good|>", "<|bad|>"} for t in texts)
         assert all(t["feedback_block"].startswith("<|lang_feedback|>") for t in texts if t["reward_token"] == "<|bad|>")
     assert "iteration 2:" in done.stderr
+    # outside a terminal (here: a pipe, like `> log 2>&1`), each stage writes plain progress lines
+    for stage in ("iteration 1: train sampling: 6/6", "iteration 1: training steps: 4/4", "iteration 2: eval sampling: 4/4"):
+        assert stage in done.stderr, done.stderr[-2000:]
 
 
 @pytest.mark.slow

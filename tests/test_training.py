@@ -38,7 +38,7 @@ def _launched(tiny_base: Path, texts: Path, out: Path, *launcher: str) -> subpro
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-ACCELERATE = ["-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+ACCELERATE = ["-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no"]
 
 
@@ -49,7 +49,7 @@ def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_pa
     single = _launched(tiny_base, texts, tmp_path / "single")
     assert single.returncode == 0, single.stderr[-3000:]
     extra = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_state_dict_type", "FULL_STATE_DICT",
-             "--fsdp_auto_wrap_policy", "NO_WRAP"] if strategy == "fsdp" else []
+             "--fsdp_auto_wrap_policy", "NO_WRAP"] if strategy == "fsdp" else ["--cpu"]
     multi = _launched(tiny_base, texts, tmp_path / strategy, *ACCELERATE, *extra)
     assert multi.returncode == 0, multi.stderr[-3000:]
     one, two = _weights(tmp_path / "single"), _weights(tmp_path / strategy)
