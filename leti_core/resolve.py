@@ -228,11 +228,11 @@ def _coerce(annotation: Any, value: Any) -> Any:
     candidates: list[Any] = [value]
     try:
         candidates.append(json.loads(value))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
         pass
     for candidate in candidates:
         try:
             return adapter.dump_python(adapter.validate_python(candidate), mode="json")
-        except (ValidationError, TypeError, ValueError):
+        except (ValidationError, TypeError, ValueError, RecursionError):
             continue
     return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from leti_cli.errors import run_cli
@@ -69,6 +69,7 @@ def test_config_files(capsys, tmp_path_factory, suffix, content):
        pair=st.one_of(hostile_text, st.tuples(st.sampled_from(["workers", "timeout", "data", "min_level", "window",
                                                                 "memory_mb", "bwrap"]), hostile_text)
                       .map(lambda kv: f"{kv[0]}={kv[1]}")))
+@example(flag="--sandbox-option", pair="workers=" + "[" * 5000)  # found by hypothesis: JSON nested too deep
 def test_component_option_values(capsys, tmp_path, mbpp_dir, flag, pair):
     code, err = _leti(capsys, "evaluate", "--data", mbpp_dir, flag, pair, tmp_path / "missing.jsonl")
     assert code != 0
