@@ -3,9 +3,10 @@ machine and while other processes keep every core busy, in one run.
 
     python benchmarks/verdicts_under_load.py --data ../shared/data/mbpp [--burners 2]
 
-Prints, for each condition: programs passed, timed out (and by which limit), wall seconds.
-With the paper's 5 s as wall-clock time, task 123's reference (about 3 s of CPU) timed out under
-load; as CPU time, every reference passes in both conditions.
+Prints, for each condition: programs passed, timed out (and by which limit), wall seconds; the
+last condition is the limit as it was (5 s of wall-clock time), for comparison. Task 123's
+reference needs 2-4 s of CPU depending on the VM's speed: as wall-clock time, a slow or loaded
+machine times it out; as CPU time, it passes whatever else runs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from leti_core import Sample
 from leti_core.app import Scorer, get_registry
 
 
-def score(data: str, workers: int) -> tuple[Counter, float]:
+def score(data: str, workers: int, wall_timeout: float | None = None) -> tuple[Counter, float]:
     registry = get_registry()
     problems = {problem.task_id: problem for problem in registry.task("mbpp", data=data).load("all")}
     samples = [Sample(task_id=key, completion=problem.reference or "") for key, problem in problems.items()]
     started = time.monotonic()
-    with registry.environment("python", sandbox_options={"workers": workers}) as environment:
+    options = {"wall_timeout": wall_timeout} if wall_timeout else {}
+    with registry.environment("python", sandbox_options={"workers": workers}, **options) as environment:
         scored = Scorer(environment, registry.feedback("traceback")).score(problems, samples)
     outcome = Counter(item.result.status if item.result.status != "timed out" else f"timed out ({item.result.limit})"
                       for item in scored)
@@ -43,12 +45,15 @@ def main() -> None:
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burners)]
     try:
         loaded, loaded_seconds = score(args.data, args.workers)
+        # the limit as it was: the paper's 5 s as wall-clock time (CPU limit and wall limit both 5 s)
+        wall, wall_seconds = score(args.data, args.workers, wall_timeout=5.0)
     finally:
         for burner in burners:
             burner.kill()
-    for label, outcome, seconds in (("quiet", quiet, quiet_seconds),
-                                    (f"{args.burners} busy processes", loaded, loaded_seconds)):
-        print(f"{label:20} {dict(outcome)}  {seconds:.0f} s wall")
+    for label, outcome, seconds in (("quiet, CPU limit", quiet, quiet_seconds),
+                                    (f"{args.burners} busy, CPU limit", loaded, loaded_seconds),
+                                    (f"{args.burners} busy, 5 s wall", wall, wall_seconds)):
+        print(f"{label:24} {dict(outcome)}  {seconds:.0f} s wall")
     total = sum(loaded.values())
     print(f"under load: {loaded['passed']} of {total} reference solutions pass "
           f"({'all' if loaded['passed'] == total else 'NOT all'}); wall time x{loaded_seconds / quiet_seconds:.2f}")
