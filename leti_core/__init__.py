@@ -8,6 +8,7 @@ and watch runs. Commands and scripts that drive runs use the application layer, 
         register("my-task", MyTask)
 """
 
+from .batching import in_batches
 from .components import (
     Component,
     Environment,
@@ -77,6 +78,7 @@ __all__ = [
     "UnknownComponentError",
     "alternate_batches",
     "hookimpl",
+    "in_batches",
     "iter_json_lines",
     "read_models",
     "write_json",

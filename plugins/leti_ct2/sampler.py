@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler
+from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches
 
 
 class CT2Sampler(Sampler):
@@ -81,19 +81,8 @@ class CT2Sampler(Sampler):
         tokenizer, generator = self._load(model)
         ctranslate2.set_random_seed(self.options.seed)
         encoded = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
-        sequences = [index for index in range(len(prompts)) for _ in range(n)]
-        done: dict[int, list[str]] = {}
-        next_prompt = 0
-        for start in range(0, len(sequences), self.options.batch_size):
-            batch = sequences[start : start + self.options.batch_size]
-            texts = self._generate(tokenizer, generator, [encoded[index] for index in batch], temperature, stop)
-            for index, text in zip(batch, texts):
-                done.setdefault(index, []).append(text)
-            if progress is not None:
-                progress(len(batch))
-            while next_prompt in done and len(done[next_prompt]) == n:
-                yield done.pop(next_prompt)
-                next_prompt += 1
+        yield from in_batches(encoded, n, self.options.batch_size,
+                              lambda batch: self._generate(tokenizer, generator, batch, temperature, stop), progress)
 
     def _generate(self, tokenizer: Any, generator: Any, prompts: list[list[int]], temperature: float,
                   stop: Sequence[str]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import Options, ProgressCallback, Sampler
+from leti_core import Options, ProgressCallback, Sampler, in_batches
 
 
 class HFSampler(Sampler):
@@ -70,19 +70,8 @@ class HFSampler(Sampler):
 
         tokenizer, network = self._load(model)
         torch.manual_seed(self.options.seed)
-        sequences = [(index, prompt) for index, prompt in enumerate(prompts) for _ in range(n)]
-        done: dict[int, list[str]] = {}
-        next_prompt = 0
-        for start in range(0, len(sequences), self.options.batch_size):
-            batch = sequences[start : start + self.options.batch_size]
-            completions = self._generate(tokenizer, network, [prompt for _, prompt in batch], temperature, stop)
-            for (index, _), completion in zip(batch, completions):
-                done.setdefault(index, []).append(completion)
-            if progress is not None:
-                progress(len(batch))
-            while next_prompt in done and len(done[next_prompt]) == n:
-                yield done.pop(next_prompt)
-                next_prompt += 1
+        yield from in_batches(prompts, n, self.options.batch_size,
+                              lambda batch: self._generate(tokenizer, network, batch, temperature, stop), progress)
 
     def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
                   stop: Sequence[str]) -> list[str]:
