@@ -1,0 +1,94 @@
+"""Training tokens/s of the `hf` trainer on CPU: variants against a baseline, in one run.
+
+    python benchmarks/training_throughput.py --texts runs/demo/iteration-1/training.jsonl \\
+        --model runs/demo/base [--texts-limit 64] [--baseline-commit 781b632]
+
+Each variant trains the same texts in the same order in a fresh process (one at a time: torch
+takes every core). With --baseline-commit, the trainer of that commit (a git worktree of this
+checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s, the ratio
+to the baseline, the first and last step's loss (same data and order: full fine-tuning variants
+should match), and the share of the CPU's bf16 peak that the step reached (6 x parameters x
+tokens/s against --peak-tflops, which you measure or take from the CPU's data sheet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMON = {"epochs": 1, "batch_size": 32, "micro_batch_size": 4, "max_length": 512}
+VARIANTS = {
+    "default": {},
+    "fused AdamW": {"optim": "adamw_torch_fused"},
+    "torch.compile": {"torch_compile": True},
+    "LoRA r16": {"lora": True, "lora_rank": 16},
+}
+
+WORKER = """
+import json, sys, time
+sys.path[:0] = {paths}
+texts = [json.loads(line) for line in open({texts!r})][:{limit}]
+texts = [t["reward_token"] + t["feedback_block"] + t["prompt"] + t["completion"] if "prompt" in t else t["text"]
+         for t in texts]
+from leti_hf.trainer import HFTrainer
+trainer = HFTrainer(**json.loads({options!r}))
+metrics = trainer.train({model!r}, texts, __import__("pathlib").Path({out!r}))
+print("METRICS " + json.dumps(metrics))
+"""
+
+
+def run(label: str, paths: list[str], options: dict, args: argparse.Namespace, scratch: Path) -> dict | None:
+    code = WORKER.format(paths=paths, texts=str(args.texts), limit=args.texts_limit, options=json.dumps(options),
+                         model=str(args.model), out=str(scratch / label.replace(" ", "_")))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("METRICS ")]
+    if done.returncode != 0 or not lines:
+        print(f"{label}: failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        return None
+    metrics = json.loads(lines[-1][len("METRICS "):])
+    seconds = metrics.get("train_seconds", metrics["seconds"])
+    metrics["rate"] = metrics["tokens"] / seconds
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--texts", type=Path, required=True, help="an iteration's training.jsonl")
+    parser.add_argument("--model", type=Path, required=True, help="a checkpoint folder (a run's base/)")
+    parser.add_argument("--texts-limit", type=int, default=64)
+    parser.add_argument("--baseline-commit", default=None, help="the trainer of this commit is the baseline")
+    parser.add_argument("--parameters", type=float, default=135e6, help="model parameters, for the peak share")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the CPU's bf16 peak, for the peak share")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="leti-train-bench-") as folder:
+        scratch = Path(folder)
+        rows = []
+        if args.baseline_commit:
+            tree = scratch / "baseline"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
+                           check=True, capture_output=True)
+            try:
+                rows.append((f"baseline {args.baseline_commit}",
+                             run("baseline", [str(tree), str(tree / "plugins")], {**COMMON}, args, scratch)))
+            finally:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+        for label, options in VARIANTS.items():
+            rows.append((label, run(label, [], {**COMMON, **options}, args, scratch)))
+    base = next((metrics for _, metrics in rows if metrics), None)
+    print(f"{'variant':24} {'tokens/s':>9} {'x base':>7} {'first loss':>11} {'last loss':>10} {'peak':>6}")
+    for label, metrics in rows:
+        if metrics is None:
+            continue
+        peak = (f"{6 * args.parameters * metrics['rate'] / (args.peak_tflops * 1e12):6.1%}"
+                if args.peak_tflops else "     -")
+        print(f"{label:24} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
+              f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}")
+
+
+if __name__ == "__main__":
+    main()
