@@ -80,3 +80,20 @@ def test_no_engine_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(LetiError, match="no Docker engine answers"):
         DockerSandbox(workers=1)
+
+
+@pytest.mark.skipif(not _engine_answers(), reason="no Docker engine answers `docker info` on this machine")
+def test_leti_evaluate_on_the_docker_backend(tmp_path, mbpp_dir, mbpp_records):
+    from .conftest import leti, write_lines
+
+    references = [{"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records[10:30]]
+    broken = [{"task_id": r["task_id"], "completion": "def oops(:\n"} for r in mbpp_records[10:12]]
+    samples = write_lines(tmp_path / "s.jsonl", references + broken)
+    done = leti("evaluate", "--data", mbpp_dir, "--sandbox", "docker", "--sandbox-option", "workers=2", "--json",
+                "--k", "1", samples)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["samples"] == 22 and summary["sandbox_errors"] == 0
+    rows = [json.loads(line) for line in (tmp_path / "s_results.jsonl").read_text().splitlines()]
+    assert [row["passed"] for row in rows] == [True] * 20 + [False] * 2
+    assert all("SyntaxError" in row["feedback"] for row in rows[20:])

@@ -53,6 +53,8 @@ class DockerSandbox(ExecutorPool):
         min_level: isolation.Level = Field(default_factory=isolation.default_min_level)
         image: str = Field(default="leti-sandbox:latest", description="image with python3 and the executor")
         build: bool = Field(default=True, description="build the image from the Dockerfile if it is missing")
+        base_image: str = Field(default="python:3.11-slim", description="what that build starts from: any image "
+                                "with python3 (without a registry, one made by scripts/docker-image)")
         runtime: str | None = Field(default=None, description="container runtime, e.g. runsc (gVisor)")
         memory_mb: int = Field(default=2048, ge=64, description="memory of each container")
         pids_limit: int = Field(default=128, ge=8, description="processes in each container")
@@ -85,7 +87,8 @@ class DockerSandbox(ExecutorPool):
             if not self.options.build:
                 raise LetiError(f"sandbox 'docker': image {self.options.image!r} not found (build option is off)") from None
         try:
-            self._client.images.build(path=str(HERE), dockerfile="Dockerfile", tag=self.options.image, rm=True)
+            self._client.images.build(path=str(HERE), dockerfile="Dockerfile", tag=self.options.image, rm=True,
+                                      buildargs={"BASE": self.options.base_image})
         except Exception as error:
             raise LetiError(f"sandbox 'docker': building image {self.options.image!r} failed: {error}") from None
 

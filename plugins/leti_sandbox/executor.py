@@ -170,6 +170,13 @@ class Executor:
         if self.plan.reaper is not None:
             self.plan.reaper.sweep()  # kill by uid, empty the folder as that uid
         else:
+            if leftovers and os.getpid() == 1:
+                # pid 1 of a namespace of its own (a container): -1 is every other process in
+                # it, and they are all the program's, wherever they moved (a new session too)
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except OSError:
+                    pass
             layers.reaper.empty_folder(self.plan.workdir)
         _reap_orphans(time.monotonic() + 2.0)
 
