@@ -45,12 +45,13 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     for the same task, and of a component chosen anew only the options it takes."""
     saved = read_run_config(folder, resolver, KINDS)
     values = saved.user_values()
-    if given.get("task") not in (None, saved.task):
+    names = {key: given[key] for key in ("task", "env", "feedback", "sampler") if given.get(key) is not None}
+    if names.get("task", saved.task) != saved.task:
         for key in ("task_options", "env", "env_options"):
             values.pop(key, None)
-    chosen = build_config(resolver, {key: value for key, value in values.items() if key not in OPTION_FIELDS.values()},
-                          {key: value for key, value in given.items() if key in ("task", "env", "feedback", "sampler")},
-                          kinds=())
+        names.setdefault("env", None)
+        names["env_options"] = {}
+    chosen = saved.model_copy(update=names)
     for kind in KINDS:
         if values.get(OPTION_FIELDS[kind]) and resolver.name(kind, chosen) != resolver.name(kind, saved):
             cls = resolver.component_class(kind, chosen)

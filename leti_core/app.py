@@ -26,9 +26,9 @@ from .pipeline import (
 from .plugins import Engine, PluginInfo, PluginWarning, get_engine, get_registry, load_engine
 from .registry import ComponentInfo, Registry
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
-from .run import KS, LetiRun, summary_line
+from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
-from .run_folder import is_checkpoint, read_json
+from .run_folder import is_checkpoint
 from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
 from .training import condition_prompt, feedback_block, gold_example, training_example
 
@@ -39,7 +39,6 @@ __all__ = [
     "DuplicateComponentError",
     "Engine",
     "KINDS",
-    "KS",
     "LetiRun",
     "OPTION_FIELDS",
     "PluginInfo",
@@ -69,7 +68,6 @@ __all__ = [
     "postprocess_samples",
     "prepare_run",
     "read_config_file",
-    "read_json",
     "read_run_config",
     "read_saved_config",
     "sample_and_score",

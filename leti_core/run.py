@@ -23,8 +23,6 @@ from .run_folder import RunFolder, is_checkpoint
 from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
 from .training import SPECIAL_TOKENS, gold_example, training_example
 
-KS = (1, 10, 100)
-
 
 @dataclass
 class LetiRun:
@@ -186,10 +184,10 @@ class LetiRun:
                    seconds: dict[str, float]) -> IterationSummary:
         by_id = {problem.task_id: problem for problem in eval_problems}
         if self._eval_stop():  # the held-out samples ended at the stop words: post-processed already
-            raw, postprocessed = None, pass_at_k(evaluated, KS)
+            raw, postprocessed = None, pass_at_k(evaluated)
         else:
             cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)
-            raw, postprocessed = pass_at_k(evaluated, KS), (pass_at_k(self.scorer.score(by_id, cut), KS) if cut else None)
+            raw, postprocessed = pass_at_k(evaluated), (pass_at_k(self.scorer.score(by_id, cut)) if cut else None)
         return IterationSummary(
             iteration=iteration,
             samples=len(scored),

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import LetiError
 from .jsonl import read_models, write_json
-from .models import IterationSummary, ScoredSample, TrainingExample
+from .models import IterationSummary, ScoredSample
 
 M = TypeVar("M", bound=BaseModel)
 _ITERATION = re.compile(r"iteration-(\d+)")
@@ -87,9 +87,6 @@ class IterationFolder:
 
     def scored_samples(self) -> list[ScoredSample]:
         return [row for _, row in read_models(self.samples, ScoredSample)]
-
-    def training_examples(self) -> list[TrainingExample]:
-        return [row for _, row in read_models(self.training, TrainingExample)]
 
     def metrics(self) -> dict[str, float]:
         return json.loads(self.train_metrics.read_text(encoding="utf-8"))
