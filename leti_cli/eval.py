@@ -18,12 +18,14 @@ from leti_core.app import (
     OPTION_FIELDS,
     SCORING,
     Resolver,
+    apply_format,
     build_config,
     condition_prompt,
     get_engine,
     postprocess_samples,
     read_run_config,
     sample_problems,
+    stop_words,
 )
 
 from .options import given_layer, model_command, parse_ks, shortcuts_for
@@ -33,7 +35,7 @@ from .scoring import FileScorer, summary_dict, summary_line
 VARIANTS = {"yes": ("postprocessed",), "no": ("raw",), "both": ("raw", "postprocessed")}
 KINDS = (*SCORING, "sampler")
 #: Flags of `leti eval` for RunConfig fields, and the field each sets.
-FIELDS = ("task", "env", "feedback", "sampler", ("samples", "eval_samples"), ("temperature", "eval_temperature"))
+FIELDS = ("task", "env", "feedback", "sampler", "prompt_format", ("samples", "eval_samples"), ("temperature", "eval_temperature"))
 
 
 def _label(*parts: object) -> str:
@@ -104,7 +106,9 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
     components = resolver.build(config, kinds=KINDS)
     task = components.task
     split = split or task.eval_split
-    all_problems = task.load(split)
+    all_problems, prompt_format = apply_format(task.load(split), config.prompt_format, task.chat_request,
+                                               lambda messages: components.sampler.render_chat(str(model), messages),
+                                               str(model))
     problems = all_problems[:limit] if limit else all_problems
     if not problems:
         raise LetiError(f"task {config.task!r} split {split!r} has no problems")
@@ -117,7 +121,8 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
     with components:
         with progress_bar(len(problems) * n, "sampling") as advance:
             raw = [sample for group in sample_problems(components.sampler, str(model), problems, n, temperature,
-                                                       prefix, advance) for sample in group]
+                                                       prefix, advance, stop_words(prompt_format))
+                   for sample in group]
         components.sampler.close()
         write_jsonl(out / "samples.jsonl", raw)
         files = {"raw": out / "samples.jsonl"}
@@ -134,7 +139,8 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
                 click.echo(f"{variant}: {summary_line(score)}")
     report = {"model": str(model), "task": config.task, "split": split, "problems": len(problems),
               "samples_per_problem": n, "temperature": temperature, "condition": condition,
-              "prompt_prefix": condition_prompt("", prefix), "stop_words": list(task.stop_words),
+              "prompt_format": prompt_format, "prompt_prefix": condition_prompt("", prefix),
+              "stop_words": list(task.stop_words),
               "variants": variants}
     write_json(out / "summary.json", report)
     if as_json:

@@ -36,6 +36,7 @@ from .models import (
     ScoredSample,
     TrainingExample,
 )
+from .prompts import render_with
 from .registry import Register
 from .run_folder import IterationFolder, RunFolder
 from .sandboxed import SandboxedEnvironment, SandboxOptions
@@ -77,6 +78,7 @@ __all__ = [
     "TrainingExample",
     "UnknownComponentError",
     "alternate_batches",
+    "render_with",
     "hookimpl",
     "in_batches",
     "iter_json_lines",

@@ -23,6 +23,7 @@ from .pipeline import (
     sample_and_score,
     sample_problems,
 )
+from .prompts import apply_format, stop_words
 from .plugins import Engine, PluginInfo, PluginWarning, get_engine, get_registry, load_engine
 from .registry import ComponentInfo, Registry
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
@@ -33,6 +34,8 @@ from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usa
 from .training import condition_prompt, feedback_block, gold_example, training_example
 
 __all__ = [
+    "apply_format",
+    "stop_words",
     "COMPONENT_KINDS",
     "ComponentInfo",
     "Components",

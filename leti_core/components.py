@@ -90,6 +90,14 @@ class Task(Component):
         """The ground-truth completion, for the fine-tuned baseline (None when unknown)."""
         return problem.reference
 
+    def chat_request(self, problem: Problem) -> tuple[str, str]:
+        """For chat-format prompts: what the user asks, and what the answer's program starts with.
+
+        By default the request is the prompt and the program starts with it too (a code prompt the
+        model completes); a task whose prompt only describes the problem overrides this.
+        """
+        return problem.prompt, problem.prompt
+
 
 class Sandbox(Component):
     """Runs untrusted Python programs and reports how each ended."""
@@ -193,6 +201,12 @@ class Sampler(Component):
     def preference(cls) -> int:
         """How much this sampler suits this machine when the user chose none (0: never chosen)."""
         return 0
+
+    def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        """Each message as a user turn in ``model``'s chat template, ready for the assistant's answer;
+        None when the model has none (``leti_core.prompts.render_with`` does it for a transformers
+        tokenizer)."""
+        return None
 
 
 class Trainer(Component):

@@ -19,11 +19,18 @@ class Problem(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     task_id: str
-    prompt: str
+    prompt: str = Field(description="what the model continues; the program begins with it")
+    preamble: str = Field(default="", description="what the model reads before the prompt that is not part of the "
+                          "program (a chat template's turns); empty in the paper's raw format")
     tests: list[str] = Field(default_factory=list)
     test_setup: str = ""
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def model_prompt(self) -> str:
+        """The text the model is given: preamble, then prompt."""
+        return self.preamble + self.prompt
 
     @field_validator("task_id", mode="before")
     @classmethod

@@ -41,7 +41,7 @@ def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], n
     With ``stop``, each completion is cut at the first stop word (generation stops there when the
     sampler can); without, completions are raw and full length.
     """
-    prompts = [condition_prompt(problem.prompt, condition) for problem in problems]
+    prompts = [condition_prompt(problem.model_prompt, condition) for problem in problems]
     extra = {"stop": list(stop)} if stop and sampler.supports_stop else {}
     groups = sampler.sample(model, prompts, n, temperature=temperature, progress=progress, **extra)
     if stop:

@@ -17,6 +17,7 @@ from .jsonl import read_models, write_json, write_jsonl
 from .models import IterationSummary, Problem, ScoredSample, TrainingExample
 from .pipeline import ProgressFactory, no_progress, postprocess_samples, sample_and_score
 from .plugins import Engine
+from .prompts import apply_format, stop_words
 from .resolve import Components
 from .run_config import RunConfig
 from .run_folder import RunFolder, is_checkpoint
@@ -35,6 +36,8 @@ class LetiRun:
     progress: ProgressFactory = no_progress
     log: Callable[[str], None] = print
     _problems: dict[str, list[Problem]] = field(default_factory=dict)
+    #: The prompt format in use, once the base model is there to resolve ``auto`` with.
+    prompt_format: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.folder, RunFolder):
@@ -59,6 +62,7 @@ class LetiRun:
             if new:  # a run that failed before its first iteration leaves nothing that blocks a corrected re-run
                 shutil.rmtree(self.folder.path, ignore_errors=True)
             raise
+        self._choose_prompt_format()
         self.engine.run_start(self.folder, self.config)
         chosen = "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
         self.log(f"sampler {self.components.sampler.name!r}{chosen}; trainer {self.components.trainer.name!r}")
@@ -74,12 +78,28 @@ class LetiRun:
             self.log(f"preparing {reference} with LeTI's special tokens")
             self.components.trainer.prepare(reference, SPECIAL_TOKENS, self.folder.base)
 
+    def _choose_prompt_format(self) -> None:
+        """Resolve the prompt format with the base model's tokenizer and put the loaded problems in it."""
+        requested = self.config.prompt_format
+        for split, problems in self._problems.items():
+            self._problems[split], self.prompt_format = self._formatted(problems, requested)
+            requested = self.prompt_format
+        self.prompt_format = self.prompt_format or requested
+        self.log(f"prompt format {self.prompt_format!r}")
+
+    def _formatted(self, problems: list[Problem], requested: str) -> tuple[list[Problem], str]:
+        return apply_format(problems, requested, self.components.task.chat_request,
+                            lambda messages: self.components.sampler.render_chat(str(self.folder.base), messages),
+                            str(self.folder.base))
+
     def problems(self, split: str, limit: int | None) -> list[Problem]:
+        """The first ``limit`` problems of ``split``, in the run's prompt format once it is chosen."""
         if split not in self._problems:
-            self._problems[split] = self.components.task.load(split)
+            loaded = self.components.task.load(split)
+            if not loaded:
+                raise LetiError(f"task {self.config.task!r} split {split!r} has no problems")
+            self._problems[split] = self._formatted(loaded, self.prompt_format)[0] if self.prompt_format else loaded
         problems = self._problems[split]
-        if not problems:
-            raise LetiError(f"task {self.config.task!r} split {split!r} has no problems")
         return problems[:limit] if limit else problems
 
     def _iteration(self, iteration: int, earlier: list[IterationSummary]) -> IterationSummary:
@@ -98,7 +118,8 @@ class LetiRun:
         else:
             condition = "good" if iteration >= 2 else None
             scored = self._stage(folder.samples, ScoredSample, seconds, "sample+execute", lambda: self._sample(
-                model, train_problems, self.config.samples, self.config.temperature, condition, iteration, "train"))
+                model, train_problems, self.config.samples, self.config.temperature, condition, iteration, "train",
+                stop_words(self.prompt_format or "raw")))
             by_id = {problem.task_id: problem for problem in train_problems}
             scored = self._settle(folder.samples, scored, by_id, iteration, "training")
             examples = self._stage(folder.training, TrainingExample, seconds, "feedback",
@@ -167,9 +188,15 @@ class LetiRun:
         seconds[name] = time.monotonic() - started
         return rows
 
+    def _stops_at_task_words(self) -> bool:
+        """Whether held-out samples end at the task's stop words (then only post-processed scores exist)."""
+        return self.config.eval_stop and bool(self.components.task.stop_words)
+
     def _eval_stop(self) -> tuple[str, ...]:
-        """The stop words held-out samples end at (none: full length, raw and post-processed scores)."""
-        return tuple(self.components.task.stop_words) if self.config.eval_stop else ()
+        """The stop words held-out samples end at: the prompt format's, and the task's unless raw
+        scores are wanted too."""
+        task_words = tuple(self.components.task.stop_words) if self._stops_at_task_words() else ()
+        return stop_words(self.prompt_format or "raw") + task_words
 
     def _sample(self, model: str, problems: list[Problem], n: int, temperature: float,
                 condition: str | None, iteration: int, stage: str, stop: tuple[str, ...] = ()) -> list[ScoredSample]:
@@ -183,7 +210,7 @@ class LetiRun:
                    eval_problems: list[Problem], metrics: dict[str, float],
                    seconds: dict[str, float]) -> IterationSummary:
         by_id = {problem.task_id: problem for problem in eval_problems}
-        if self._eval_stop():  # the held-out samples ended at the stop words: post-processed already
+        if self._stops_at_task_words():  # the held-out samples ended at the stop words: post-processed already
             raw, postprocessed = None, pass_at_k(evaluated)
         else:
             cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)

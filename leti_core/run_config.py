@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import LetiError
+from .prompts import PromptFormat
 
 Condition = Literal["good", "bad", "none"]
 
@@ -72,6 +73,10 @@ class RunConfig(BaseModel):
     model: str | None = Field(default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M].")
     training_data: Literal["feedback", "gold"] = Field(
         default="feedback", description="feedback: LeTI; gold: the fine-tuned baseline on reference solutions.")
+    prompt_format: PromptFormat = Field(
+        default="auto", description="raw: the task's prompt as it is (the paper's, for base models); chat: the "
+        "problem asked with the model's chat template, answered in a code block (instruct models); auto: chat "
+        "where the model has a chat template.")
     iterations: int = Field(default=1, ge=1, description="LeTI iterations.")
     problems: int | None = Field(default=None, ge=1, description="Training problems [all].")
     samples: int = Field(default=128, ge=1, description="Samples per training problem.")

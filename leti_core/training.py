@@ -29,14 +29,14 @@ def training_example(problem: Problem, scored: ScoredSample) -> TrainingExample:
         task_id=problem.task_id,
         reward_token=REWARD_TOKENS[scored.feedback.reward],
         feedback_block=feedback_block(scored.feedback.text),
-        prompt=problem.prompt,
+        prompt=problem.model_prompt,
         completion=scored.sample.completion,
     )
 
 
 def gold_example(problem: Problem, solution: str) -> TrainingExample:
     """The fine-tuned baseline's text: the prompt and the task's gold completion, no reward or feedback."""
-    return TrainingExample(task_id=problem.task_id, reward_token="", prompt=problem.prompt, completion=solution)
+    return TrainingExample(task_id=problem.task_id, reward_token="", prompt=problem.model_prompt, completion=solution)
 
 
 def condition_prompt(prompt: str, condition: str | None) -> str:

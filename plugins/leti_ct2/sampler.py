@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches
+from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches, render_with
 
 
 class CT2Sampler(Sampler):
@@ -62,6 +62,11 @@ class CT2Sampler(Sampler):
                                               intra_threads=self.options.threads or (os.cpu_count() or 1))
             self._loaded = (model, tokenizer, generator)
         return self._loaded[1], self._loaded[2]
+
+    def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        from transformers import AutoTokenizer
+
+        return render_with(AutoTokenizer.from_pretrained(model), messages)
 
     def close(self) -> None:
         self._loaded = None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import Options, ProgressCallback, Sampler, in_batches
+from leti_core import Options, ProgressCallback, Sampler, in_batches, render_with
 
 
 class HFSampler(Sampler):
@@ -47,6 +47,11 @@ class HFSampler(Sampler):
             network = load_model(model, dtype).to(device()).eval()
             self._loaded = (model, tokenizer, network)
         return self._loaded[1], self._loaded[2]
+
+    def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        from .models import load_tokenizer
+
+        return render_with(load_tokenizer(model), messages)
 
     def close(self) -> None:
         if self._loaded is None:

@@ -106,6 +106,10 @@ class HumanEvalTask(Task):
             self._records = read_records(self.options.data or packaged_file())
         return self._records
 
+    def chat_request(self, problem: Problem) -> tuple[str, str]:
+        """Asked to complete the function; the answer's program starts with its signature and docstring."""
+        return f"Complete this Python function:\n```python\n{problem.prompt}```", problem.prompt
+
     def load(self, split: str) -> list[Problem]:
         if split not in SPLITS:
             raise LetiError(f"unknown humaneval split {split!r}; splits: {', '.join(SPLITS)} "

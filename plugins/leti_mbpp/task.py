@@ -100,6 +100,10 @@ class MBPPTask(Task):
             self._records = read_file(Path(path)) if path else read_hub()
         return self._records
 
+    def chat_request(self, problem: Problem) -> tuple[str, str]:
+        """The problem text and its first test as the request; the program starts empty."""
+        return f"{problem.metadata['text']}\nYour code should pass this test:\n{problem.tests[0]}", ""
+
     def gold_completion(self, problem: Problem) -> str | None:
         """The paper's baseline text is ``prompt + "\\n" + code``."""
         return None if problem.reference is None else "\n" + problem.reference

