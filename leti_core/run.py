@@ -66,6 +66,8 @@ class LetiRun:
         self.engine.run_start(self.folder, self.config)
         chosen = "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
         self.log(f"sampler {self.components.sampler.name!r}{chosen}; trainer {self.components.trainer.name!r}")
+        if self.config.eval_base:
+            self._evaluate_base()
         summaries: list[IterationSummary] = []
         for iteration in range(1, self.config.iterations + 1):
             summaries.append(self._iteration(iteration, summaries))
@@ -135,17 +137,34 @@ class LetiRun:
             seconds["train"] = time.monotonic() - started
             write_json(folder.train_metrics, metrics)
         metrics = folder.metrics()
-        eval_problems = self.problems(task.eval_split, self.config.eval_problems)
         eval_condition = None if self.config.eval_condition == "none" else self.config.eval_condition
-        evaluated = self._stage(folder.eval, ScoredSample, seconds, "evaluate", lambda: self._sample(
-            str(folder.checkpoint), eval_problems, self.config.eval_samples, self.config.eval_temperature,
-            eval_condition, iteration, "eval", self._eval_stop()))
-        evaluated = self._settle(folder.eval, evaluated, {p.task_id: p for p in eval_problems}, iteration, "held-out")
+        evaluated, eval_problems = self._evaluate(folder.checkpoint, folder.eval, eval_condition, iteration, seconds)
         summary = self._summarize(iteration, scored, evaluated, eval_problems, metrics, seconds)
         self.folder.write_summary(summary)
         self.engine.iteration_end(self.folder, summary, [*earlier, summary])
         self.log(summary_line(summary))
         return summary
+
+    def _evaluate_base(self) -> None:
+        """Iteration 0: the held-out evaluation of the starting model."""
+        folder = self.folder.iteration(0)
+        if folder.finished:
+            return
+        folder.path.mkdir(parents=True, exist_ok=True)
+        seconds: dict[str, float] = {}
+        evaluated, eval_problems = self._evaluate(self.folder.base, folder.eval, None, 0, seconds)
+        summary = self._summarize(0, [], evaluated, eval_problems, {}, seconds)
+        self.folder.write_summary(summary)
+        self.log(summary_line(summary))
+
+    def _evaluate(self, model: Path, path: Path, condition: str | None, iteration: int,
+                  seconds: dict[str, float]) -> tuple[list[ScoredSample], list[Problem]]:
+        """Held-out samples of ``model``, scored (kept in ``path``), and the problems they are for."""
+        problems = self.problems(self.components.task.eval_split, self.config.eval_problems)
+        evaluated = self._stage(path, ScoredSample, seconds, "evaluate", lambda: self._sample(
+            str(model), problems, self.config.eval_samples, self.config.eval_temperature, condition, iteration,
+            "eval", self._eval_stop()))
+        return self._settle(path, evaluated, {p.task_id: p for p in problems}, iteration, "held-out"), problems
 
     def _settle(self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int,
                 stage: str) -> list[ScoredSample]:
@@ -228,7 +247,7 @@ class LetiRun:
             training_loss=metrics.get("train_loss"),
             sandbox_errors=len(sandbox_errors(scored)) + len(sandbox_errors(evaluated)),
             seconds=seconds,
-            checkpoint=str(self.folder.iteration(iteration).checkpoint.relative_to(self.folder.path)),
+            checkpoint=str(self.folder.checkpoint_path(iteration).relative_to(self.folder.path)),
         )
 
 
@@ -252,6 +271,8 @@ def summary_line(summary: IterationSummary) -> str:
     raw = summary.evaluation.pass_at if summary.evaluation else {}
     cut = summary.postprocessed.pass_at if summary.postprocessed else {}
     scores = ", ".join([f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()])
+    if summary.iteration == 0:
+        return f"iteration 0 (the starting model): {scores}"
     top = ", ".join(f"{k} {v}" for k, v in list(summary.exception_histogram.items())[:3])
     loss = f", loss {summary.training_loss:.4f}" if summary.training_loss is not None else ""
     return (f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "

@@ -56,7 +56,7 @@ SHORTCUTS: dict[str, tuple[Target, ...]] = {
 }
 
 #: What a resume may change: (field, option) pairs that do not alter work already done.
-RESUMABLE = {("iterations", None), ("trainer_options", "launcher")}
+RESUMABLE = {("iterations", None), ("eval_base", None), ("trainer_options", "launcher")}
 
 
 class RunConfig(BaseModel):
@@ -89,6 +89,9 @@ class RunConfig(BaseModel):
     eval_stop: bool = Field(
         default=True, description="Stop held-out samples at the task's stop words and report only the "
         "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.")
+    eval_base: bool = Field(
+        default=False, description="Evaluate the starting model first, as iteration 0 (where the paper's curves "
+        "start), without a reward token: it has not learned them yet.")
     max_sandbox_errors: float = Field(
         default=0.02, ge=0, le=1, description="Share of an iteration's programs the sandbox may fail to run before "
         "the iteration stops instead of training (such results are retried once, never trained on, not in pass@k).")

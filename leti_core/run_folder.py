@@ -10,6 +10,7 @@
     RUN/iteration-K/checkpoint/      the fine-tuned model
     RUN/iteration-K/eval.jsonl       held-out samples with results
     RUN/iteration-K/summary.json     IterationSummary: the iteration is finished
+    RUN/iteration-0/                 eval.jsonl and summary.json of the starting model (eval_base)
     RUN/eval/LABEL/                  `leti eval` outputs
     RUN/report/                      `leti report` outputs
     RUN/tensorboard/                 observer logs
@@ -180,17 +181,18 @@ class RunFolder:
                 raise LetiError(f"{self.path} has no finished iteration (no iteration-K/summary.json); "
                                 "pass --iteration 0 for its base model")
             iteration = finished[-1]
-        if iteration == 0:
-            folder, label = self.base, "base"
-        else:
-            folder, label = self.iteration(iteration).checkpoint, f"iteration-{iteration}"
+        folder, label = self.checkpoint_path(iteration), ("base" if iteration == 0 else f"iteration-{iteration}")
         if not is_checkpoint(folder):
             raise LetiError(f"{folder}: no checkpoint (no config.json); is iteration {iteration} finished?")
         return folder, label
 
+    def checkpoint_path(self, iteration: int) -> Path:
+        """Where the model of ``iteration`` is (0: the base model), written or not."""
+        return self.base if iteration == 0 else self.iteration(iteration).checkpoint
+
     def model_for(self, iteration: int) -> Path:
         """The model iteration ``iteration`` starts from: the base, or the previous checkpoint."""
-        return self.base if iteration == 1 else self.iteration(iteration - 1).checkpoint
+        return self.checkpoint_path(iteration - 1)
 
     # writes -------------------------------------------------------------------------------
     def write_summary(self, summary: IterationSummary) -> None:

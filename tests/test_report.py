@@ -11,10 +11,11 @@ import pytest
 from leti_core import IterationSummary, PassAtK
 
 from leti_core.app import RunConfig
+from leti_cli.reporting.runs import UNEXECUTABLE
 
 from .conftest import assert_one_line_error, leti
 
-PNGS = ["pass_at_k.png", "success_rate.png", "exceptions.png"]
+PNGS = ["pass_at_k.png", "success_rate.png", "exceptions.png", "executable.png"]
 
 
 def _png_is_a_real_plot(path: Path) -> None:
@@ -46,8 +47,10 @@ def test_report_of_two_real_runs(tiny_runs, tmp_path):
     rows = [line for line in md.splitlines() if line.startswith(("| 1 |", "| 2 |")) and "pass@1" in line]
     # Run textual's two iterations, then binary's one: samples, success, steps and cumulative steps.
     assert rows[0].split(" | ")[1:3] == ["6", f"{100 * summaries[0]['success_rate']:.1f}%"]
-    assert rows[1].split(" | ")[5:7] == [str(steps[1]), str(steps[0] + steps[1])]
-    assert len(rows) == 3 and rows[2].split(" | ")[5:7] == ["6", "6"]  # binary: batch 2 -> 3 + 3 steps
+    unexecutable = sum(summaries[0]["exception_histogram"].get(name, 0) for name in UNEXECUTABLE) / 6
+    assert rows[0].split(" | ")[3] == f"{100 * (1 - unexecutable):.1f}%"  # the share that reached its tests
+    assert rows[1].split(" | ")[6:8] == [str(steps[1]), str(steps[0] + steps[1])]
+    assert len(rows) == 3 and rows[2].split(" | ")[6:8] == ["6", "6"]  # binary: batch 2 -> 3 + 3 steps
     assert f"| textual | {tiny_runs['textual']} | mbpp | traceback |" in md
     assert f"| binary | {tiny_runs['binary']} | mbpp | binary |" in md
 
@@ -96,7 +99,7 @@ def test_exception_shares_and_comparison_from_known_numbers(tmp_path):
     # Columns by total count over the run: SyntaxError (130) before NameError (110).
     assert "| iteration | AssertionError | SyntaxError | NameError |" in md
     assert "| 1 | 60.0% | 10.0% | 10.0% |" in md and "| 2 | 56.0% | 3.0% | 1.0% |" in md
-    assert "| 2 | 1000 | 40.0% | pass@1 0.200, pass@10 0.400 | - | 30 | 60 |" in md
+    assert "| 2 | 1000 | 40.0% | 96.0% | pass@1 0.200, pass@10 0.400 | - | 30 | 60 |" in md  # 4% Syntax+NameError
     assert "| pass@1 0.100, pass@10 0.300 | pass@1 0.200 |" in md  # raw, then post-processed
     for name in [*PNGS, "comparison.png"]:
         _png_is_a_real_plot(out / name)

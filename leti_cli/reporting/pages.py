@@ -59,16 +59,20 @@ def iteration_table(run: RunData) -> Table:
     rows = []
     for item in run.iterations:
         top = ", ".join(f"{name} {_percent(item.share(name))}" for name in list(item.exception_histogram)[:3])
-        rows.append([str(item.iteration) + ("" if item.finished else " (in progress)"), str(item.samples),
-                     _percent(item.success_rate), _scores(item.pass_at), _scores(item.pass_at_postprocessed),
+        sampled = bool(item.samples)
+        label = "0 (starting model)" if item.iteration == 0 else str(item.iteration)
+        rows.append([label + ("" if item.finished else " (in progress)"), str(item.samples),
+                     _percent(item.success_rate) if sampled else "-",
+                     _percent(item.executable_share) if sampled else "-",
+                     _scores(item.pass_at), _scores(item.pass_at_postprocessed),
                      str(item.training_steps), str(item.cumulative_steps), top or "-"])
-    return Table(["iteration", "training samples", "passed", "pass@k", "pass@k post-processed", "gradient steps",
-                  "cumulative steps", "top exceptions"], rows)
+    return Table(["iteration", "training samples", "passed", "reach tests", "pass@k", "pass@k post-processed",
+                  "gradient steps", "cumulative steps", "top exceptions"], rows)
 
 
 def exception_table(run: RunData) -> Table:
     types = run.exception_types()[:TOP_TABLE_EXCEPTIONS]
-    rows = [[str(item.iteration), *(_percent(item.share(name)) for name in types)] for item in run.iterations]
+    rows = [[str(item.iteration), *(_percent(item.share(name)) for name in types)] for item in run.sampled]
     return Table(["iteration", *types], rows)
 
 
@@ -87,7 +91,10 @@ def blocks(runs: Sequence[RunData], images: dict[str, Path | None]) -> list[Bloc
     content += [Heading("How training samples ended"),
                 Text("The share of each exception type among the training samples of each iteration (the "
                      "paper's analysis: fewer NameError and SyntaxError as the model learns from feedback)."),
-                Image(images["exceptions"].name, "exception types per iteration")]
+                Image(images["exceptions"].name, "exception types per iteration"),
+                Heading("Programs that reach their tests"),
+                Text("The share of training samples not stopped by a SyntaxError, IndentationError or NameError."),
+                Image(images["executable"].name, "executable share per iteration")]
     if images.get("comparison"):
         content += [Heading("Runs against gradient steps"),
                     Text("pass@1 and training success against the cumulative number of gradient steps: "
@@ -156,6 +163,7 @@ def build_report(runs: Sequence[RunData], out: Path) -> list[Path]:
         "pass_at_k": plots.pass_at_k(runs, out / "pass_at_k.png"),
         "success_rate": plots.success_rate(runs, out / "success_rate.png"),
         "exceptions": plots.exceptions(runs, out / "exceptions.png"),
+        "executable": plots.executable(runs, out / "executable.png"),
         "comparison": plots.comparison(runs, out / "comparison.png") if len(runs) > 1 else None,
     }
     content = blocks(runs, images)

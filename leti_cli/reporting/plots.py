@@ -76,7 +76,7 @@ def success_rate(runs: Sequence[RunData], path: Path) -> Path:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 4))
     for index, run in enumerate(runs):
-        axis.plot([i.iteration for i in run.iterations], [100 * i.success_rate for i in run.iterations],
+        axis.plot([i.iteration for i in run.sampled], [100 * i.success_rate for i in run.sampled],
                   marker="o", color=_colour(index), label=run.name)
     axis.set(xlabel="iteration", ylabel="training samples passed (%)", title="Training-sample success rate")
     axis.set_ylim(bottom=0, top=max(5.0, axis.get_ylim()[1]))
@@ -99,12 +99,12 @@ def exceptions(runs: Sequence[RunData], path: Path) -> Path:
     for axis, run in zip(axes[:, 0], runs):
         types = run.exception_types()
         shown, other = types[:TOP_EXCEPTIONS], types[TOP_EXCEPTIONS:]
-        x = [item.iteration for item in run.iterations]
+        x = [item.iteration for item in run.sampled]
         bottom = [0.0] * len(x)
-        series = [("passed", [100 * item.success_rate for item in run.iterations], PASSED_COLOUR)]
-        series += [(name, [100 * item.share(name) for item in run.iterations], colours[name]) for name in shown]
+        series = [("passed", [100 * item.success_rate for item in run.sampled], PASSED_COLOUR)]
+        series += [(name, [100 * item.share(name) for item in run.sampled], colours[name]) for name in shown]
         if other:
-            series.append(("other", [100 * sum(item.share(name) for name in other) for item in run.iterations], OTHER_COLOUR))
+            series.append(("other", [100 * sum(item.share(name) for name in other) for item in run.sampled], OTHER_COLOUR))
         for name, values, colour in series:
             axis.bar(x, values, bottom=bottom, color=colour, label=name, width=0.6)
             for xi, value, base in zip(x, values, bottom):
@@ -118,10 +118,27 @@ def exceptions(runs: Sequence[RunData], path: Path) -> Path:
     return _save(figure, path)
 
 
-def comparison(runs: Sequence[RunData], path: Path) -> Path:
-    """Runs side by side against cumulative gradient steps: pass@1 and training success rate."""
+def executable(runs: Sequence[RunData], path: Path) -> Path:
+    """Per iteration, the share of training samples that reached their tests (no SyntaxError,
+    IndentationError or NameError)."""
     plt = _pyplot()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for index, run in enumerate(runs):
+        axis.plot([i.iteration for i in run.sampled], [100 * i.executable_share for i in run.sampled],
+                  marker="o", color=_colour(index), label=run.name)
+    axis.set(xlabel="iteration", ylabel="training samples that reach their tests (%)", ylim=(0, 100),
+             title="Programs without SyntaxError, IndentationError or NameError")
+    _integer_x(axis)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def comparison(runs: Sequence[RunData], path: Path) -> Path:
+    """Runs side by side against cumulative gradient steps: pass@1, the share of training samples
+    that reach their tests, and training success (samples at the steps taken when they were drawn)."""
+    plt = _pyplot()
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2))
     for index, run in enumerate(runs):
         finished = run.finished
         steps = [item.cumulative_steps for item in finished]
@@ -132,13 +149,18 @@ def comparison(runs: Sequence[RunData], path: Path) -> Path:
         if any("pass@1" in item.pass_at_postprocessed for item in finished):
             left.plot(steps, [item.pass_at_postprocessed.get("pass@1", float("nan")) for item in finished],
                       marker="o", linestyle="--", color=_colour(index), alpha=0.7, label=f"{run.name} post-processed")
-        right.plot([item.cumulative_steps for item in run.iterations], [100 * item.success_rate for item in run.iterations],
+        drawn_at = [item.steps_before for item in run.sampled]
+        middle.plot(drawn_at, [100 * item.executable_share for item in run.sampled], marker="o",
+                    color=_colour(index), label=label)
+        right.plot(drawn_at, [100 * item.success_rate for item in run.sampled],
                    marker="o", color=_colour(index), label=label)
     left.set(xlabel="cumulative gradient steps", ylabel="pass@1", title="pass@1 against gradient steps", ylim=(-0.02, 1.02))
+    middle.set(xlabel="cumulative gradient steps", ylabel="training samples that reach their tests (%)",
+               title="Executable programs against gradient steps", ylim=(0, 100))
     right.set(xlabel="cumulative gradient steps", ylabel="training samples passed (%)",
               title="Training success against gradient steps")
     right.set_ylim(bottom=0, top=max(5.0, right.get_ylim()[1]))
-    for axis in (left, right):
+    for axis in (left, middle, right):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     return _save(figure, path)

@@ -10,6 +10,10 @@ from pydantic import BaseModel, Field
 from leti_core import IterationFolder, IterationSummary, LetiError, RunFolder
 from leti_core.app import RunConfig, exception_histogram, read_saved_config
 
+#: Exceptions that stop a program before its tests can judge it.
+UNEXECUTABLE = ("SyntaxError", "IndentationError", "NameError")
+
+
 class IterationData(BaseModel):
     """What a report shows of one iteration."""
 
@@ -28,6 +32,17 @@ class IterationData(BaseModel):
         """The share of this iteration's training samples that ended with ``exception``."""
         return self.exception_histogram.get(exception, 0) / max(1, self.samples)
 
+    @property
+    def executable_share(self) -> float:
+        """The share of training samples that got to their tests: not stopped by a SyntaxError,
+        IndentationError or NameError (the paper's measure of programs that run)."""
+        return 1.0 - sum(self.share(name) for name in UNEXECUTABLE)
+
+    @property
+    def steps_before(self) -> int:
+        """Gradient steps the model had taken when it drew this iteration's training samples."""
+        return self.cumulative_steps - self.training_steps
+
 
 class RunData(BaseModel):
     """A run folder, read."""
@@ -40,6 +55,11 @@ class RunData(BaseModel):
     @property
     def finished(self) -> list[IterationData]:
         return [item for item in self.iterations if item.finished]
+
+    @property
+    def sampled(self) -> list[IterationData]:
+        """The iterations with training samples (not iteration 0, the starting model's evaluation)."""
+        return [item for item in self.iterations if item.samples]
 
     def exception_types(self) -> list[str]:
         """Exception types by total count over the iterations, most frequent first."""
