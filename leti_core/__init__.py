@@ -38,6 +38,7 @@ from .models import (
 )
 from .prompts import render_with
 from .registry import Register
+from .seeding import stream_seed
 from .run_folder import IterationFolder, RunFolder
 from .sandboxed import SandboxedEnvironment, SandboxOptions
 from .training import BAD, FEEDBACK_CLOSE, FEEDBACK_OPEN, GOOD, SPECIAL_TOKENS, alternate_batches
@@ -79,6 +80,7 @@ __all__ = [
     "UnknownComponentError",
     "alternate_batches",
     "render_with",
+    "stream_seed",
     "hookimpl",
     "in_batches",
     "iter_json_lines",

@@ -179,6 +179,8 @@ class Sampler(Component):
     kind = "sampler"
     #: Whether ``sample`` takes ``stop`` (else callers cut completions themselves).
     supports_stop: ClassVar[bool] = False
+    #: Whether ``sample`` takes ``stream``: which random stream of the sampler's seed a call uses.
+    supports_stream: ClassVar[bool] = False
 
     @abstractmethod
     def sample(
@@ -195,6 +197,9 @@ class Sampler(Component):
         run's (training samples and held-out samples each have their own; 0 samples greedily).
         A sampler with ``supports_stop`` also takes ``stop``: strings at whose first occurrence a
         sample may end (what follows the first one is never used); each sample ends on its own.
+        A sampler with ``supports_stream`` also takes ``stream`` (an int): the call draws from the
+        random stream ``stream_seed(seed, stream)``, so the same prompts, model and stream give the
+        same completions however a stage was split into calls (what resuming a stage relies on).
         """
 
     @classmethod

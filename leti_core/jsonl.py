@@ -101,3 +101,18 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[st
 def write_json(path: str | os.PathLike[str], value: BaseModel | dict[str, Any]) -> None:
     """Write one JSON document atomically."""
     _replace_atomically(Path(path), lambda handle: handle.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n"))
+
+
+def append_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[str, Any]]) -> None:
+    """Append rows with one write, flushed to disk: after a crash the file holds whole lines and at
+    most one cut line at its end."""
+    path = Path(path)
+    text = "".join(json.dumps(_plain(row), ensure_ascii=False) + "\n" for row in rows)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise LetiError(f"{path}: cannot write ({error.strerror or error})") from None

@@ -35,14 +35,17 @@ def postprocess_samples(samples: Iterable[Sample], stop_words: Sequence[str]) ->
 
 def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], n: int, temperature: float,
                     condition: str | None, progress: ProgressCallback | None = None,
-                    stop: Sequence[str] = ()) -> Iterator[list[Sample]]:
+                    stop: Sequence[str] = (), stream: int | None = None) -> Iterator[list[Sample]]:
     """n samples per problem, in problem order, prompts prefixed with ``condition``'s reward token.
 
     With ``stop``, each completion is cut at the first stop word (generation stops there when the
-    sampler can); without, completions are raw and full length.
+    sampler can); without, completions are raw and full length. ``stream`` picks the sampler's
+    random stream, where it takes one.
     """
     prompts = [condition_prompt(problem.model_prompt, condition) for problem in problems]
-    extra = {"stop": list(stop)} if stop and sampler.supports_stop else {}
+    extra: dict[str, object] = {"stop": list(stop)} if stop and sampler.supports_stop else {}
+    if stream is not None and sampler.supports_stream:
+        extra["stream"] = stream
     groups = sampler.sample(model, prompts, n, temperature=temperature, progress=progress, **extra)
     if stop:
         groups = ([postprocess(completion, stop) for completion in group] for group in groups)
@@ -52,11 +55,11 @@ def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], n
 
 def sample_and_score(sampler: Sampler, scorer: Scorer, model: str, problems: Sequence[Problem], n: int,
                      temperature: float, condition: str | None, progress: ProgressCallback | None = None,
-                     stop: Sequence[str] = ()) -> list[ScoredSample]:
+                     stop: Sequence[str] = (), stream: int | None = None) -> list[ScoredSample]:
     """Sample and score; each problem's samples execute while the next ones are sampled."""
     by_id: Mapping[str, Problem] = {problem.task_id: problem for problem in problems}
     pending: list[Future[list[ScoredSample]]] = []
     with ThreadPoolExecutor(1) as executor:
-        for samples in sample_problems(sampler, model, problems, n, temperature, condition, progress, stop):
+        for samples in sample_problems(sampler, model, problems, n, temperature, condition, progress, stop, stream):
             pending.append(executor.submit(scorer.score, by_id, samples))
         return [item for future in pending for item in future.result()]

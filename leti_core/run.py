@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from .models import IterationSummary, Problem, ScoredSample, TrainingExample
 from .pipeline import ProgressFactory, no_progress, postprocess_samples, sample_and_score
 from .plugins import Engine
 from .prompts import apply_format, stop_words
+from .resumable import sample_in_chunks
 from .resolve import Components
 from .run_config import RunConfig
 from .run_folder import RunFolder, is_checkpoint
@@ -121,7 +122,7 @@ class LetiRun:
             condition = "good" if iteration >= 2 else None
             scored = self._stage(folder.samples, ScoredSample, seconds, "sample+execute", lambda: self._sample(
                 model, train_problems, self.config.samples, self.config.temperature, condition, iteration, "train",
-                stop_words(self.prompt_format or "raw")))
+                stop_words(self.prompt_format or "raw"), folder.samples))
             by_id = {problem.task_id: problem for problem in train_problems}
             scored = self._settle(folder.samples, scored, by_id, iteration, "training")
             examples = self._stage(folder.training, TrainingExample, seconds, "feedback",
@@ -163,7 +164,7 @@ class LetiRun:
         problems = self.problems(self.components.task.eval_split, self.config.eval_problems)
         evaluated = self._stage(path, ScoredSample, seconds, "evaluate", lambda: self._sample(
             str(model), problems, self.config.eval_samples, self.config.eval_temperature, condition, iteration,
-            "eval", self._eval_stop()))
+            "eval", self._eval_stop(), path))
         return self._settle(path, evaluated, {p.task_id: p for p in problems}, iteration, "held-out"), problems
 
     def _settle(self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int,
@@ -204,6 +205,7 @@ class LetiRun:
         started = time.monotonic()
         rows = produce()
         write_jsonl(path, rows)
+        self.folder.in_progress(path).unlink(missing_ok=True)
         seconds[name] = time.monotonic() - started
         return rows
 
@@ -217,11 +219,20 @@ class LetiRun:
         task_words = tuple(self.components.task.stop_words) if self._stops_at_task_words() else ()
         return stop_words(self.prompt_format or "raw") + task_words
 
-    def _sample(self, model: str, problems: list[Problem], n: int, temperature: float,
-                condition: str | None, iteration: int, stage: str, stop: tuple[str, ...] = ()) -> list[ScoredSample]:
+    def _sample(self, model: str, problems: list[Problem], n: int, temperature: float, condition: str | None,
+                iteration: int, stage: str, stop: tuple[str, ...], stage_file: Path) -> list[ScoredSample]:
+        """Sample and score, saving chunk by chunk beside ``stage_file`` (a killed stage resumes there)."""
         with self.progress(len(problems) * n, f"iteration {iteration}: {stage} sampling") as advance:
-            scored = sample_and_score(self.components.sampler, self.scorer, model, problems, n, temperature,
-                                      condition, advance, stop)
+            def resumed(count: int) -> None:
+                self.log(f"iteration {iteration}: {stage} sampling resumes after {count} saved samples")
+                advance(count)
+
+            def sample(part: Sequence[Problem], stream: int) -> list[ScoredSample]:
+                return sample_and_score(self.components.sampler, self.scorer, model, part, n, temperature,
+                                        condition, advance, stop, stream)
+
+            scored = sample_in_chunks(problems, n, self.config.save_every, self.folder.in_progress(stage_file),
+                                      (iteration, stage), sample, resumed)
         self.engine.samples_scored(self.folder, iteration, stage, scored)
         return scored
 

@@ -89,6 +89,10 @@ class RunConfig(BaseModel):
     eval_stop: bool = Field(
         default=True, description="Stop held-out samples at the task's stop words and report only the "
         "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.")
+    save_every: int = Field(
+        default=256, ge=1, description="Programs sampled and executed between saves of a sampling stage: a killed "
+        "run resumes after the last save. Each save's chunk has its own random stream, so this number is part of "
+        "what the samples are.")
     eval_base: bool = Field(
         default=False, description="Evaluate the starting model first, as iteration 0 (where the paper's curves "
         "start), without a reward token: it has not learned them yet.")

@@ -8,8 +8,10 @@
     RUN/iteration-K/training.jsonl   the training texts, in their parts
     RUN/iteration-K/train_metrics.json
     RUN/iteration-K/checkpoint/      the fine-tuned model
+    RUN/iteration-K/checkpoint.*/    the trainer's own while it trains (hf: .resume, resumable states)
     RUN/iteration-K/eval.jsonl       held-out samples with results
     RUN/iteration-K/summary.json     IterationSummary: the iteration is finished
+    RUN/iteration-K/STAGE.partial.jsonl  a sampling stage's saved chunks while it runs
     RUN/iteration-0/                 eval.jsonl and summary.json of the starting model (eval_base)
     RUN/eval/LABEL/                  `leti eval` outputs
     RUN/report/                      `leti report` outputs
@@ -185,6 +187,11 @@ class RunFolder:
         if not is_checkpoint(folder):
             raise LetiError(f"{folder}: no checkpoint (no config.json); is iteration {iteration} finished?")
         return folder, label
+
+    @staticmethod
+    def in_progress(stage_file: Path) -> Path:
+        """Where a stage writing ``stage_file`` keeps what it has saved so far."""
+        return stage_file.with_name(stage_file.stem + ".partial.jsonl")
 
     def checkpoint_path(self, iteration: int) -> Path:
         """Where the model of ``iteration`` is (0: the base model), written or not."""

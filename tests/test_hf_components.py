@@ -55,7 +55,7 @@ def test_training_loss_sums_token_losses_over_the_global_token_count_without_rec
     assert options.gradient_checkpointing is False
     sequences = [[5, 6, 7, 8, 9], [10, 11]]
     trainer = build_trainer(options, load_model(str(tiny_base)), load_tokenizer(str(tiny_base)), sequences,
-                            steps=1, micro=2, accumulation=1, scratch=tmp_path)
+                            steps=1, micro=2, accumulation=1, state=tmp_path)
     assert not trainer.args.gradient_checkpointing  # trl's default would recompute every layer
     assert not getattr(trainer.args, "activation_checkpointing", False)  # its newer name
     batch = trainer.data_collator([{"input_ids": row} for row in sequences])

@@ -25,6 +25,7 @@ class FakeSampler(Sampler):
     class Options(Options):
         completions: list[str] = Field(default_factory=lambda: ["    return None\n"],
                                        description="answers, used in turn for each sample of a prompt")
+        chat: bool = Field(default=False, description="the model has a chat template: <|user|>MESSAGE<|assistant|>")
 
     Options = create_model("FakeSamplerOptions", __base__=Options,
                            **_ignored("top_p", "max_tokens", "batch_size", "precision", "seed"))
@@ -41,6 +42,9 @@ class FakeSampler(Sampler):
             if progress is not None:
                 progress(n)
             yield [answers[i % len(answers)] for i in range(n)]
+
+    def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        return [f"<|user|>{message}<|assistant|>" for message in messages] if self.options.chat else None
 
 
 class FakeTrainer(Trainer):

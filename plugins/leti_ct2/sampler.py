@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches, render_with
+from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches, render_with, stream_seed
 
 
 class CT2Sampler(Sampler):
@@ -16,6 +16,7 @@ class CT2Sampler(Sampler):
 
     name = "ct2"
     supports_stop = True
+    supports_stream = True
 
     class Options(Options):
         top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
@@ -79,11 +80,12 @@ class CT2Sampler(Sampler):
         temperature: float,
         progress: ProgressCallback | None = None,
         stop: Sequence[str] = (),
+        stream: int | None = None,
     ) -> Iterator[list[str]]:
         import ctranslate2
 
         tokenizer, generator = self._load(model)
-        ctranslate2.set_random_seed(self.options.seed)
+        ctranslate2.set_random_seed(self.options.seed if stream is None else stream_seed(self.options.seed, stream))
         encoded = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
         yield from in_batches(encoded, n, self.options.batch_size,
                               lambda batch: self._generate(tokenizer, generator, batch, temperature, stop), progress)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import Options, ProgressCallback, Sampler, in_batches, render_with
+from leti_core import Options, ProgressCallback, Sampler, in_batches, render_with, stream_seed
 
 
 class HFSampler(Sampler):
@@ -15,6 +15,7 @@ class HFSampler(Sampler):
 
     name = "hf"
     supports_stop = True
+    supports_stream = True
 
     @classmethod
     def preference(cls) -> int:
@@ -70,11 +71,12 @@ class HFSampler(Sampler):
         temperature: float,
         progress: ProgressCallback | None = None,
         stop: Sequence[str] = (),
+        stream: int | None = None,
     ) -> Iterator[list[str]]:
         import torch
 
         tokenizer, network = self._load(model)
-        torch.manual_seed(self.options.seed)
+        torch.manual_seed(self.options.seed if stream is None else stream_seed(self.options.seed, stream))
         yield from in_batches(prompts, n, self.options.batch_size,
                               lambda batch: self._generate(tokenizer, network, batch, temperature, stop), progress)
 

@@ -29,7 +29,8 @@ LETI_OWNED = {
     "bf16": "use precision", "fp16": "use precision", "use_cpu": "follows from the machine",
     "gradient_checkpointing": "use gradient_checkpointing", "activation_checkpointing": "use gradient_checkpointing",
     "model_init_kwargs": "use attn_implementation, revision, trust_remote_code", "report_to": "use report_to",
-    "save_strategy": "LeTI saves one checkpoint per iteration",
+    "save_strategy": "use save_steps", "save_total_limit": "LeTI keeps the last resumable state",
+    "resume_from_checkpoint": "a killed training resumes from its last state by itself",
 }
 
 
@@ -77,6 +78,9 @@ class HFTrainer(Trainer):
             default=None, description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
             "folder) where installed, wandb where enabled]")
         seed: int = Field(default=0, description="seed of the data order and initialisation")
+        save_steps: int = Field(
+            default=200, ge=0, description="save a resumable training state (weights, optimizer, data position) "
+            "every N optimizer steps, so a killed run's training continues from it (0: never)")
         launcher: str | None = Field(
             default=None, description="run training under this command, e.g. 'accelerate launch --num_processes 8'"
         )

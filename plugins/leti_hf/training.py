@@ -6,8 +6,6 @@ import dataclasses
 import math
 import os
 import shutil
-
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +15,7 @@ import torch
 from datasets import Dataset
 from torch.utils.data import SequentialSampler
 from transformers import PrinterCallback, Trainer, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from leti_core import LetiError, ProgressCallback
@@ -54,6 +53,8 @@ class _Progress(TrainerCallback):
                 self.progress(0, total=state.max_steps)
             except TypeError:  # a callback that only counts
                 pass
+            if state.global_step:  # resumed: those steps are done
+                self.progress(state.global_step)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:
@@ -105,12 +106,14 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     sequences, sources = ordered_sequences(feedback, pretraining, global_batch, options.epochs, options.seed)
     steps = len(sources)
     per_step = [sum(len(seq) for seq in sequences[i : i + global_batch]) for i in range(0, len(sequences), global_batch)]
-    with tempfile.TemporaryDirectory(prefix="leti-trl-") as scratch:
-        trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation, Path(scratch),
-                                progress, log_dir, per_step)
-        result = trainer.train()
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-        save_checkpoint(trainer, tokenizer, output_dir, options)
+    state = resumable_state(Path(output_dir))
+    trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation,
+                            state, progress, log_dir, per_step)
+    result = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(state)) if state.is_dir() else None)
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    save_checkpoint(trainer, tokenizer, output_dir, options)
+    if trainer.is_world_process_zero():
+        shutil.rmtree(state, ignore_errors=True)
     tokens = sum(len(seq) for seq in sequences)
     longest = [max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
                for i in range(0, len(sequences), micro)]
@@ -131,6 +134,11 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
         "seconds": seconds,
         "global_batch": float(global_batch),
     }
+
+
+def resumable_state(output_dir: Path) -> Path:
+    """Where the training that will write ``output_dir`` keeps its resumable states."""
+    return output_dir.with_name(output_dir.name + ".resume")
 
 
 def _adapters_merged(model: str) -> Any:
@@ -167,15 +175,16 @@ def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: Any
 
 
 def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list[int]], steps: int, micro: int,
-                  accumulation: int, scratch: Path, progress: ProgressCallback | None = None,
+                  accumulation: int, state: Path, progress: ProgressCallback | None = None,
                   log_dir: Path | None = None, tokens_per_step: list[int] | None = None) -> _InOrderTrainer:
     """The trl trainer for ``steps`` optimizer steps over ``sequences`` in their given order.
 
-    ``model`` is a checkpoint path (the trainer loads it) or a model object.
+    ``model`` is a checkpoint path (the trainer loads it) or a model object; resumable states go
+    to ``state`` every ``options.save_steps`` steps.
     """
     report_to = options.report_to if options.report_to is not None else _default_loggers(log_dir)
     values: dict[str, Any] = dict(
-        output_dir=str(scratch),
+        output_dir=str(state),
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
         num_train_epochs=1,
@@ -191,7 +200,9 @@ def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list
         **_checkpointing(options.gradient_checkpointing),
         max_length=options.max_length,
         packing=False,
-        save_strategy="no",
+        save_strategy="steps" if options.save_steps else "no",
+        save_steps=options.save_steps or 500,
+        save_total_limit=1,
         logging_steps=1,
         report_to=[name for name in report_to if name != "tensorboard"],
         seed=options.seed,

