@@ -248,3 +248,45 @@ def test_bwrap_command_drops_capabilities_and_network(tmp_path):
 def test_bwrap_on_without_bubblewrap_is_a_clear_error():
     with pytest.raises(LetiError, match="bubblewrap"):
         LocalSandbox(workers=1, bwrap="on")
+
+
+def test_a_job_whose_send_fails_on_an_idle_executor_fails_alone_and_the_worker_goes_on():
+    """An executor that stops reading while nothing else is in flight: that job becomes a sandbox
+    failure, the executor is restarted, and the next jobs are served (the worker thread once died
+    here, and every job after it waited forever)."""
+    import queue
+
+    from leti_core import ExecutionResult
+    from leti_sandbox.workers import STOP, ExecutorError, Job, Worker
+
+    class Executor:
+        started = 0
+
+        def __init__(self) -> None:
+            Executor.started += 1
+            self.layers, self.sent = {}, []
+
+        def send(self, frame: bytes) -> None:
+            if frame == b"breaks-the-pipe":
+                raise ExecutorError("the executor stopped reading jobs")
+            self.sent.append(frame)
+
+        def receive(self, deadline: float) -> dict:
+            return {"frame": self.sent.pop(0).decode()}
+
+        def close(self) -> None: ...
+
+        def kill(self) -> None: ...
+
+    jobs: queue.Queue = queue.Queue()
+    worker = Worker(Executor, jobs, lambda job, message: ExecutionResult(status="passed", stdout=message["frame"]),
+                    lambda job, reason: ExecutionResult(status="error", reason=reason), window=4)
+    worker.start()
+    first, second = Job({}, 1.0, frame=b"breaks-the-pipe"), Job({}, 1.0, frame=b"fine")
+    jobs.put(first)
+    assert first.future.result(timeout=5).status == "error"
+    jobs.put(second)
+    assert second.future.result(timeout=5).stdout == "fine"
+    jobs.put(STOP)
+    worker.join(timeout=5)
+    assert not worker.is_alive() and Executor.started == 2

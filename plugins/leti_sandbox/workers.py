@@ -172,7 +172,8 @@ class Worker(threading.Thread):
                     stopping = True
                     break
                 self._send(item, inflight)
-            self._finish_head(inflight)
+            if inflight:  # empty when sending failed and the job was settled as a sandbox failure
+                self._finish_head(inflight)
 
     @staticmethod
     def _pipelinable(inflight: collections.deque[Job]) -> bool:
