@@ -108,7 +108,7 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
     split = split or task.eval_split
     all_problems, prompt_format = apply_format(task.load(split), config.prompt_format, task.chat_request,
                                                lambda messages: components.sampler.render_chat(str(model), messages),
-                                               str(model))
+                                               str(model), task.code_language)
     problems = all_problems[:limit] if limit else all_problems
     if not problems:
         raise LetiError(f"task {config.task!r} split {split!r} has no problems")

@@ -17,7 +17,9 @@ from .components import (
     Program,
     ProgressCallback,
     Sampler,
+    NONCE_VARIABLE,
     Sandbox,
+    Step,
     Task,
     Trainer,
 )
@@ -71,6 +73,8 @@ __all__ = [
     "Sample",
     "Sampler",
     "Sandbox",
+    "Step",
+    "NONCE_VARIABLE",
     "SandboxOptions",
     "SandboxedEnvironment",
     "ScoredSample",

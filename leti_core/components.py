@@ -8,12 +8,13 @@ are an error. Each pipeline stage runs exactly one chosen component of its kind.
 from __future__ import annotations
 
 import math
+import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import IncompatibleComponentsError, LetiError
 from .models import ExecutionResult, Feedback, Problem, ScoredSample
@@ -81,6 +82,8 @@ class Task(Component):
     eval_split: ClassVar[str] = "test"
     #: Where evaluation cuts a completion when post-processing is asked for.
     stop_words: ClassVar[tuple[str, ...]] = ()
+    #: The language of the programs, as a Markdown code block names it (chat-format prompts).
+    code_language: ClassVar[str] = "python"
 
     @abstractmethod
     def load(self, split: str) -> list[Problem]:
@@ -100,9 +103,11 @@ class Task(Component):
 
 
 class Sandbox(Component):
-    """Runs untrusted Python programs and reports how each ended."""
+    """Runs untrusted programs and reports how each ended."""
 
     kind = "sandbox"
+    #: Whether this backend runs programs of ``steps`` (commands in any language), not only Python.
+    runs_steps: ClassVar[bool] = False
 
     @abstractmethod
     def run(
@@ -118,17 +123,15 @@ class Sandbox(Component):
         return "unknown"
 
 
-class Program(BaseModel):
-    """A program for a sandbox, with the limits to run it under."""
+class Limits(BaseModel):
+    """What a program (or one step of it) may use."""
 
     model_config = ConfigDict(frozen=True)
 
-    source: str
     timeout: float = Field(default=5.0, gt=0, description="CPU seconds the program may use")
     wall_timeout: float | None = Field(
         default=None, gt=0, description="wall-clock backstop for programs that sleep or block [wall_limit]")
     memory_mb: int = Field(default=1024, gt=0)
-    output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
 
     @property
     def cpu_seconds(self) -> int:
@@ -140,6 +143,54 @@ class Program(BaseModel):
         """Wall-clock seconds before a program is stopped whatever it does: generous, so that load
         on the machine never decides a verdict (the CPU limit does)."""
         return self.wall_timeout or max(3 * self.timeout, self.timeout + 5)
+
+
+#: The environment variable that holds, for a program of steps, what its last step writes on
+#: file descriptor 3 once its tests have run to the end (``Program.steps``).
+NONCE_VARIABLE = "LETI_SANDBOX_NONCE"
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+class Step(Limits):
+    """One command of a program in any language (compile, run, ...), with limits of its own."""
+
+    name: str = Field(min_length=1, description="what the step does, named in results (compile, run)")
+    argv: list[str] = Field(min_length=1, description="the command; argv[0] an absolute path, or ./NAME for a "
+                            "file in the work folder (a compiled program)")
+    memory_limit: Literal["address", "data"] = Field(
+        default="address", description="address: the address space (RLIMIT_AS); data: writable memory only "
+        "(RLIMIT_DATA), for runtimes such as V8 that reserve gigabytes of address space at start")
+
+    @field_validator("argv")
+    @classmethod
+    def _absolute_command(cls, argv: list[str]) -> list[str]:
+        if not (argv[0].startswith("/") or (argv[0].startswith("./") and _FILE_NAME.fullmatch(argv[0][2:]))):
+            raise ValueError(f"argv[0] must be an absolute path or ./NAME, not {argv[0]!r}")
+        return argv
+
+
+class Program(Limits):
+    """A program for a sandbox, with the limits to run it under.
+
+    Either Python ``source`` (run by the sandbox's own harness), or ``files`` written into the
+    work folder and ``steps`` run there in order, each under the program's isolation and its own
+    limits, until one fails. A program of steps passes when every step exits with status 0 and
+    its last step wrote the value of the environment variable ``LETI_SANDBOX_NONCE`` on file
+    descriptor 3 (which the environment's test code does after its last test).
+    """
+
+    source: str = ""
+    output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
+    files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
+    steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")
+
+    @field_validator("files")
+    @classmethod
+    def _plain_names(cls, files: dict[str, str]) -> dict[str, str]:
+        for name in files:
+            if not _FILE_NAME.fullmatch(name):
+                raise ValueError(f"file name {name!r}: a plain name in the work folder (letters, digits, _ . -)")
+        return files
 
 
 class Environment(Component):

@@ -70,6 +70,8 @@ class ErrorInfo(BaseModel):
     message: str = ""
     frames: list[Frame] = Field(default_factory=list)
     syntax_error: bool = False
+    text: str | None = Field(default=None, description="the error as the language's own tools print it, trimmed "
+                             "to the program's lines (compilers, other runtimes); the feedback then shows it as it is")
 
 
 class ExecutionResult(BaseModel):
@@ -84,6 +86,8 @@ class ExecutionResult(BaseModel):
     isolation: str | None = None
     limit: Literal["cpu", "wall"] | None = Field(
         default=None, description="for a timeout: the limit that ended the program (CPU time, or the wall-clock backstop)")
+    step: str | None = Field(default=None, description="for a program of steps: the step that ended it (its "
+                             "output is stdout and stderr), or the last")
 
     @property
     def passed(self) -> bool:

@@ -17,9 +17,13 @@ from .errors import LetiError
 from .models import Problem
 
 PromptFormat = Literal["auto", "raw", "chat"]
-CODE_OPEN = "```python\n"
 #: Where a chat-format program ends: the model closes its code block.
 CODE_CLOSE = "```"
+
+
+def code_open(language: str = "python") -> str:
+    """The opening of a Markdown code block in ``language``."""
+    return f"```{language}\n"
 
 ChatRenderer = Callable[[Sequence[str]], "list[str] | None"]
 """Renders user messages with a model's chat template (prompt for the assistant's turn included);
@@ -35,10 +39,10 @@ def render_with(tokenizer: Any, messages: Sequence[str]) -> list[str] | None:
                                           add_generation_prompt=True) for message in messages]
 
 
-def chat_problem(problem: Problem, rendered_request: str, code_start: str) -> Problem:
+def chat_problem(problem: Problem, rendered_request: str, code_start: str, language: str = "python") -> Problem:
     """``problem`` in chat format: the rendered request and an opened code block come before the
     program's start, which is what the model continues and what the program begins with."""
-    return problem.model_copy(update={"preamble": rendered_request + CODE_OPEN, "prompt": code_start})
+    return problem.model_copy(update={"preamble": rendered_request + code_open(language), "prompt": code_start})
 
 
 def stop_words(prompt_format: str) -> tuple[str, ...]:
@@ -47,11 +51,12 @@ def stop_words(prompt_format: str) -> tuple[str, ...]:
 
 
 def apply_format(problems: Sequence[Problem], prompt_format: str, requests: Callable[[Problem], tuple[str, str]],
-                 render: ChatRenderer, model: str) -> tuple[list[Problem], str]:
+                 render: ChatRenderer, model: str, language: str = "python") -> tuple[list[Problem], str]:
     """The problems in ``prompt_format`` and the format chosen (``auto`` resolved to raw or chat).
 
     ``requests(problem)`` gives a problem's chat request and program start (``Task.chat_request``);
-    ``render`` the model's chat template (``Sampler.render_chat``).
+    ``render`` the model's chat template (``Sampler.render_chat``); ``language`` names the code
+    block the answer opens (``Task.code_language``).
     """
     if prompt_format == "raw" or not problems:
         return list(problems), "raw"
@@ -61,5 +66,5 @@ def apply_format(problems: Sequence[Problem], prompt_format: str, requests: Call
         if prompt_format == "chat":
             raise LetiError(f"prompt format 'chat': model {model!r} has no chat template; use --prompt-format raw")
         return list(problems), "raw"
-    return [chat_problem(problem, text, start)
+    return [chat_problem(problem, text, start, language)
             for problem, text, (_, start) in zip(problems, rendered, asked, strict=True)], "chat"

@@ -91,9 +91,10 @@ class LetiRun:
         self.log(f"prompt format {self.prompt_format!r}")
 
     def _formatted(self, problems: list[Problem], requested: str) -> tuple[list[Problem], str]:
-        return apply_format(problems, requested, self.components.task.chat_request,
+        task = self.components.task
+        return apply_format(problems, requested, task.chat_request,
                             lambda messages: self.components.sampler.render_chat(str(self.folder.base), messages),
-                            str(self.folder.base))
+                            str(self.folder.base), task.code_language)
 
     def problems(self, split: str, limit: int | None) -> list[Problem]:
         """The first ``limit`` problems of ``split``, in the run's prompt format once it is chosen."""

@@ -59,6 +59,13 @@ class SandboxedEnvironment(Environment):
         ]
         return self.sandbox.run(programs, progress=progress)
 
+    def run_programs(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+        """Run programs (of steps, in any language) in this environment's sandbox, results in order."""
+        if any(program.steps for program in programs) and not self.sandbox.runs_steps:
+            raise LetiError(f"environment {self.name!r} runs commands, and sandbox {self.options.sandbox!r} runs only "
+                            "Python programs: use --sandbox local (or docker, with the language in its image)")
+        return self.sandbox.run(programs, progress=progress)
+
     def close(self) -> None:
         if self._sandbox is not None and self._owns_sandbox:
             self._sandbox.close()

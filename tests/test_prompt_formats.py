@@ -8,7 +8,9 @@ import pytest
 
 from leti_core import LetiError, Problem, RunFolder
 from leti_core.app import apply_format, get_engine, get_registry, prepare_run
-from leti_core.prompts import CODE_CLOSE, CODE_OPEN, render_with
+from leti_core.prompts import CODE_CLOSE, code_open, render_with
+
+CODE_OPEN = code_open("python")
 from leti_core.testing import FakeSampler, FakeTrainer
 
 

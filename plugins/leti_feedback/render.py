@@ -8,7 +8,10 @@ PROGRAM_FILE = "program.py"
 
 
 def render_error(error: ErrorInfo) -> str:
-    """A traceback of the program's own frames; a SyntaxError shows its line without a caret."""
+    """A traceback of the program's own frames; a SyntaxError shows its line without a caret; an
+    error another language's tools reported, as they reported it."""
+    if error.text:
+        return error.text
     last_line = f"{error.type}: {error.message}" if error.message else error.type
     if error.syntax_error:
         lines = []

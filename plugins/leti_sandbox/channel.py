@@ -144,3 +144,29 @@ def judge(report: Capture, returncode: int, nonce: str, base: dict) -> Execution
         return ExecutionResult(status="passed", **base)
     error = ErrorInfo.model_validate(value.get("error") or {"type": "UnknownError"})
     return ExecutionResult(status="failed", error=error, **base)
+
+
+def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult:
+    """The result of a program of steps, from what its steps did (the last one ended it): passed
+    when every step exited with status 0 and the last wrote the nonce on its report descriptor."""
+    last = steps[-1]
+    base = {"stdout": last["stdout"], "stderr": last["stderr"], "duration": sum(step["duration"] for step in steps),
+            "isolation": isolation, "step": last["name"]}
+    limits = {step["name"]: step for step in job["steps"]}
+    if last["timed_out"]:
+        return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
+    if cpu_limit_hit(last["returncode"], last.get("cpu", 0.0), limits[last["name"]]["cpu_seconds"]):
+        return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
+    returncode = last["returncode"]
+    if returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+        return ExecutionResult(status="failed", reason=f"{last['name']}: killed by {name}", **base)
+    if returncode != 0:
+        return ExecutionResult(status="failed", reason=f"{last['name']}: exit status {returncode}", **base)
+    if len(steps) < len(job["steps"]):  # cannot happen: a step that exits 0 is followed by the next
+        return ExecutionResult(status="error", reason="sandbox error: a step was skipped", **base)
+    if last["report"] != job["nonce"] or last.get("report_overflow"):
+        reason = ("the program wrote on the sandbox's result descriptor" if last["report"]
+                  else "the program ended before its tests finished")
+        return ExecutionResult(status="failed", reason=reason, **base)
+    return ExecutionResult(status="passed", **base)

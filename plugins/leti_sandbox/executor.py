@@ -80,8 +80,31 @@ class Executor:
             frames.write_all(self.results, frames.encode(self.run(job)))
 
     def run(self, job):
+        if "steps" in job:
+            return self.run_steps(job)
+        result = self.run_child(job, job["timeout"], lambda write_ends: self.child(job, write_ends))
+        self.cleanup()
+        return result
+
+    def run_steps(self, job):
+        """Write the job's files, then run its steps in order until one fails or times out."""
+        env = dict(os.environ, **{job["nonce_variable"]: job.pop("nonce")})
+        files = job.pop("files")
+        results = []
+        for index, step in enumerate(job["steps"]):
+            result = self.run_child(step, step["timeout"], lambda write_ends: self.step_child(
+                step, files if index == 0 else {}, env, job["output_limit"], write_ends), job["output_limit"])
+            result["name"] = step["name"]
+            results.append(result)
+            if result["timed_out"] or result["returncode"] != 0:
+                break
+        self.cleanup()
+        return {"steps": results}
+
+    def run_child(self, job, timeout, start_child, output_limit=None):
+        """Fork ``start_child(write_ends)`` and watch it: its output, exit and time."""
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
-        limit = job["output_limit"]
+        limit = output_limit or job["output_limit"]
         captures = {pipes[0][0]: Capture(limit), pipes[1][0]: Capture(limit), pipes[2][0]: Capture(REPORT_LIMIT)}
         poller = select.poll()
         for fd in captures:
@@ -90,7 +113,7 @@ class Executor:
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            self.child(job, write_ends)
+            start_child(write_ends)
         # As little as possible until the child ends: a page written while it lives is copied.
         for write_end in write_ends:
             os.close(write_end)
@@ -98,9 +121,8 @@ class Executor:
             os.setpgid(pid, pid)
         except OSError:
             pass
-        timed_out, status, cpu = self.watch(pid, poller, captures, started + job["timeout"])
+        timed_out, status, cpu = self.watch(pid, poller, captures, started + timeout)
         duration = time.monotonic() - started
-        self.cleanup()
         out, err, report = (captures[r] for r, _ in pipes)
         return {"stdout": out.text(), "stderr": err.text(),
                 "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
@@ -179,6 +201,20 @@ class Executor:
                     pass
             layers.reaper.empty_folder(self.plan.workdir)
         _reap_orphans(time.monotonic() + 2.0)
+
+    def step_child(self, step, files, env, output_limit, write_ends):
+        try:
+            self.plan.harden(step["memory_mb"], step["cpu_seconds"], *write_ends, step["memory_limit"] == "data")
+            for name, text in files.items():  # as the program's own uid, inside its limits
+                with open(name, "x", encoding="utf-8") as handle:
+                    handle.write(text)
+            os.execve(step["argv"][0], step["argv"], env)
+        except BaseException as error:
+            try:
+                os.write(2, ("leti sandbox: cannot run %s: %s\n" % (step["argv"][0], error)).encode())
+            except OSError:
+                pass
+        os._exit(127)
 
     def child(self, job, write_ends):
         try:

@@ -58,7 +58,8 @@ class Refused(Exception):
 
 def child_hardening(plan, kernel, executor_pid):
     """The function a forked child calls first, ``harden(memory_mb, cpu_seconds, stdout, stderr,
-    report)``: the pipes on 1, 2 and 3 (stdin stays the executor's /dev/null) and nothing else
+    report, data_only=False)`` (``data_only``: the memory limit counts writable memory, not the
+    address space): the pipes on 1, 2 and 3 (stdin stays the executor's /dev/null) and nothing else
     open, the job's limits, the slot's uid (which drops every capability), death with the
     executor, then Landlock and seccomp where the executor did not apply them for every child.
     Raises ``Refused`` naming the layer that failed.
@@ -76,13 +77,14 @@ def child_hardening(plan, kernel, executor_pid):
     prctl, restrict, install_filter = kernel.prctl, kernel.landlock_restrict, kernel.install_filter
     # their arguments
     limit_as, limit_cpu, limit_nproc = resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_NPROC
+    limit_data = resource.RLIMIT_DATA
     processes = (plan.max_processes, plan.max_processes)
     workdir, uid, gid = plan.workdir, plan.uid, plan.gid
     ruleset, seccomp = plan.ruleset, plan.seccomp
     death_signal, pdeathsig, sigkill = plan.parent_death_signal, kernel.PR_SET_PDEATHSIG, signal.SIGKILL
     first_closed = 4 if ruleset is None else 5
 
-    def harden(memory_mb, cpu_seconds, stdout, stderr, report):
+    def harden(memory_mb, cpu_seconds, stdout, stderr, report, data_only=False):
         dup2(stdout, 1)
         dup2(stderr, 2)
         dup2(report, 3)
@@ -93,7 +95,7 @@ def child_hardening(plan, kernel, executor_pid):
         layer = "rlimits"
         try:
             memory = memory_mb * MIB
-            setrlimit(limit_as, (memory, memory))
+            setrlimit(limit_data if data_only else limit_as, (memory, memory))
             setrlimit(limit_cpu, (cpu_seconds, cpu_seconds))  # counts from zero in each child
             if uid is not None:
                 layer = "uid"

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 from typing import Any
 
-from leti_core import ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
+from leti_core import NONCE_VARIABLE, ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
 
 from . import frames, isolation
-from .channel import Capture, cpu_limit_hit, judge
+from .channel import Capture, cpu_limit_hit, judge, judge_steps
 from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
@@ -89,14 +89,24 @@ class ExecutorPool(Sandbox):
                 progress(len(done))
         return [job.future.result() for job in jobs]
 
+    runs_steps = True
+
     @staticmethod
     def _job(program: Program) -> Job:
+        if program.steps:
+            steps = [{"name": step.name, "argv": step.argv, "timeout": step.wall_limit, "cpu_seconds": step.cpu_seconds,
+                      "memory_mb": step.memory_mb, "memory_limit": step.memory_limit} for step in program.steps]
+            message = {"steps": steps, "files": program.files, "nonce": secrets.token_hex(16),
+                       "nonce_variable": NONCE_VARIABLE, "output_limit": program.output_limit}
+            return Job(message, sum(step.wall_limit for step in program.steps), frame=frames.encode(message))
         message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.wall_limit,
                    "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
                    "output_limit": program.output_limit}
         return Job(message, program.wall_limit, frame=frames.encode(message))
 
     def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
+        if "steps" in message:
+            return judge_steps(message["steps"], job.message, self._isolation)
         base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
                 "isolation": self._isolation}
         if message["timed_out"]:
