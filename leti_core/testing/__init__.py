@@ -4,7 +4,8 @@ sampler and trainer that let a task, environment or feedback plugin run the whol
     from leti_core.testing import FakeSampler, FakeTrainer, SandboxConformance
 """
 
+from .command_conformance import COMMAND_ATTACKS, CommandConformance
 from .fakes import FakeSampler, FakeTrainer
 from .sandbox_conformance import ATTACKS, SandboxConformance
 
-__all__ = ["ATTACKS", "FakeSampler", "FakeTrainer", "SandboxConformance"]
+__all__ = ["ATTACKS", "COMMAND_ATTACKS", "CommandConformance", "FakeSampler", "FakeTrainer", "SandboxConformance"]

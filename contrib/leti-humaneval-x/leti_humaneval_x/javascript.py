@@ -1,0 +1,121 @@
+"""The `javascript` environment: Node.js runs prompt + completion + tests in LeTI's sandbox.
+
+A failed `console.assert` throws (see leti_assert.js); the program passes only if its tests ran
+to the end (a line after them writes the sandbox's nonce). The feedback is Node's own report of
+the uncaught error, kept to the program's file: paths shortened to `program.js`, Node's internal
+frames and version line removed, no caret line.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Sequence
+from importlib import resources
+
+from pydantic import Field
+
+from leti_core import (
+    NONCE_VARIABLE,
+    ErrorInfo,
+    ExecutionResult,
+    Frame,
+    LetiError,
+    Problem,
+    Program,
+    ProgressCallback,
+    SandboxedEnvironment,
+    SandboxOptions,
+    Step,
+)
+
+PROGRAM = "program.js"
+ASSERT_HOOK = "leti_assert.js"
+#: After the tests: what tells the sandbox they ran to the end.
+MARKER = f'require("fs").writeSync(3, process.env.{NONCE_VARIABLE} || "");\n'
+
+_LOCATION = re.compile(r"^(?P<path>\S+?):(?P<line>\d+)$")
+_ERROR = re.compile(r"^(?P<type>[A-Za-z_$][\w$]*)(?:: (?P<message>.*))?$")
+_FRAME = re.compile(r"^\s+at (?:(?P<name>.+?) \()?(?P<path>[^()\s]*?):(?P<line>\d+):(?P<column>\d+)\)?$")
+
+
+def build_program(problem: Problem, completion: str) -> str:
+    """prompt + completion, the tests, then the line that marks that they all ran."""
+    return problem.prompt + completion + "\n" + "\n".join(problem.tests) + "\n" + MARKER
+
+
+def parse_error(stderr: str, program: str) -> ErrorInfo | None:
+    """Node's report of an uncaught error, as ErrorInfo with the program's own frames."""
+    lines = stderr.splitlines()
+    source = program.splitlines()
+    header_match = _LOCATION.match(lines[0]) if lines else None
+    start = 0
+    if header_match:  # "file:LINE", the line, the caret, a blank line, then the error
+        start = next((i + 1 for i, line in enumerate(lines) if i > 0 and not line.strip()), 1)
+    location = int(header_match.group("line")) if header_match and header_match.group("path").endswith(PROGRAM) else None
+    header = next(((i, m) for i, line in enumerate(lines[start:], start)
+                   if (m := _ERROR.match(line)) and not line.startswith(" ")), None)
+    if header is None:
+        return None
+    index, match = header
+    frames = []
+    for line in lines[index + 1:]:
+        frame = _FRAME.match(line)
+        if frame is None:
+            if line.startswith("    at "):
+                continue
+            break
+        if frame.group("path").endswith(PROGRAM):
+            number = int(frame.group("line"))
+            name = frame.group("name") or "<module>"
+            frames.append(Frame(lineno=number, name="<module>" if name == "Object.<anonymous>" else name,
+                                line=source[number - 1].strip() if 0 < number <= len(source) else ""))
+    error_type, message = match.group("type"), match.group("message") or ""
+    syntax = error_type == "SyntaxError"
+    if syntax and location is not None:
+        frames = [Frame(lineno=location, name="<module>",
+                        line=source[location - 1].strip() if 0 < location <= len(source) else "")]
+    text = [f"{PROGRAM}:{location}", f"    {frames[0].line}"] if syntax and location is not None else []
+    text.append(f"{error_type}: {message}" if message else error_type)
+    if not syntax:
+        for frame in frames:
+            where = f"{frame.name} ({PROGRAM}:{frame.lineno})" if frame.name != "<module>" else f"{PROGRAM}:{frame.lineno}"
+            text += [f"    at {where}", *([f"        {frame.line}"] if frame.line else [])]
+    return ErrorInfo(type=error_type, message=message, frames=frames, syntax_error=syntax, text="\n".join(text))
+
+
+class JavaScriptEnvironment(SandboxedEnvironment):
+    """Runs each completion with its problem's tests under Node.js; the uncaught error is the feedback."""
+
+    name = "javascript"
+    accepts = frozenset({"javascript"})
+
+    class Options(SandboxOptions):
+        memory_mb: int = Field(default=1024, ge=64, description="writable memory per program (RLIMIT_DATA: V8 "
+                               "reserves gigabytes of address space at start)")
+        node: str | None = Field(default=None, description="absolute path of node [the one on PATH]")
+
+    def _node(self) -> str:
+        node = self.options.node or shutil.which("node")
+        if node is None:
+            raise LetiError("environment 'javascript' needs Node.js: install it (apt install nodejs), or pass "
+                            "--env-option node=/path/to/node")
+        return node
+
+    def execute(self, problems: Sequence[Problem], completions: Sequence[str],
+                progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+        node, hook = self._node(), resources.files(__package__).joinpath(ASSERT_HOOK).read_text()
+        sources = [build_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
+        step = Step(name="run", argv=[node, "--require", f"./{ASSERT_HOOK}", PROGRAM], timeout=self.options.timeout,
+                    wall_timeout=self.options.wall_timeout, memory_mb=self.options.memory_mb, memory_limit="data")
+        programs = [Program(files={PROGRAM: source, ASSERT_HOOK: hook}, steps=[step], output_limit=self.options.output_limit)
+                    for source in sources]
+        results = self.run_programs(programs, progress)
+        return [_with_error(result, source) for result, source in zip(results, sources, strict=True)]
+
+
+def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
+    if result.status != "failed" or result.error is not None:
+        return result
+    error = parse_error(result.stderr, source)
+    return result if error is None else result.model_copy(update={"error": error})
