@@ -106,3 +106,13 @@ def test_cpp_feedback_is_the_compilers_diagnostics_or_the_runtime_failure(regist
     assert crash.error.type == "SegmentationFault"
     assert thrown.error.type == "UncaughtException" and "out_of_range" in thrown.error.text
     assert early.status == "failed" and "before its tests finished" in early.reason
+
+
+def test_a_sandbox_that_runs_only_python_is_refused_with_the_reason(registry):
+    problem = next(iter(_problems(registry, "humaneval-js").values())) if (DATA / "humaneval_js.jsonl.gz").is_file() \
+        else None
+    if problem is None:
+        pytest.skip("no HumanEval-X data")
+    with registry.environment("javascript", sandbox="subprocess") as environment, \
+            pytest.raises(LetiError, match="sandbox 'subprocess' runs only Python programs: use --sandbox local"):
+        environment.execute([problem], ["}\n"])
