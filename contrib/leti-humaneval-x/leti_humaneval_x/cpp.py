@@ -10,7 +10,6 @@ the failed assert's line, an uncaught exception's `what()`, or the signal that k
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 from collections.abc import Sequence
 
@@ -28,6 +27,8 @@ from leti_core import (
     SandboxOptions,
     Step,
 )
+
+from .tools import find_tool
 
 SOURCE = "program.cpp"
 BINARY = "program"
@@ -118,16 +119,9 @@ class CppEnvironment(SandboxedEnvironment):
         compile_timeout: float = Field(default=30.0, gt=0, description="CPU seconds the compiler may use")
         compile_memory_mb: int = Field(default=2048, ge=256, description="address-space limit of the compiler")
 
-    def _compiler(self) -> str:
-        compiler = self.options.compiler or shutil.which("g++")
-        if compiler is None:
-            raise LetiError("environment 'cpp' needs a C++ compiler: install g++ (apt install g++), or pass "
-                            "--env-option compiler=/path/to/g++")
-        return compiler
-
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
-        compiler = self._compiler()
+        compiler = find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")
         steps = [
             Step(name="compile", argv=[compiler, *self.options.flags, "-fdiagnostics-color=never", "-o", BINARY, SOURCE,
                                           *self.options.link_flags],

@@ -9,7 +9,6 @@ frames and version line removed, no caret line.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Sequence
 from importlib import resources
 
@@ -20,7 +19,6 @@ from leti_core import (
     ErrorInfo,
     ExecutionResult,
     Frame,
-    LetiError,
     Problem,
     Program,
     ProgressCallback,
@@ -28,6 +26,8 @@ from leti_core import (
     SandboxOptions,
     Step,
 )
+
+from .tools import find_tool
 
 PROGRAM = "program.js"
 ASSERT_HOOK = "leti_assert.js"
@@ -95,16 +95,10 @@ class JavaScriptEnvironment(SandboxedEnvironment):
                                "reserves gigabytes of address space at start)")
         node: str | None = Field(default=None, description="absolute path of node [the one on PATH]")
 
-    def _node(self) -> str:
-        node = self.options.node or shutil.which("node")
-        if node is None:
-            raise LetiError("environment 'javascript' needs Node.js: install it (apt install nodejs), or pass "
-                            "--env-option node=/path/to/node")
-        return node
-
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
-        node, hook = self._node(), resources.files(__package__).joinpath(ASSERT_HOOK).read_text()
+        node = find_tool(self.options.node, "node", self.name, "node", "nodejs")
+        hook = resources.files(__package__).joinpath(ASSERT_HOOK).read_text()
         sources = [build_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
         step = Step(name="run", argv=[node, "--require", f"./{ASSERT_HOOK}", PROGRAM], timeout=self.options.timeout,
                     wall_timeout=self.options.wall_timeout, memory_mb=self.options.memory_mb, memory_limit="data")
