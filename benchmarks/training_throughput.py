@@ -27,6 +27,10 @@ VARIANTS = {
     "fused AdamW": {"optim": "adamw_torch_fused"},
     "torch.compile": {"torch_compile": True},
     "LoRA r16": {"lora": True, "lora_rank": 16},
+    "micro-batch 8": {"micro_batch_size": 8},
+    "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},
+    "LoRA r16, micro-batch 8, fused AdamW": {"lora": True, "lora_rank": 16, "micro_batch_size": 8,
+                                             "optim": "adamw_torch_fused"},
 }
 
 WORKER = """
@@ -80,13 +84,13 @@ def main() -> None:
         for label, options in VARIANTS.items():
             rows.append((label, run(label, [], {**COMMON, **options}, args, scratch)))
     base = next((metrics for _, metrics in rows if metrics), None)
-    print(f"{'variant':24} {'tokens/s':>9} {'x base':>7} {'first loss':>11} {'last loss':>10} {'peak':>6}")
+    print(f"{'variant':38} {'tokens/s':>9} {'x base':>7} {'first loss':>11} {'last loss':>10} {'peak':>6}")
     for label, metrics in rows:
         if metrics is None:
             continue
         peak = (f"{6 * args.parameters * metrics['rate'] / (args.peak_tflops * 1e12):6.1%}"
                 if args.peak_tflops else "     -")
-        print(f"{label:24} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
+        print(f"{label:38} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
               f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}")
 
 
