@@ -67,7 +67,7 @@ def parse_error(stderr: str, program: str) -> ErrorInfo | None:
             break
         if frame.group("path").endswith(PROGRAM):
             number = int(frame.group("line"))
-            name = frame.group("name") or "<module>"
+            name = frame.group("name") or "<anonymous>"
             frames.append(Frame(lineno=number, name="<module>" if name == "Object.<anonymous>" else name,
                                 line=source[number - 1].strip() if 0 < number <= len(source) else ""))
     error_type, message = match.group("type"), match.group("message") or ""
@@ -79,7 +79,8 @@ def parse_error(stderr: str, program: str) -> ErrorInfo | None:
     text.append(f"{error_type}: {message}" if message else error_type)
     if not syntax:
         for frame in frames:
-            where = f"{frame.name} ({PROGRAM}:{frame.lineno})" if frame.name != "<module>" else f"{PROGRAM}:{frame.lineno}"
+            where = (f"{PROGRAM}:{frame.lineno}" if frame.name in ("<module>", "<anonymous>")
+                     else f"{frame.name} ({PROGRAM}:{frame.lineno})")
             text += [f"    at {where}", *([f"        {frame.line}"] if frame.line else [])]
     return ErrorInfo(type=error_type, message=message, frames=frames, syntax_error=syntax, text="\n".join(text))
 

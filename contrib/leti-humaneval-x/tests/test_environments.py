@@ -52,24 +52,31 @@ def test_javascript_canonical_solutions_pass_except_the_three_known(registry):
     assert "Cannot find module 'js-md5'" in failed["JavaScript/162"].error.message
 
 
+ASSERT_LINE = "console.assert(hasCloseElements([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) === true)"
+
+
 @needs_data
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_javascript_feedback_is_nodes_report_kept_to_the_program(registry):
-    problem = _problems(registry, "humaneval-js")["JavaScript/0"]
-    completions = [problem.reference.replace("return true", "retrn true"), "  return undefinedName;\n}\n",
-                   "  return false;\n}\n", "  process.exit(0);\n}\n"]
+    problem = _problems(registry, "humaneval-js")["JavaScript/0"]  # an 8-line prompt: the body starts on line 9
+    completions = ["  return false;\n}\n", '  throw new TypeError("numbers must be an array");\n}\n',
+                   "  retrn true;\n}\n", "  return undefinedName;\n}\n", "  process.exit(0);\n}\n"]
     with registry.environment("javascript") as environment:
-        syntax, name, wrong, early = environment.execute([problem] * 4, completions)
-    prompt_lines = problem.prompt.count("\n")
+        failed_assert, thrown, syntax, name, early = environment.execute([problem] * 5, completions)
+    assert failed_assert.error.type == "AssertionError"
+    assert failed_assert.error.text == (
+        "AssertionError: Assertion failed\n"
+        f"    at testHasCloseElements (program.js:13)\n        {ASSERT_LINE}\n"
+        "    at program.js:24\n        testHasCloseElements()")
+    assert thrown.error.type == "TypeError" and thrown.error.text == (
+        "TypeError: numbers must be an array\n"
+        '    at hasCloseElements (program.js:9)\n        throw new TypeError("numbers must be an array");\n'
+        f"    at testHasCloseElements (program.js:13)\n        {ASSERT_LINE}\n"
+        "    at program.js:24\n        testHasCloseElements()")
     assert syntax.error.type == "SyntaxError" and syntax.error.syntax_error
-    line = prompt_lines + next(i for i, text in enumerate(completions[0].splitlines(), 1) if "retrn" in text)
-    assert syntax.error.text == f"program.js:{line}\n    retrn true;\nSyntaxError: Unexpected token 'true'"
+    assert syntax.error.text == "program.js:9\n    retrn true;\nSyntaxError: Unexpected token 'true'"
     assert name.error.type == "ReferenceError" and name.error.message == "undefinedName is not defined"
-    assert name.error.frames[0].lineno == prompt_lines + 1 and name.error.frames[0].name == "hasCloseElements"
-    assert wrong.error.type == "AssertionError" and "at testHasCloseElements (program.js:" in wrong.error.text
-    for result in (syntax, name, wrong):
-        assert "/dev/shm" not in result.error.text and "node:internal" not in result.error.text
-        assert "leti_assert" not in result.error.text
+    assert [frame.lineno for frame in name.error.frames] == [9, 13, 24]
     assert early.status == "failed" and early.error is None and "before its tests finished" in early.reason
 
 
@@ -88,24 +95,27 @@ def test_cpp_canonical_solutions_pass_except_those_needing_libraries(registry):
 @needs_data
 @pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 def test_cpp_feedback_is_the_compilers_diagnostics_or_the_runtime_failure(registry):
-    problem = _problems(registry, "humaneval-cpp")["CPP/0"]
-    completions = ["    retrn true;\n}\n", "    vector<int> v; v.push_back(\"x\");\n    return true;\n}\n",
-                   "    return false;\n}\n", "    int* p = nullptr; *p = 1; return true;\n}\n",
-                   "    return numbers.at(100) > 0;\n}\n", "    exit(0);\n}\n"]
+    problem = _problems(registry, "humaneval-cpp")["CPP/0"]  # a 13-line prompt: the body starts on line 14
+    completions = ["    retrn true;\n}\n", "    int* p = nullptr; *p = 1; return true;\n}\n", "    return false;\n}\n",
+                   "    return numbers.at(100) > 0;\n}\n", "    vector<int> v; v.push_back(\"x\");\n    return true;\n}\n",
+                   "    exit(0);\n}\n"]
     with registry.environment("cpp") as environment:
-        undeclared, overload, wrong, crash, thrown, early = environment.execute([problem] * 6, completions)
-    line = problem.prompt.count("\n") + 1
-    assert undeclared.error.type == "CompileError" and undeclared.step == "compile"
-    assert undeclared.error.text.splitlines()[1].startswith(f"program.cpp:{line}:")
-    assert "'retrn' was not declared in this scope" in undeclared.error.text.replace("‘", "'").replace("’", "'")
-    for text in (undeclared.error.text, overload.error.text):
-        assert "/usr/" not in text and "In file included" not in text and "^" not in text
-        assert all(line.startswith("program.cpp") or "|" in line for line in text.splitlines())
-    assert wrong.step == "run" and wrong.error.type == "AssertionError"
-    assert wrong.error.text.startswith("program.cpp:") and "Assertion `has_close_elements" in wrong.error.text
-    assert crash.error.type == "SegmentationFault"
-    assert thrown.error.type == "UncaughtException" and "out_of_range" in thrown.error.text
+        undeclared, crash, wrong, thrown, overload, early = environment.execute([problem] * 6, completions)
+    assert undeclared.step == "compile" and undeclared.error.type == "CompileError"
+    assert undeclared.error.text == ("program.cpp: In function ‘bool has_close_elements(std::vector<float>, float)’:\n"
+                                     "program.cpp:14:5: error: ‘retrn’ was not declared in this scope\n"
+                                     "   14 |     retrn true;")
+    assert crash.step == "run" and crash.error.type == "SegmentationFault"
+    assert crash.error.text == "SegmentationFault: the program was killed by SIGSEGV"
+    assert wrong.error.type == "AssertionError"
+    assert wrong.error.text == "program.cpp:29: int main(): Assertion `has_close_elements(a, 0.3)==true' failed."
+    assert thrown.error.type == "UncaughtException" and "std::out_of_range" in thrown.error.text
+    overload_text = overload.error.text
+    assert overload_text.startswith("program.cpp: In function") and "error: no matching function" in overload_text
+    assert "/usr/" not in overload_text and "In file included" not in overload_text and "^" not in overload_text
+    assert all(line.startswith("program.cpp") or " | " in line for line in overload_text.splitlines())
     assert early.status == "failed" and "before its tests finished" in early.reason
+
 
 
 def test_a_sandbox_that_runs_only_python_is_refused_with_the_reason(registry):
