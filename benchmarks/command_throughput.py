@@ -3,9 +3,10 @@
     python benchmarks/command_throughput.py --data ../shared/data/humaneval-x [--workers 2]
 
 Runs HumanEval-X's 164 canonical JavaScript solutions (and, with --cpp, the C++ ones: compile and
-run) three ways on the same number of parallel workers: bare `node` (or g++ then the binary) in a
-temporary folder, the `local` sandbox with every layer it has here, and, for scale, MBPP-sized
-Python programs in the same sandbox. Prints programs/s and the sandbox's share of the bare speed.
+run) two ways on the same number of parallel workers: bare `node` (or g++ then the binary) in a
+temporary folder, and the `local` sandbox with every layer it has here. Prints programs/s, the
+sandbox's share of the bare speed, and the problems whose verdict differs (bare: every command
+exits 0; note that bare node does not fail a `console.assert`, and the sandbox does).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main() -> None:
                     for p in problems]
         started = time.perf_counter()
         with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(lambda job: bare(*job), jobs))
+            bare_passed = list(pool.map(lambda job: bare(*job), jobs))
         bare_rate = len(jobs) / (time.perf_counter() - started)
         with registry.environment(environment_name, sandbox_options={"workers": args.workers}) as environment:
             environment.execute(problems[:2], [p.reference for p in problems[:2]])  # start the executors
@@ -68,8 +69,11 @@ def main() -> None:
             sandboxed_rate = len(problems) / (time.perf_counter() - started)
             layers = environment.sandbox.isolation()
         passed = sum(result.passed for result in results)
-        print(f"{environment_name}: bare {bare_rate:.1f} programs/s, sandboxed {sandboxed_rate:.1f} programs/s "
-              f"({sandboxed_rate / bare_rate:.2f}x of bare; {passed}/{len(problems)} passed; {layers})", flush=True)
+        differ = [p.task_id for p, ok, result in zip(problems, bare_passed, results) if ok != result.passed]
+        print(f"{environment_name}: bare {bare_rate:.1f} programs/s ({sum(bare_passed)}/{len(problems)} exit 0), "
+              f"sandboxed {sandboxed_rate:.1f} programs/s ({passed}/{len(problems)} passed; "
+              f"{sandboxed_rate / bare_rate:.2f}x of bare); verdicts that differ: {differ or 'none'}; {layers}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""The `local` sandbox's Python throughput against an earlier commit's, in one run.
+
+    python benchmarks/sandbox_against_commit.py --baseline-commit 6b607a1 [--data ../shared/data/mbpp] [--rounds 3]
+
+The baseline commit is checked out in a temporary git worktree. In alternating rounds (baseline,
+this tree, baseline, ...; so that drift in the machine's speed hits both), a fresh process of
+each runs MBPP's 974 reference programs through the `python` environment with two workers, and
+prints programs/s; the summary is each side's best round and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = """
+import json, sys, time
+from leti_core.app import get_registry
+registry = get_registry()
+task = registry.task("mbpp", data={data!r})
+problems = task.load("all")
+with registry.environment("python", sandbox_options={{"workers": 2}}) as environment:
+    environment.execute(problems[:4], [p.reference for p in problems[:4]])  # start the executors
+    started = time.perf_counter()
+    results = environment.execute(problems, [p.reference for p in problems])
+    seconds = time.perf_counter() - started
+print("RESULT " + json.dumps({{"rate": len(problems) / seconds, "passed": sum(r.passed for r in results)}}))
+"""
+
+
+def measure(tree: Path, data: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=f"{tree}:{tree / 'plugins'}")
+    done = subprocess.run([sys.executable, "-c", WORKER.format(data=data)], capture_output=True, text=True, env=env,
+                          cwd=tempfile.gettempdir())
+    line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"{tree}: {done.stderr.strip()[-1500:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-commit", required=True)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mbpp"))
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="leti-sandbox-baseline-") as folder:
+        tree = Path(folder) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
+                       check=True, capture_output=True)
+        try:
+            rates: dict[str, list[float]] = {"baseline": [], "this tree": []}
+            for round_number in range(1, args.rounds + 1):
+                for label, source in (("baseline", tree), ("this tree", ROOT)):
+                    result = measure(source, args.data)
+                    rates[label].append(result["rate"])
+                    print(f"round {round_number}: {label:9} {result['rate']:7.1f} programs/s "
+                          f"({result['passed']}/974 passed)", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    best = {label: max(values) for label, values in rates.items()}
+    print(f"best: baseline {best['baseline']:.1f}, this tree {best['this tree']:.1f} programs/s: "
+          f"{best['this tree'] / best['baseline']:.3f}x (round-to-round spread of the baseline: "
+          f"{(max(rates['baseline']) - min(rates['baseline'])) / best['baseline']:.1%})")
+
+
+if __name__ == "__main__":
+    main()
