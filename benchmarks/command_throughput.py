@@ -28,8 +28,9 @@ def bare(files: dict[str, str], argvs: list[list[str]]) -> bool:
     with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
         for name, text in files.items():
             Path(folder, name).write_text(text)
-        for argv in argvs:
-            done = subprocess.run(argv, cwd=folder, capture_output=True, pass_fds=(), timeout=60)
+        for argv in argvs:  # descriptor 3 open (on /dev/null) for the line that marks the end of the tests
+            done = subprocess.run(["/bin/sh", "-c", 'exec "$0" "$@" 3>/dev/null', *argv], cwd=folder,
+                                  capture_output=True, timeout=60, env={**os.environ, "LETI_SANDBOX_NONCE": "x"})
             if done.returncode:
                 return False
     return True
