@@ -67,3 +67,30 @@ def test_evaluate_scores_canonical_solutions_with_pass_at_k(task, prefix, tmp_pa
     results = [json.loads(line) for line in Path(summary["results"]).read_text().splitlines()]
     assert [row["passed"] for row in results] == [True] * 6 + [False] * 6
     assert all(row["task_id"].startswith(prefix) and row["feedback"] for row in results[6:])
+
+
+@pytest.mark.slow
+def test_uninstalling_the_distribution_removes_its_components_and_nothing_else(tmp_path):
+    import subprocess
+    import sys
+
+    def components(listing: str) -> set[str]:
+        return {line.split()[1] for line in listing.splitlines()[1:] if len(line.split()) > 1}
+
+    before = leti("plugins")
+    assert before.returncode == 0 and "humaneval-js" in before.stdout
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "uninstall", "-y", "leti-humaneval-x"], check=True, capture_output=True)
+    try:
+        after = leti("plugins")
+        assert after.returncode == 0, after.stderr
+        assert components(before.stdout) - components(after.stdout) == {"humaneval-js", "humaneval-cpp", "javascript",
+                                                                        "cpp"}
+        assert components(after.stdout) <= components(before.stdout) and "Warning" not in after.stderr
+        gone = leti("run", "--task", "humaneval-js", "--out", tmp_path / "run")
+        assert gone.returncode != 0 and "humaneval-js" in gone.stderr and "Traceback" not in gone.stderr
+        assert not (tmp_path / "run").exists()
+    finally:
+        subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT / "contrib" / "leti-humaneval-x")], check=True,
+                       capture_output=True)
+    assert "humaneval-js" in leti("plugins").stdout
