@@ -125,3 +125,11 @@ def test_missing_and_malformed_files_name_the_file(tmp_path):
     assert_one_line_error(leti("report", run), "no iteration has samples")
     (run / "config.json").write_text("[]")
     assert_one_line_error(leti("report", run), str(run / "config.json"))
+
+
+def test_pass_at_k_axes_zoom_in_when_every_value_is_small():
+    from leti_cli.reporting.plots import _pass_ylim
+
+    assert _pass_ylim([0.7, 0.2]) == (-0.02, 1.02)
+    assert _pass_ylim([0.017, 0.058]) == (-0.005, 0.1)  # 0.017 against 0.058 would be flat on 0..1
+    assert _pass_ylim([0.2, 0.3]) == (-0.005, 0.4)

@@ -43,6 +43,12 @@ def _save(figure: Any, path: Path) -> Path:
     return path
 
 
+def _pass_ylim(values: list[float]) -> tuple[float, float]:
+    """0 to 1, or closer where every value is small (so that 0.02 against 0.05 shows)."""
+    top = max(values, default=1.0)
+    return (-0.02, 1.02) if top > 0.5 else (-0.005, max(0.1, round(top * 1.3 + 0.005, 2)))
+
+
 def _colour(index: int) -> str:
     return f"C{index % 10}"
 
@@ -64,7 +70,8 @@ def pass_at_k(runs: Sequence[RunData], path: Path) -> Path | None:
                     label = f"{run.name}: {k}" + (" post-processed" if post else "")
                     axis.plot(*zip(*points), linestyle=style, marker=MARKERS[k_index % len(MARKERS)],
                               color=_colour(index), alpha=1.0 if not post else 0.7, label=label)
-    axis.set(xlabel="iteration", ylabel="pass@k on held-out problems", title="pass@k per iteration", ylim=(-0.02, 1.02))
+    shown = [v for run in runs for item in run.finished for v in (*item.pass_at.values(), *item.pass_at_postprocessed.values())]
+    axis.set(xlabel="iteration", ylabel="pass@k on held-out problems", title="pass@k per iteration", ylim=_pass_ylim(shown))
     _integer_x(axis)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -154,7 +161,9 @@ def comparison(runs: Sequence[RunData], path: Path) -> Path:
                     color=_colour(index), label=label)
         right.plot(drawn_at, [100 * item.success_rate for item in run.sampled],
                    marker="o", color=_colour(index), label=label)
-    left.set(xlabel="cumulative gradient steps", ylabel="pass@1", title="pass@1 against gradient steps", ylim=(-0.02, 1.02))
+    shown = [v for run in runs for item in run.finished for v in (item.pass_at.get("pass@1"), item.pass_at_postprocessed.get("pass@1"))
+             if v is not None]
+    left.set(xlabel="cumulative gradient steps", ylabel="pass@1", title="pass@1 against gradient steps", ylim=_pass_ylim(shown))
     middle.set(xlabel="cumulative gradient steps", ylabel="training samples that reach their tests (%)",
                title="Executable programs against gradient steps", ylim=(0, 100))
     right.set(xlabel="cumulative gradient steps", ylabel="training samples passed (%)",
