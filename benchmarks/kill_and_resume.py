@@ -42,8 +42,9 @@ def build_model(folder: Path, data: str) -> Path:
     return folder
 
 
-def command(model: Path, data: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "leti_cli", "run", "--model", str(model), "--data", data, *RUN, "--out", str(out)]
+def command(model: Path, data: str, out: Path, precision: str) -> list[str]:
+    return [sys.executable, "-m", "leti_cli", "run", "--model", str(model), "--data", data, *RUN,
+            "--precision", precision, "--out", str(out)]
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen:
@@ -68,7 +69,11 @@ def weights(folder: Path) -> dict:
 
 
 def samples(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "iteration-1" / "samples.jsonl").read_text().splitlines()]
+    """The training samples: completions, verdicts and feedback (not how long each program took)."""
+    rows = [json.loads(line) for line in (out / "iteration-1" / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["result"].pop("duration")
+    return rows
 
 
 def main() -> None:
@@ -77,15 +82,22 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("/tmp/kill-resume"))
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    parser.add_argument("--precision", default="fp32", help="fp32 (bit-reproducible on CPU) or bf16 / auto")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     model = build_model(args.out / "model", args.data)
-    reference = args.out / "uninterrupted"
-    if not (reference / "iteration-1" / "summary.json").is_file():
-        subprocess.run(command(model, args.data, reference), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reference, control = args.out / f"uninterrupted-{args.precision}", args.out / f"uninterrupted-again-{args.precision}"
+    for folder in (reference, control):  # the second: what this machine reproduces with no kill at all
+        if not (folder / "iteration-1" / "summary.json").is_file():
+            subprocess.run(["rm", "-rf", str(folder)], check=True)
+            subprocess.run(command(model, args.data, folder, args.precision), check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
     seconds = json.loads((reference / "iteration-1" / "summary.json").read_text())["seconds"]
-    print(f"uninterrupted: sampling {seconds['sample+execute']:.1f} s, training {seconds['train']:.1f} s")
+    print(f"uninterrupted ({args.precision}): sampling {seconds['sample+execute']:.1f} s, training {seconds['train']:.1f} s")
     expected, expected_weights = samples(reference), weights(reference / "iteration-1" / "checkpoint")
+    again = weights(control / "iteration-1" / "checkpoint")
+    print(f"a second uninterrupted run: samples identical: {samples(control) == expected}; max weight difference "
+          f"{max((again[n].float() - expected_weights[n].float()).abs().max().item() for n in again):.2e}")
     rng = random.Random(args.seed)
     same_all, worst_all = True, 0.0
     for trial in range(args.trials):
@@ -93,7 +105,7 @@ def main() -> None:
         target = "sampling" if trial % 2 == 0 else "training"
         for stale in (out, log):
             subprocess.run(["rm", "-rf", str(stale)], check=True)
-        process = start(command(model, args.data, out), log)
+        process = start(command(model, args.data, out, args.precision), log)
         while phase(out) != target and process.poll() is None:
             time.sleep(0.02)
         time.sleep(rng.uniform(0, 0.9) * seconds["sample+execute" if target == "sampling" else "train"])
