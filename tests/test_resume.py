@@ -136,11 +136,14 @@ def test_training_killed_after_a_saved_state_continues_from_it_to_the_same_weigh
     with pytest.raises(Killed):
         registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "killed", dies_at_step_four)
     assert (tmp_path / "killed.resume" / "checkpoint-2").is_dir() and not (tmp_path / "killed").exists()
+    cut = tmp_path / "killed.resume" / "checkpoint-4"  # a kill during the next save: no trainer_state.json
+    cut.mkdir()
+    (cut / "model.safetensors").write_bytes(b"half written")
     progress = []
     registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "killed",
                                             lambda n=0, total=None: progress.append((n, total)))
     assert progress[:2] == [(0, 6), (2, None)]  # 6 steps in all, 2 of them done before the kill
-    assert len(progress) == 2 + 4 and not (tmp_path / "killed.resume").exists()
+    assert len(progress) == 2 + 4 and not (tmp_path / "killed.resume").exists()  # resumed from checkpoint-2
     whole, resumed = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
     assert whole.keys() == resumed.keys()
     worst = max((whole[name].float() - resumed[name].float()).abs().max().item() for name in whole)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import shutil
@@ -15,7 +16,6 @@ import torch
 from datasets import Dataset
 from torch.utils.data import SequentialSampler
 from transformers import PrinterCallback, Trainer, TrainerCallback
-from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from leti_core import LetiError, ProgressCallback
@@ -109,7 +109,7 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     state = resumable_state(Path(output_dir))
     trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation,
                             state, progress, log_dir, per_step)
-    result = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(state)) if state.is_dir() else None)
+    result = trainer.train(resume_from_checkpoint=last_whole_state(state))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     save_checkpoint(trainer, tokenizer, output_dir, options)
     if trainer.is_world_process_zero():
@@ -139,6 +139,21 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
 def resumable_state(output_dir: Path) -> Path:
     """Where the training that will write ``output_dir`` keeps its resumable states."""
     return output_dir.with_name(output_dir.name + ".resume")
+
+
+def last_whole_state(state: Path) -> str | None:
+    """The newest resumable state under ``state`` that was written whole, or None. A kill during a
+    save leaves a state without its trainer_state.json (the trainer writes it last, and removes the
+    older state only after it): such a state is deleted and the one before it used."""
+    numbered = [(int(path.name.rsplit("-", 1)[1]), path) for path in state.glob("checkpoint-*")
+                if path.name.rsplit("-", 1)[1].isdigit()] if state.is_dir() else []
+    for _, folder in sorted(numbered, reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+            return str(folder)
+        except (OSError, ValueError):
+            shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 def _adapters_merged(model: str) -> Any:
