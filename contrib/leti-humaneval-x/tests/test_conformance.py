@@ -77,7 +77,8 @@ class TestJavaScriptOnLocal(CommandConformance):
             Step(name="run", argv=[NODE, "program.js"], timeout=4, wall_timeout=8, memory_limit="data")])
 
     @pytest.fixture(scope="class")
-    def sandbox(self, local):
+    @classmethod
+    def sandbox(cls, local):
         return local
 
 
@@ -99,5 +100,6 @@ class TestCppOnLocal(CommandConformance):
         return super().run_attack(sandbox, name, **values)
 
     @pytest.fixture(scope="class")
-    def sandbox(self, local):
+    @classmethod
+    def sandbox(cls, local):
         return local
