@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--baseline-commit", default=None, help="the trainer of this commit is the baseline")
     parser.add_argument("--parameters", type=float, default=135e6, help="model parameters, for the peak share")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the CPU's bf16 peak, for the peak share")
+    parser.add_argument("--variants", default=";".join(VARIANTS), help="variant names separated by ; [all]")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="leti-train-bench-") as folder:
         scratch = Path(folder)
@@ -81,7 +82,11 @@ def main() -> None:
                              run("baseline", [str(tree), str(tree / "plugins")], {**COMMON}, args, scratch)))
             finally:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
-        for label, options in VARIANTS.items():
+        chosen = [name.strip() for name in args.variants.split(";")]
+        unknown = [name for name in chosen if name not in VARIANTS]
+        if unknown:
+            raise SystemExit(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+        for label, options in ((name, VARIANTS[name]) for name in chosen):
             rows.append((label, run(label, [], {**COMMON, **options}, args, scratch)))
     base = next((metrics for _, metrics in rows if metrics), None)
     print(f"{'variant':38} {'tokens/s':>9} {'x base':>7} {'first loss':>11} {'last loss':>10} {'peak':>6}")
