@@ -88,6 +88,8 @@ class ExecutionResult(BaseModel):
         default=None, description="for a timeout: the limit that ended the program (CPU time, or the wall-clock backstop)")
     step: str | None = Field(default=None, description="for a program of steps: the step that ended it (its "
                              "output is stdout and stderr), or the last")
+    returncode: int | None = Field(default=None, description="for a program of steps: that step's exit status "
+                                   "(negative: the signal that killed it)")
 
     @property
     def passed(self) -> bool:

@@ -25,27 +25,30 @@ def chunks(problems: Sequence[Problem], n: int, programs: int) -> list[list[Prob
     return [list(problems[start : start + size]) for start in range(0, len(problems), size)]
 
 
-def saved(path: Path, parts: Sequence[Sequence[Problem]], n: int) -> list[ScoredSample]:
-    """The scored samples of the leading chunks ``path`` holds whole; the file is cut back to them
+def saved(path: Path, parts: Sequence[Sequence[Problem]], n: int) -> list[list[ScoredSample]]:
+    """The scored samples of each leading chunk ``path`` holds whole; the file is cut back to them
     (a chunk being written when the run was killed is dropped)."""
     if not path.is_file():
         return []
     rows: list[ScoredSample] = []
+    lines = 0
     with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
+        for lines, line in enumerate(handle, 1):
             try:
                 rows.append(ScoredSample.model_validate_json(line))
             except ValidationError:
                 break
-    kept: list[ScoredSample] = []
+    whole: list[list[ScoredSample]] = []
+    start = 0
     for part in parts:
-        block = rows[len(kept) : len(kept) + len(part) * n]
+        block = rows[start : start + len(part) * n]
         if [row.sample.key for row in block] != [problem.task_id for problem in part for _ in range(n)]:
             break
-        kept += block
-    if len(kept) != sum(1 for _ in path.open(encoding="utf-8", errors="replace")):
-        write_jsonl(path, kept)
-    return kept
+        whole.append(block)
+        start += len(block)
+    if start != lines:
+        write_jsonl(path, [row for block in whole for row in block])
+    return whole
 
 
 def sample_in_chunks(problems: Sequence[Problem], n: int, programs: int, in_progress: Path, stream: tuple[object, ...],
@@ -54,22 +57,11 @@ def sample_in_chunks(problems: Sequence[Problem], n: int, programs: int, in_prog
     ``in_progress`` holds; ``resumed(count)`` is told how many samples were found saved."""
     parts = chunks(problems, n, programs)
     done = saved(in_progress, parts, n)
-    if done and resumed is not None:
-        resumed(len(done))
-    results = list(done)
-    first = len(parts) if len(done) == len(problems) * n else _chunks_in(parts, len(done), n)
-    for index in range(first, len(parts)):
+    results = [row for block in done for row in block]
+    if results and resumed is not None:
+        resumed(len(results))
+    for index in range(len(done), len(parts)):
         scored = sample(parts[index], stream_seed(0, *stream, index))
         append_jsonl(in_progress, scored)
         results += scored
     return results
-
-
-def _chunks_in(parts: Sequence[Sequence[Problem]], samples: int, n: int) -> int:
-    count = 0
-    for part in parts:
-        if samples <= 0:
-            break
-        samples -= len(part) * n
-        count += 1
-    return count

@@ -83,11 +83,10 @@ class LetiRun:
 
     def _choose_prompt_format(self) -> None:
         """Resolve the prompt format with the base model's tokenizer and put the loaded problems in it."""
-        requested = self.config.prompt_format
-        for split, problems in self._problems.items():
-            self._problems[split], self.prompt_format = self._formatted(problems, requested)
-            requested = self.prompt_format
-        self.prompt_format = self.prompt_format or requested
+        chosen = self.config.prompt_format
+        for split, problems in self._problems.items():  # the first split resolves "auto" for the others
+            self._problems[split], chosen = self._formatted(problems, chosen)
+        self.prompt_format = chosen
         self.log(f"prompt format {self.prompt_format!r}")
 
     def _formatted(self, problems: list[Problem], requested: str) -> tuple[list[Problem], str]:

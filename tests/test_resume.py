@@ -36,7 +36,7 @@ def test_a_chunk_cut_by_a_crash_is_dropped_and_the_file_cut_back(tmp_path):
     whole = [_scored(problem, "x") for problem in PROBLEMS[:3]]
     half = [_scored(problem, "y") for problem in PROBLEMS[3:5]]
     path.write_text("".join(row.model_dump_json() + "\n" for row in whole + half) + '{"sample": {"task_')
-    assert saved(path, parts, 1) == whole
+    assert saved(path, parts, 1) == [whole]
     assert path.read_text().count("\n") == 3 and path.read_text().endswith("\n")
     assert saved(tmp_path / "missing.jsonl", parts, 1) == []
 

@@ -140,12 +140,6 @@ def _with_error(result: ExecutionResult) -> ExecutionResult:
         return result
     if result.step == "compile":
         return result.model_copy(update={"error": compile_error(result.stderr)})
-    returncode = _signal_in(result.reason)
-    error = runtime_error(result, returncode)
+    error = runtime_error(result, result.returncode)
     return result if error is None else result.model_copy(update={"error": error})
 
-
-def _signal_in(reason: str | None) -> int | None:
-    """The negative return code a sandbox reason names (``run: killed by SIGSEGV``)."""
-    match = re.search(r"killed by (SIG\w+)", reason or "")
-    return -signal.Signals[match.group(1)].value if match and match.group(1) in signal.Signals.__members__ else None
