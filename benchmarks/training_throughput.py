@@ -5,8 +5,9 @@
 
 Each variant trains the same texts in the same order in a fresh process (one at a time: torch
 takes every core). With --baseline-commit, the trainer of that commit (a git worktree of this
-checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s, the ratio
-to the baseline, the first and last step's loss (same data and order: full fine-tuning variants
+checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s (the whole
+training, and the steps after the first, which pays for warm-up and torch.compile's compilation:
+each variant compiles into an empty cache), the ratios to the baseline, the first and last step's loss (same data and order: full fine-tuning variants
 should match), and the share of the CPU's bf16 peak that the step reached (6 x parameters x
 tokens/s against --peak-tflops, which you measure or take from the CPU's data sheet).
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,7 @@ VARIANTS = {
     "default": {},
     "fused AdamW": {"optim": "adamw_torch_fused"},
     "torch.compile": {"torch_compile": True},
+    "torch.compile, micro-batch 8": {"torch_compile": True, "micro_batch_size": 8},
     "LoRA r16": {"lora": True, "lora_rank": 16},
     "micro-batch 8": {"micro_batch_size": 8},
     "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},
@@ -49,7 +53,9 @@ print("METRICS " + json.dumps(metrics))
 def run(label: str, paths: list[str], options: dict, args: argparse.Namespace, scratch: Path) -> dict | None:
     code = WORKER.format(paths=paths, texts=str(args.texts), limit=args.texts_limit, options=json.dumps(options),
                          model=str(args.model), out=str(scratch / label.replace(" ", "_")))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch)
+    cache = {"TORCHINDUCTOR_CACHE_DIR": str(scratch / ("inductor-" + label.replace(" ", "_")))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch,
+                          env={**os.environ, **cache})
     lines = [line for line in done.stdout.splitlines() if line.startswith("METRICS ")]
     if done.returncode != 0 or not lines:
         print(f"{label}: failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -57,6 +63,7 @@ def run(label: str, paths: list[str], options: dict, args: argparse.Namespace, s
     metrics = json.loads(lines[-1][len("METRICS "):])
     seconds = metrics.get("train_seconds", metrics["seconds"])
     metrics["rate"] = metrics["tokens"] / seconds
+    metrics["steady"] = metrics.get("tokens_per_second_after_first_step", float("nan"))
     return metrics
 
 
@@ -89,13 +96,17 @@ def main() -> None:
         for label, options in ((name, VARIANTS[name]) for name in chosen):
             rows.append((label, run(label, [], {**COMMON, **options}, args, scratch)))
     base = next((metrics for _, metrics in rows if metrics), None)
-    print(f"{'variant':38} {'tokens/s':>9} {'x base':>7} {'first loss':>11} {'last loss':>10} {'peak':>6}")
+    steady_base = next((metrics["steady"] for _, metrics in rows if metrics and not math.isnan(metrics["steady"])),
+                       float("nan"))
+    print(f"{'variant':38} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
+          f"{'last loss':>10} {'peak':>6}")
     for label, metrics in rows:
         if metrics is None:
             continue
-        peak = (f"{6 * args.parameters * metrics['rate'] / (args.peak_tflops * 1e12):6.1%}"
+        peak = (f"{6 * args.parameters * max(metrics['rate'], metrics['steady']) / (args.peak_tflops * 1e12):6.1%}"
                 if args.peak_tflops else "     -")
         print(f"{label:38} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
+              f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
               f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}")
 
 

@@ -104,7 +104,7 @@ def test_lora_through_trl_saves_merged_or_adapter_checkpoints(tiny_base, tmp_pat
     texts = [json.loads(line)["text"] for line in _texts(tmp_path / "t.jsonl").read_text().splitlines()]
     trainer = get_registry().trainer("hf", **{**TRAIN, "lora": True, "lora_rank": 4, "lora_checkpoint": checkpoint})
     metrics = trainer.train(str(tiny_base), texts, tmp_path / "ck")
-    assert metrics["steps"] == 2
+    assert metrics["steps"] == 2 and metrics["tokens_per_second_after_first_step"] > 0
     files = {path.name for path in (tmp_path / "ck").iterdir()}
     if checkpoint == "merged":
         assert "config.json" in files and "adapter_config.json" not in files
@@ -112,6 +112,21 @@ def test_lora_through_trl_saves_merged_or_adapter_checkpoints(tiny_base, tmp_pat
         assert max(float((weights[name] - base[name]).abs().max()) for name in base) > 0
     else:
         assert "adapter_config.json" in files and "model.safetensors" not in files
+
+
+def test_the_rate_after_the_first_step_counts_only_the_later_steps(monkeypatch):
+    from types import SimpleNamespace
+
+    from leti_hf import training
+
+    meter = training._TokensPerSecond([1000, 20, 30])
+    clock = iter([5.0, 9.0, 10.0])
+    monkeypatch.setattr(training.time, "monotonic", lambda: next(clock))
+    for step in (1, 2):
+        meter.on_step_end(None, SimpleNamespace(global_step=step), None)
+    assert meter.after_first_step() == pytest.approx(20 / 4.0)
+    meter.on_step_end(None, SimpleNamespace(global_step=3), None)
+    assert meter.after_first_step() == pytest.approx((20 + 30) / 5.0)
 
 
 def test_the_shipped_configs_are_valid_run_configs():

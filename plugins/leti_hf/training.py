@@ -62,19 +62,31 @@ class _Progress(TrainerCallback):
 
 
 class _TokensPerSecond(TrainerCallback):
-    """Adds training tokens/s (non-padding tokens of the optimizer steps so far) to the logs."""
+    """Adds training tokens/s (non-padding tokens of the optimizer steps so far) to the logs, and keeps
+    when each step ended, for the rate after the first step (which pays for warm-up and compilation)."""
 
     def __init__(self, tokens_per_step: list[int]) -> None:
         self.tokens_per_step = tokens_per_step
         self.started = 0.0
+        self.step_ends: list[tuple[int, float]] = []
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.started = time.monotonic()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.step_ends.append((state.global_step, time.monotonic()))
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
         if logs is not None and "loss" in logs and state.global_step:
             done = sum(self.tokens_per_step[: state.global_step])
             logs["tokens_per_second"] = done / max(1e-9, time.monotonic() - self.started)
+
+    def after_first_step(self) -> float | None:
+        """Tokens/s of the steps after this process's first (None with fewer than two)."""
+        if len(self.step_ends) < 2:
+            return None
+        (first, began), (last, ended) = self.step_ends[0], self.step_ends[-1]
+        return sum(self.tokens_per_step[first:last]) / max(1e-9, ended - began)
 
 
 def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
@@ -118,7 +130,9 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     longest = [max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
                for i in range(0, len(sequences), micro)]
     seconds = time.monotonic() - started
-    return {
+    meter = next(callback for callback in trainer.callback_handler.callbacks if isinstance(callback, _TokensPerSecond))
+    steady = meter.after_first_step()
+    return ({} if steady is None else {"tokens_per_second_after_first_step": steady}) | {
         "steps": float(steps),
         "feedback_steps": float(sources.count("feedback")),
         "pretraining_steps": float(sources.count("pretraining")),
