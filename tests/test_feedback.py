@@ -97,3 +97,13 @@ def test_binary_feedback_has_reward_only():
         failed, passed = environment.execute([PROBLEM] * 2, ["x = 1/0", "def add(a, b): return a + b"])
     assert formatter.format(failed).model_dump() == {"reward": "bad", "text": None}
     assert formatter.format(passed).model_dump() == {"reward": "good", "text": None}
+
+
+def test_a_runaway_line_is_clipped_and_whole_lines_are_an_option(run):
+    runaway = "    return max(" + "max(a, b), " * 60
+    result, text = run("def add(a, b):\n" + runaway + "\n")
+    quoted = next(line for line in text.splitlines() if "max(" in line)
+    assert quoted == runaway[:160] + " ..."
+    assert text.splitlines()[-1].startswith("SyntaxError: ")
+    whole = get_registry().feedback("traceback", max_line_chars=0).format(result).text
+    assert runaway.rstrip() in whole

@@ -16,12 +16,22 @@ class TracebackFeedback(FeedbackFormatter):
 
     class Options(Options):
         max_chars: int = Field(default=2000, ge=50, description="longer feedback keeps its end")
+        max_line_chars: int = Field(
+            default=160, ge=0, description="a longer line keeps its start and ' ...' (a program cut at its token "
+            "budget is quoted whole, and the echo of a runaway line taught the model to repeat it); 0: whole lines")
 
     def format(self, result: ExecutionResult) -> Feedback:
         text = render(result)
+        if text is not None and self.options.max_line_chars:
+            text = clip_lines(text, self.options.max_line_chars)
         if text is not None and len(text) > self.options.max_chars:
             text = "...\n" + text[-self.options.max_chars :]
         return Feedback(reward="good" if result.passed else "bad", text=text)
+
+
+def clip_lines(text: str, limit: int) -> str:
+    """``text`` with each line longer than ``limit`` characters cut to its start and `` ...``."""
+    return "\n".join(line if len(line) <= limit else line[:limit] + " ..." for line in text.split("\n"))
 
 
 class BinaryFeedback(FeedbackFormatter):
