@@ -10,7 +10,9 @@ from .runs import RunData
 
 TOP_EXCEPTIONS = 7
 PASSED_COLOUR = "#43a047"
-EXCEPTION_COLOURS = ("#e53935", "#1e88e5", "#fb8c00", "#8e24aa", "#fdd835", "#00acc1", "#6d4c41")
+#: One colour per exception type across the compared runs (two runs' top types: up to 14).
+EXCEPTION_COLOURS = ("#e53935", "#1e88e5", "#fb8c00", "#8e24aa", "#fdd835", "#00acc1", "#6d4c41",
+                     "#d81b60", "#3949ab", "#00897b", "#c0ca33", "#546e7a", "#81d4fa", "#ff8a65")
 OTHER_COLOUR = "#9e9e9e"
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P")
