@@ -5,11 +5,12 @@
 
 Each variant trains the same texts in the same order in a fresh process (one at a time: torch
 takes every core). With --baseline-commit, the trainer of that commit (a git worktree of this
-checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s (the whole
-training, and the steps after the first, which pays for warm-up and torch.compile's compilation:
-each variant compiles into an empty cache), the ratios to the baseline, the first and last step's loss (same data and order: full fine-tuning variants
-should match), and the share of the CPU's bf16 peak that the step reached (6 x parameters x
-tokens/s against --peak-tflops, which you measure or take from the CPU's data sheet).
+checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s of the
+whole training and of the steps after the first (which pays for warm-up and torch.compile's
+compilation; each variant compiles into an empty cache), their ratios to the baseline, the first
+and last step's loss (same data and order: full fine-tuning variants should match), and the share
+of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s against --peak-tflops,
+which you measure or take from the CPU's data sheet).
 """
 
 from __future__ import annotations
