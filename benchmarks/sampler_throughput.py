@@ -4,8 +4,8 @@
 
 For each configuration, in a fresh process (one at a time: torch and CTranslate2 take every core):
 real tokens/s (generated up to EOS, no padding), samples/s, peak resident memory, the ratio to
-`hf` at `leti run`'s defaults, and, greedy over the first 64 new tokens, the share of completions
-identical to `hf` in fp32. Without --model, the embedded SmolLM2-135M-Instruct is prepared once
+`hf` with transformers' `generate` at `leti run`'s batch and precision, and, greedy over the first
+64 new tokens, the share of completions identical to `hf` with `generate` in fp32. Without --model, the embedded SmolLM2-135M-Instruct is prepared once
 (LeTI's special tokens added) into ~/.cache/leti/benchmark-base.
 """
 
@@ -22,7 +22,9 @@ from pathlib import Path
 
 CACHE = Path.home() / ".cache" / "leti" / "benchmark-base"
 CONFIGS = [
-    ("hf", {}),  # leti run's default precision (auto: bf16 where the CPU has it)
+    ("hf", {"decoding": "generate"}),  # the baseline: transformers' generate on fixed batches
+    ("hf", {"decoding": "generate", "precision": "fp32"}),  # the reference of the greedy comparison
+    ("hf", {}),  # leti run's default: continuous batching, precision auto (bf16 where the CPU has it)
     ("hf", {"precision": "fp32"}),
     ("ct2", {"compute_type": "float32"}),
     ("ct2", {"compute_type": "int8_float32"}),
@@ -73,11 +75,12 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="MBPP file or folder")
     parser.add_argument("--model", type=Path, default=None, help="a checkpoint folder [the embedded model]")
     parser.add_argument("--prompts", type=int, default=32)
-    parser.add_argument("--samples", type=int, default=1, help="samples per prompt")
+    parser.add_argument("--samples", type=int, default=4, help="samples per prompt (the main example's)")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-tokens", type=int, default=512, help="prompt + completion tokens (leti run's)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences at once (leti run's)")
     parser.add_argument("--greedy-prompts", type=int, default=50, help="prompts compared at temperature 0")
+    parser.add_argument("--samplers", nargs="*", default=None, help="only these samplers [every installed one]")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -89,7 +92,8 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(model)
     configs = [(name, options) for name, options in CONFIGS
-               if name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None]
+               if (name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None)
+               and (args.samplers is None or name in args.samplers)]
     print(f"{args.prompts} MBPP prompts x {args.samples}, T={args.temperature}, budget {args.max_tokens} tokens, "
           f"batch {args.batch_size}; greedy identity over 64 tokens on {args.greedy_prompts} prompts; {model}")
     results = {}
@@ -105,17 +109,18 @@ def main() -> None:
             print(f"{label}: failed: {done.stderr.strip().splitlines()[-1:]}")
             continue
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
-    baseline = next((r for label, r in results.items() if label == "hf (defaults)"), None)
-    reference = next((r for label, r in results.items() if label == "hf precision=fp32"), None)
-    print(f"{'configuration':32} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x hf':>6} {'= hf fp32':>10}")
+    baseline = results.get("hf decoding=generate")
+    reference = results.get("hf decoding=generate precision=fp32")
+    print(f"{'configuration':44} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x generate':>10} "
+          f"{'= generate fp32':>15}")
     for label, result in results.items():
         rate = result["tokens"] / result["seconds"]
         ratio = rate / (baseline["tokens"] / baseline["seconds"]) if baseline else float("nan")
         same = (sum(first_tokens(tokenizer, a) == first_tokens(tokenizer, b)
                     for a, b in zip(result["greedy"], reference["greedy"])) / len(reference["greedy"])
                 if reference else float("nan"))
-        print(f"{label:32} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
-              f"{ratio:6.2f} {same:10.0%}")
+        print(f"{label:44} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
+              f"{ratio:10.2f} {same:15.0%}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The `hf` sampler: batched generation of n raw samples per prompt with transformers."""
+"""The `hf` sampler: n raw samples per prompt with a transformers model, continuously batched."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ class HFSampler(Sampler):
         batch_size: int = Field(default=32, ge=1, description="sequences generated at once")
         precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
         seed: int = Field(default=0, description="seed of the sampling")
+        decoding: Literal["continuous", "generate"] = Field(
+            default="continuous", description="continuous: a finished sequence's slot takes the next one at once "
+            "(models with plain full-attention caches; others use generate); generate: transformers' "
+            "model.generate on fixed batches")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -75,10 +79,40 @@ class HFSampler(Sampler):
     ) -> Iterator[list[str]]:
         import torch
 
+        from .continuous import supports_continuous
+
         tokenizer, network = self._load(model)
         torch.manual_seed(self.options.seed if stream is None else stream_seed(self.options.seed, stream))
-        yield from in_batches(prompts, n, self.options.batch_size,
-                              lambda batch: self._generate(tokenizer, network, batch, temperature, stop), progress)
+        if self.options.decoding == "continuous" and supports_continuous(network):
+            yield from self._continuous(tokenizer, network, prompts, n, temperature, stop, progress)
+        else:
+            yield from in_batches(prompts, n, self.options.batch_size,
+                                  lambda batch: self._generate(tokenizer, network, batch, temperature, stop), progress)
+
+    def _continuous(self, tokenizer: Any, network: Any, prompts: Sequence[str], n: int, temperature: float,
+                    stop: Sequence[str], progress: ProgressCallback | None) -> Iterator[list[str]]:
+        """Each prompt's ``n`` completions, in prompt order, as soon as all of them have ended."""
+        import torch
+
+        from .continuous import ContinuousDecoder, chooser
+
+        decoder = ContinuousDecoder(network, tokenizer, self.options.batch_size, self.options.max_tokens,
+                                    chooser(temperature, self.options.top_p), stop)
+        sequences = decoder.decode([prompt for prompt in prompts for _ in range(n)])
+        completions: dict[int, str] = {}
+        next_prompt = 0
+        while next_prompt < len(prompts):
+            with torch.inference_mode():  # not held while the caller has a group
+                index, tokens = next(sequences)
+            completions[index] = tokenizer.decode(tokens, skip_special_tokens=False)
+            self.stats["sequences"] += 1
+            self.stats["generated_tokens"] += len(tokens)
+            if progress is not None:
+                progress(1)
+            while next_prompt < len(prompts) and all(next_prompt * n + k in completions for k in range(n)):
+                yield [completions.pop(next_prompt * n + k) for k in range(n)]
+                next_prompt += 1
+        self.stats["padding_tokens"] += decoder.padding_tokens
 
     def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
                   stop: Sequence[str]) -> list[str]:

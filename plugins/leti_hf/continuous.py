@@ -1,0 +1,189 @@
+"""Continuous batching with transformers models: when a sequence ends, its slot takes the next prompt.
+
+``model.generate`` decodes a batch until its longest sequence ends, so rows that ended early keep
+being computed, and its cache copies itself at every token. Here every decoding step computes live
+sequences only: a finished row is refilled at once with the next prompt (prefilled on its own and
+written into the slot), or dropped when no prompt is left.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+from transformers.cache_utils import get_layer_types_and_kwargs
+
+from .slot_cache import SlotCache
+
+#: Fully masked columns on the left of every row that are dropped at once.
+TRIM_COLUMNS = 32
+#: Tokens decoded again for the stop-word check (stop words shorter than this many tokens).
+STOP_TAIL_TOKENS = 12
+
+Chooser = Callable[[torch.Tensor], torch.Tensor]
+"""Next tokens from float32 logits of shape (rows, vocabulary)."""
+
+
+def supports_continuous(model: Any) -> bool:
+    """Whether ``model`` is a decoder whose every layer keeps a plain, full-attention key/value cache."""
+    config = model.config
+    if getattr(config, "is_encoder_decoder", False):
+        return False
+    try:
+        layer_types, _ = get_layer_types_and_kwargs(config.get_text_config(decoder=True))
+    except Exception:  # noqa: BLE001 - an unusual config: leave it to generate()
+        return False
+    return all(kind == "full_attention" for kind in layer_types)
+
+
+def chooser(temperature: float, top_p: float) -> Chooser:
+    """Greedy at temperature 0, else sampling from the temperature-scaled nucleus."""
+    if temperature <= 0:
+        return lambda logits: logits.argmax(-1)
+    from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
+
+    temperature_warper = TemperatureLogitsWarper(temperature)
+    nucleus = TopPLogitsWarper(top_p) if top_p < 1 else None
+
+    def choose(logits: torch.Tensor) -> torch.Tensor:
+        scores = temperature_warper(None, logits)
+        if nucleus is not None:
+            scores = nucleus(None, scores)
+        return draw(torch.softmax(scores, -1, dtype=torch.float64))
+
+    return choose
+
+
+def draw(probabilities: torch.Tensor) -> torch.Tensor:
+    """One index per row, drawn from the row's probabilities by inverting its cumulative sum: one
+    uniform number per row (``torch.multinomial`` takes about ten times longer on a CPU)."""
+    cumulative = probabilities.cumsum(-1)
+    uniform = torch.rand(len(cumulative), 1, dtype=cumulative.dtype, device=cumulative.device) * cumulative[:, -1:]
+    return torch.searchsorted(cumulative, uniform, right=True).squeeze(1).clamp(max=cumulative.shape[-1] - 1)
+
+
+@dataclass
+class _Sequence:
+    index: int
+    budget: int
+    tokens: list[int] = field(default_factory=list)
+
+
+class ContinuousDecoder:
+    """Decodes prompts with ``slots`` sequences at once; ``decode`` yields each as it ends."""
+
+    def __init__(self, model: Any, tokenizer: Any, slots: int, max_tokens: int, choose: Chooser,
+                 stop: Sequence[str] = ()) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.slots, self.max_tokens, self.choose, self.stop = slots, max_tokens, choose, tuple(stop)
+        self.eos = tokenizer.eos_token_id
+        #: Newer transformers name the cache argument ``cache``; older ones ``past_key_values``.
+        self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        #: Prompt positions that were padding at prefill.
+        self.padding_tokens = 0
+
+    def decode(self, prompts: Sequence[str]) -> Iterator[tuple[int, list[int]]]:
+        """(index in ``prompts``, generated token ids without EOS) for each prompt, in the order they end."""
+        waiting = deque(enumerate(prompts))
+        rows: list[_Sequence] = []
+        cache: SlotCache | None = None
+        mask = positions = last_tokens = torch.empty(0)
+        while waiting or rows:
+            free = [slot for slot, row in enumerate(rows) if row is None]
+            if waiting and (free or not rows):
+                admitted = [waiting.popleft() for _ in range(min(len(waiting), len(free) if rows else self.slots))]
+                prefilled, new_mask, new_positions, first_logits = self._prefill([text for _, text in admitted])
+                if rows:
+                    targets = free[: len(admitted)]
+                    mask = self._put(cache, mask, positions, targets, prefilled, new_mask, new_positions)
+                else:
+                    targets = list(range(len(admitted)))
+                    rows = [None] * len(admitted)
+                    cache, mask, positions = SlotCache(prefilled), new_mask, new_positions
+                    last_tokens = torch.zeros_like(positions)
+                for slot, (index, _), length in zip(targets, admitted, new_mask.sum(1).tolist(), strict=True):
+                    rows[slot] = _Sequence(index, self.max_tokens - int(length))
+                chosen = self.choose(first_logits)
+                last_tokens[targets] = chosen
+                yield from self._record(rows, targets, chosen.tolist())
+            else:
+                live = [slot for slot, row in enumerate(rows) if row is not None]
+                if not live:
+                    return
+                if len(live) < len(rows):  # nothing left to admit: drop the finished rows
+                    keep = torch.tensor(live, dtype=torch.long, device=mask.device)
+                    cache.batch_select_indices(keep)
+                    mask, positions, last_tokens = mask[keep], positions[keep], last_tokens[keep]
+                    rows = [rows[slot] for slot in live]
+                mask = torch.cat([mask, mask.new_ones(len(rows), 1)], 1)
+                positions = positions + 1
+                logits = self.model(input_ids=last_tokens[:, None], attention_mask=mask,
+                                    position_ids=positions[:, None], use_cache=True,
+                                    **{self._cache_argument: cache}).logits[:, -1].float()
+                last_tokens = self.choose(logits)
+                yield from self._record(rows, range(len(rows)), last_tokens.tolist())
+            mask, cache = self._trim(mask, cache)
+
+    def _prefill(self, texts: list[str]) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        ids, mask = encoded["input_ids"].to(self.model.device), encoded["attention_mask"].to(self.model.device)
+        self.padding_tokens += int((mask == 0).sum())
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                            logits_to_keep=1, **{self._cache_argument: cache}).logits[:, -1].float()
+        return cache, mask, positions[:, -1], logits
+
+    @staticmethod
+    def _put(cache: SlotCache, mask: torch.Tensor, positions: torch.Tensor, slots: list[int],
+             prefilled: DynamicCache, new_mask: torch.Tensor, new_positions: torch.Tensor) -> torch.Tensor:
+        """Write the prefilled sequences into ``slots`` (``positions`` in place); the new mask."""
+        width, new_width = mask.shape[1], new_mask.shape[1]
+        if new_width > width:
+            cache.pad_left(new_width - width)
+            mask = torch.cat([mask.new_zeros(len(mask), new_width - width), mask], 1)
+            width = new_width
+        rows = torch.tensor(slots, dtype=torch.long, device=mask.device)
+        cache.put_rows(rows, prefilled)
+        mask[rows] = torch.cat([new_mask.new_zeros(len(new_mask), width - new_width), new_mask], 1)
+        positions[rows] = new_positions
+        return mask
+
+    def _record(self, rows: list[_Sequence | None], slots: Sequence[int] | range,
+                tokens: list[int]) -> Iterator[tuple[int, list[int]]]:
+        """Append each slot's new token; yield and free the sequences that ended."""
+        for slot, token in zip(slots, tokens, strict=True):
+            row = rows[slot]
+            if row is None:
+                continue
+            ended = token == self.eos or row.budget <= 0
+            if not ended:
+                row.tokens.append(token)
+                ended = len(row.tokens) >= row.budget or self._stopped(row.tokens)
+            if ended:
+                rows[slot] = None
+                yield row.index, row.tokens
+
+    def _stopped(self, tokens: list[int]) -> bool:
+        if not self.stop:
+            return False
+        tail = self.tokenizer.decode(tokens[-STOP_TAIL_TOKENS:], skip_special_tokens=False)
+        return any(word in tail for word in self.stop)
+
+    @staticmethod
+    def _trim(mask: torch.Tensor, cache: SlotCache | None) -> tuple[torch.Tensor, SlotCache | None]:
+        """Drop the left columns no row attends to any more."""
+        if cache is None or not len(mask):
+            return mask, cache
+        used = mask.any(0).nonzero()
+        unused = int(used[0]) if len(used) else mask.shape[1]
+        if unused >= TRIM_COLUMNS:
+            cache.trim_left(unused)
+            mask = mask[:, unused:]
+        return mask, cache
+
