@@ -47,10 +47,16 @@ def worker(spec: dict) -> dict:
     """Sample in this process; print what the parent compares."""
     from leti_core.app import get_registry, sample_problems
 
+    from leti_core.prompts import apply_format
+
     registry = get_registry()
-    problems = registry.task("mbpp", data=spec["data"]).load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
+    task = registry.task("mbpp", data=spec["data"])
+    problems = task.load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
     sampler = registry.sampler(spec["sampler"], **spec["options"], max_tokens=spec["max_tokens"],
                                batch_size=spec["batch_size"], seed=0)
+    problems, _ = apply_format(problems, spec["prompt_format"], task.chat_request,
+                               lambda messages: sampler.render_chat(spec["model"], messages), spec["model"],
+                               task.code_language)
     list(sample_problems(sampler, spec["model"], problems[:1], 1, 1.0, None))  # load, convert, warm up
     sampler.stats.update({key: 0 for key in sampler.stats})
     started = time.perf_counter()
@@ -80,6 +86,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="prompt + completion tokens (leti run's)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences at once (leti run's)")
     parser.add_argument("--greedy-prompts", type=int, default=50, help="prompts compared at temperature 0")
+    parser.add_argument("--prompt-format", choices=["auto", "raw", "chat"], default="auto",
+                        help="as leti run's (auto: chat for a model with a chat template)")
     parser.add_argument("--samplers", nargs="*", default=None, help="only these samplers [every installed one]")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -94,14 +102,14 @@ def main() -> None:
     configs = [(name, options) for name, options in CONFIGS
                if (name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None)
                and (args.samplers is None or name in args.samplers)]
-    print(f"{args.prompts} MBPP prompts x {args.samples}, T={args.temperature}, budget {args.max_tokens} tokens, "
-          f"batch {args.batch_size}; greedy identity over 64 tokens on {args.greedy_prompts} prompts; {model}")
+    print(f"{args.prompts} MBPP prompts ({args.prompt_format} format) x {args.samples}, T={args.temperature}, "
+          f"budget {args.max_tokens} tokens, batch {args.batch_size}; greedy identity over 64 tokens on {args.greedy_prompts} prompts; {model}")
     results = {}
     for name, options in configs:
         spec = {"data": args.data, "model": str(model), "sampler": name, "options": options,
                 "prompts": args.prompts, "n": args.samples, "temperature": args.temperature,
                 "max_tokens": args.max_tokens, "batch_size": args.batch_size, "greedy_prompts": args.greedy_prompts,
-                "greedy_budget": 320}
+                "greedy_budget": 320, "prompt_format": args.prompt_format}
         done = subprocess.run([sys.executable, __file__, "--data", args.data, "--worker", json.dumps(spec)],
                               capture_output=True, text=True)
         label = f"{name} {' '.join(f'{k}={v}' for k, v in options.items()) or '(defaults)'}"
