@@ -89,8 +89,14 @@ class ContinuousDecoder:
 
     def decode(self, prompts: Sequence[str]) -> Iterator[tuple[int, list[int]]]:
         """(index in ``prompts``, generated token ids without EOS) for each prompt, in the order they end."""
-        waiting = deque(enumerate(prompts))
-        rows: list[_Sequence] = []
+        lengths = [len(ids) for ids in self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
+        waiting: deque[tuple[int, str]] = deque()
+        for index, (prompt, length) in enumerate(zip(prompts, lengths, strict=True)):
+            if length < self.max_tokens:
+                waiting.append((index, prompt))
+            else:  # the prompt fills the budget: nothing to generate
+                yield index, []
+        rows: list[_Sequence | None] = []
         cache: SlotCache | None = None
         mask = positions = last_tokens = torch.empty(0)
         while waiting or rows:
@@ -106,8 +112,8 @@ class ContinuousDecoder:
                     rows = [None] * len(admitted)
                     cache, mask, positions = SlotCache(prefilled), new_mask, new_positions
                     last_tokens = torch.zeros_like(positions)
-                for slot, (index, _), length in zip(targets, admitted, new_mask.sum(1).tolist(), strict=True):
-                    rows[slot] = _Sequence(index, self.max_tokens - int(length))
+                for slot, (index, _) in zip(targets, admitted, strict=True):
+                    rows[slot] = _Sequence(index, self.max_tokens - lengths[index])
                 chosen = self.choose(first_logits)
                 last_tokens[targets] = chosen
                 yield from self._record(rows, targets, chosen.tolist())
@@ -161,7 +167,7 @@ class ContinuousDecoder:
             row = rows[slot]
             if row is None:
                 continue
-            ended = token == self.eos or row.budget <= 0
+            ended = token == self.eos
             if not ended:
                 row.tokens.append(token)
                 ended = len(row.tokens) >= row.budget or self._stopped(row.tokens)
