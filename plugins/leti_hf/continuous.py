@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from transformers import DynamicCache
-from transformers.cache_utils import get_layer_types_and_kwargs
+from transformers.cache_utils import DynamicLayer
 
 from .slot_cache import SlotCache
 
@@ -30,15 +30,16 @@ Chooser = Callable[[torch.Tensor], torch.Tensor]
 
 
 def supports_continuous(model: Any) -> bool:
-    """Whether ``model`` is a decoder whose every layer keeps a plain, full-attention key/value cache."""
+    """Whether ``model`` is a decoder whose every layer keeps a plain, full-attention key/value cache
+    (what transformers' ``DynamicCache`` builds for it is made of plain ``DynamicLayer``s only)."""
     config = model.config
     if getattr(config, "is_encoder_decoder", False):
         return False
     try:
-        layer_types, _ = get_layer_types_and_kwargs(config.get_text_config(decoder=True))
+        layers = DynamicCache(config=config).layers
     except Exception:  # noqa: BLE001 - an unusual config: leave it to generate()
         return False
-    return all(kind == "full_attention" for kind in layer_types)
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
 
 
 def chooser(temperature: float, top_p: float) -> Chooser:
