@@ -32,6 +32,15 @@ def run_cli(command: click.Command, args: list[str] | None = None) -> None:
         _fail("aborted", 130)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except OSError as error:  # a path the system refuses (too long, unreadable) that no check caught first
+        _fail(_os_message(error), 1)
+
+
+def _os_message(error: OSError) -> str:
+    name = str(error.filename) if error.filename is not None else ""
+    if len(name) > 200:
+        name = name[:200] + "..."
+    return f"{name}: {error.strerror}" if name and error.strerror else str(error)
 
 
 def _fail(message: str, code: int) -> None:

@@ -70,6 +70,7 @@ def test_config_files(capsys, tmp_path_factory, suffix, content):
                                                                 "memory_mb", "bwrap"]), hostile_text)
                       .map(lambda kv: f"{kv[0]}={kv[1]}")))
 @example(flag="--sandbox-option", pair="workers=" + "[" * 5000)  # found by hypothesis: JSON nested too deep
+@example(flag="--task-option", pair="data=" + "[" * 5000)  # found by hypothesis: a file name too long to stat
 def test_component_option_values(capsys, tmp_path, mbpp_dir, flag, pair):
     code, err = _leti(capsys, "evaluate", "--data", mbpp_dir, flag, pair, tmp_path / "missing.jsonl")
     assert code != 0
