@@ -81,6 +81,16 @@ def test_draw_follows_the_probabilities_and_never_picks_an_impossible_token():
     assert torch.allclose(counts, probabilities[0].float(), atol=0.01)
 
 
+def test_top_p_keeps_only_the_nucleus():
+    from leti_hf.continuous import chooser
+
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([[0.6, 0.3, 0.1]])).repeat(10_000, 1)
+    assert set(chooser(1.0, 0.5)(logits).tolist()) == {0}  # 0.6 alone covers half the mass
+    assert set(chooser(1.0, 0.8)(logits).tolist()) == {0, 1}
+    assert set(chooser(1.0, 1.0)(logits).tolist()) == {0, 1, 2}
+
+
 def test_continuous_sampling_is_seeded_and_keeps_groups_in_prompt_order(tiny_base, model_and_tokenizer):
     def sample(seed: int, temperature: float = 1.0) -> list[list[str]]:
         sampler = get_registry().sampler("hf", max_tokens=120, batch_size=3, seed=seed, precision="fp32")
