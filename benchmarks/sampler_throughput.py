@@ -5,8 +5,9 @@
 For each configuration, in a fresh process (one at a time: torch and CTranslate2 take every core):
 real tokens/s (generated up to EOS, no padding), samples/s, peak resident memory, the ratio to
 `hf` with transformers' `generate` at `leti run`'s batch and precision, and, greedy over the first
-64 new tokens, the share of completions identical to `hf` with `generate` in fp32. Without --model, the embedded SmolLM2-135M-Instruct is prepared once
-(LeTI's special tokens added) into ~/.cache/leti/benchmark-base.
+64 new tokens, the share of completions identical to `hf` with `generate` in fp32. Prompts are in
+`leti run`'s format. Without --model, the embedded SmolLM2-135M-Instruct is prepared once (LeTI's
+special tokens added) into ~/.cache/leti/benchmark-base.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ def prepare_base() -> Path:
 def worker(spec: dict) -> dict:
     """Sample in this process; print what the parent compares."""
     from leti_core.app import get_registry, sample_problems
-
     from leti_core.prompts import apply_format
 
     registry = get_registry()
@@ -103,7 +103,8 @@ def main() -> None:
                if (name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None)
                and (args.samplers is None or name in args.samplers)]
     print(f"{args.prompts} MBPP prompts ({args.prompt_format} format) x {args.samples}, T={args.temperature}, "
-          f"budget {args.max_tokens} tokens, batch {args.batch_size}; greedy identity over 64 tokens on {args.greedy_prompts} prompts; {model}")
+          f"budget {args.max_tokens} tokens, batch {args.batch_size}; greedy identity over 64 tokens on "
+          f"{args.greedy_prompts} prompts; {model}")
     results = {}
     for name, options in configs:
         spec = {"data": args.data, "model": str(model), "sampler": name, "options": options,

@@ -8,7 +8,7 @@ and watch runs. Commands and scripts that drive runs use the application layer, 
         register("my-task", MyTask)
 """
 
-from .batching import in_batches
+from .batching import in_batches, in_prompt_order
 from .components import (
     Component,
     Environment,
@@ -87,6 +87,7 @@ __all__ = [
     "stream_seed",
     "hookimpl",
     "in_batches",
+    "in_prompt_order",
     "iter_json_lines",
     "read_models",
     "write_json",

@@ -4,7 +4,7 @@ for logs carry stage, done/total, rate and ETA."""
 from __future__ import annotations
 
 from leti_cli.progress import ProgressLines
-from leti_core import in_batches
+from leti_core import in_batches, in_prompt_order
 
 
 def test_in_batches_yields_each_prompts_samples_in_order_as_soon_as_done():
@@ -24,6 +24,22 @@ def test_in_batches_yields_each_prompts_samples_in_order_as_soon_as_done():
     assert groups == [["a#1", "a#1"], ["b#1", "b#2"], ["c#2", "c#2"]]
     assert yielded_after == [1, 2, 2]  # "a" came out before the second batch ran
     assert advanced == [3, 3]
+
+
+def test_in_prompt_order_groups_sequences_ending_in_any_order_as_soon_as_a_prompt_is_complete():
+    arrived, yielded_after = [], []
+
+    def finished():
+        for index in (3, 0, 2, 1, 5, 4):  # prompt 1's sequences end before prompt 0's second
+            arrived.append(index)
+            yield index, f"s{index}"
+
+    groups = []
+    for group in in_prompt_order(finished(), 3, 2):
+        groups.append(group)
+        yielded_after.append(len(arrived))
+    assert groups == [["s0", "s1"], ["s2", "s3"], ["s4", "s5"]]
+    assert yielded_after == [4, 4, 6]  # prompts 0 and 1 as soon as sequence 1 ended
 
 
 def test_progress_lines_say_stage_done_total_rate_and_eta():

@@ -134,7 +134,7 @@ class ContinuousDecoder:
                                     **{self._cache_argument: cache}).logits[:, -1].float()
                 last_tokens = self.choose(logits)
                 yield from self._record(rows, range(len(rows)), last_tokens.tolist())
-            mask, cache = self._trim(mask, cache)
+            mask = self._trim(mask, cache)
 
     def _prefill(self, texts: list[str]) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
         encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -183,14 +183,11 @@ class ContinuousDecoder:
         return any(word in tail for word in self.stop)
 
     @staticmethod
-    def _trim(mask: torch.Tensor, cache: SlotCache | None) -> tuple[torch.Tensor, SlotCache | None]:
-        """Drop the left columns no row attends to any more."""
-        if cache is None or not len(mask):
-            return mask, cache
+    def _trim(mask: torch.Tensor, cache: SlotCache) -> torch.Tensor:
+        """Drop the left columns no row attends to any more; the mask that is left."""
         used = mask.any(0).nonzero()
         unused = int(used[0]) if len(used) else mask.shape[1]
         if unused >= TRIM_COLUMNS:
             cache.trim_left(unused)
             mask = mask[:, unused:]
-        return mask, cache
-
+        return mask

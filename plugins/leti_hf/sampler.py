@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import Options, ProgressCallback, Sampler, in_batches, render_with, stream_seed
+from leti_core import Options, ProgressCallback, Sampler, in_batches, in_prompt_order, render_with, stream_seed
 
 
 class HFSampler(Sampler):
@@ -99,20 +99,22 @@ class HFSampler(Sampler):
         decoder = ContinuousDecoder(network, tokenizer, self.options.batch_size, self.options.max_tokens,
                                     chooser(temperature, self.options.top_p), stop)
         sequences = decoder.decode([prompt for prompt in prompts for _ in range(n)])
-        completions: dict[int, str] = {}
-        next_prompt = 0
-        while next_prompt < len(prompts):
-            with torch.inference_mode():  # not held while the caller has a group
-                index, tokens = next(sequences)
-            completions[index] = tokenizer.decode(tokens, skip_special_tokens=False)
-            self.stats["sequences"] += 1
-            self.stats["generated_tokens"] += len(tokens)
-            if progress is not None:
-                progress(1)
-            while next_prompt < len(prompts) and all(next_prompt * n + k in completions for k in range(n)):
-                yield [completions.pop(next_prompt * n + k) for k in range(n)]
-                next_prompt += 1
-        self.stats["padding_tokens"] += decoder.padding_tokens
+
+        def finished() -> Iterator[tuple[int, str]]:
+            while True:
+                with torch.inference_mode():  # not held while the caller has a group
+                    ended = next(sequences, None)
+                if ended is None:
+                    self.stats["padding_tokens"] += decoder.padding_tokens
+                    return
+                index, tokens = ended
+                self.stats["sequences"] += 1
+                self.stats["generated_tokens"] += len(tokens)
+                if progress is not None:
+                    progress(1)
+                yield index, tokenizer.decode(tokens, skip_special_tokens=False)
+
+        return in_prompt_order(finished(), len(prompts), n)
 
     def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
                   stop: Sequence[str]) -> list[str]:
