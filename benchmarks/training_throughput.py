@@ -28,9 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMON = {"epochs": 1, "batch_size": 32, "micro_batch_size": 4, "max_length": 512}
 VARIANTS = {
     "default": {},
+    "freed memory returned": {"keep_freed_memory": False},
     "fused AdamW": {"optim": "adamw_torch_fused"},
     "torch.compile": {"torch_compile": True},
     "torch.compile, micro-batch 8": {"torch_compile": True, "micro_batch_size": 8},
+    "torch.compile, micro-batch 8, fused AdamW": {"torch_compile": True, "micro_batch_size": 8,
+                                                  "optim": "adamw_torch_fused"},
+    "torch.compile, micro-batch 16": {"torch_compile": True, "micro_batch_size": 16},
     "LoRA r16": {"lora": True, "lora_rank": 16},
     "micro-batch 8": {"micro_batch_size": 8},
     "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},

@@ -71,6 +71,9 @@ class HFTrainer(Trainer):
             "adapter-only (small; the hf sampler reads them)")
         qlora: bool = Field(default=False, description="with lora: load the frozen weights in 4 bits (bitsandbytes, GPU)")
         gradient_checkpointing: bool = Field(default=False, description="recompute activations to save memory")
+        keep_freed_memory: bool = Field(
+            default=True, description="on CPU (glibc), keep freed memory in the process while training instead of "
+            "mapping fresh pages for every large tensor; returned when training ends")
         attn_implementation: str | None = Field(default=None, description="eager, sdpa, flash_attention_2 [the model's]")
         revision: str | None = Field(default=None, description="model revision on the hub")
         trust_remote_code: bool = Field(default=False, description="run the model repository's own code")

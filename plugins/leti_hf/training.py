@@ -20,10 +20,10 @@ from trl import SFTConfig, SFTTrainer
 
 from leti_core import LetiError, ProgressCallback
 
-from .corpus import chunks, iter_code
-from .models import load_tokenizer, use_bf16
 from .batches import batch_geometry, ordered_sequences
-
+from .corpus import chunks, iter_code
+from .heap import freed_memory_kept
+from .models import load_tokenizer, use_bf16
 
 
 class _InOrderTrainer(SFTTrainer):
@@ -121,7 +121,8 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     state = resumable_state(Path(output_dir))
     trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation,
                             state, progress, log_dir, per_step)
-    result = trainer.train(resume_from_checkpoint=last_whole_state(state))
+    with freed_memory_kept(options.keep_freed_memory and trainer.args.device.type == "cpu"):
+        result = trainer.train(resume_from_checkpoint=last_whole_state(state))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     save_checkpoint(trainer, tokenizer, output_dir, options)
     if trainer.is_world_process_zero():

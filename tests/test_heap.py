@@ -1,0 +1,46 @@
+"""Freed memory kept in the process while training on CPU (glibc's malloc settings)."""
+
+from __future__ import annotations
+
+import platform
+import resource
+
+import pytest
+import torch
+
+from leti_hf.heap import freed_memory_kept
+
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+
+
+def _page_faults_of_large_tensors(times: int = 4, megabytes: int = 64) -> int:
+    """Minor page faults taken by allocating, writing and freeing a large tensor ``times`` times."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(times):
+        block = torch.empty(megabytes * 2**20, dtype=torch.uint8)
+        block.fill_(1)
+        del block
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@glibc_only
+def test_large_tensors_reuse_kept_memory_inside_and_fresh_pages_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+    pages = 64 * 2**20 // resource.getpagesize()
+    with freed_memory_kept() as kept:
+        assert kept
+        # the heap grows for the first few (aligned blocks leave gaps), then serves every one
+        warm_up = [_page_faults_of_large_tensors(times=1) for _ in range(16)]
+        inside = _page_faults_of_large_tensors()
+    after = _page_faults_of_large_tensors()
+    assert min(warm_up) < pages // 2 and inside < pages // 2  # freed blocks came back, already mapped
+    assert after >= 3 * pages  # glibc's defaults again: every block is freshly mapped
+
+
+def test_off_or_tuned_by_the_user_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    with freed_memory_kept(enabled=False) as kept:
+        assert not kept
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")
+    with freed_memory_kept() as kept:
+        assert not kept
