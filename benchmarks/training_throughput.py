@@ -7,7 +7,8 @@ Each variant trains the same texts in the same order in a fresh process (one at 
 takes every core). With --baseline-commit, the trainer of that commit (a git worktree of this
 checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s of the
 whole training and of the steps after the first (which pays for warm-up and torch.compile's
-compilation; each variant compiles into an empty cache), their ratios to the baseline, the first
+compilation; each variant compiles into an empty cache), their ratios to the baseline (for the
+steps after the first: to the first row that has that figure, as a commit's trainer may not), the first
 and last step's loss (same data and order: full fine-tuning variants should match), and the share
 of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s against --peak-tflops,
 which you measure or take from the CPU's data sheet).
@@ -27,19 +28,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = {"epochs": 1, "batch_size": 32, "micro_batch_size": 4, "max_length": 512}
 VARIANTS = {
+    # the trainer as it was before it kept freed memory and took transformers' default optimizer
+    "as before (AdamW unfused, freed memory returned)": {"optim": "adamw_torch", "keep_freed_memory": False},
     "default": {},
     "freed memory returned": {"keep_freed_memory": False},
-    "fused AdamW": {"optim": "adamw_torch_fused"},
+    "AdamW unfused": {"optim": "adamw_torch"},
     "torch.compile": {"torch_compile": True},
     "torch.compile, micro-batch 8": {"torch_compile": True, "micro_batch_size": 8},
-    "torch.compile, micro-batch 8, fused AdamW": {"torch_compile": True, "micro_batch_size": 8,
-                                                  "optim": "adamw_torch_fused"},
     "torch.compile, micro-batch 16": {"torch_compile": True, "micro_batch_size": 16},
     "LoRA r16": {"lora": True, "lora_rank": 16},
     "micro-batch 8": {"micro_batch_size": 8},
     "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},
-    "LoRA r16, micro-batch 8, fused AdamW": {"lora": True, "lora_rank": 16, "micro_batch_size": 8,
-                                             "optim": "adamw_torch_fused"},
 }
 
 WORKER = """
@@ -103,14 +102,15 @@ def main() -> None:
     base = next((metrics for _, metrics in rows if metrics), None)
     steady_base = next((metrics["steady"] for _, metrics in rows if metrics and not math.isnan(metrics["steady"])),
                        float("nan"))
-    print(f"{'variant':38} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
+    width = max([len("variant")] + [len(label) for label, _ in rows])
+    print(f"{'variant':{width}} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
           f"{'last loss':>10} {'peak':>6}")
     for label, metrics in rows:
         if metrics is None:
             continue
         peak = (f"{6 * args.parameters * max(metrics['rate'], metrics['steady']) / (args.peak_tflops * 1e12):6.1%}"
                 if args.peak_tflops else "     -")
-        print(f"{label:38} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
+        print(f"{label:{width}} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
               f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
               f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}")
 

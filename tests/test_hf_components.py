@@ -58,6 +58,11 @@ def test_training_loss_sums_token_losses_over_the_global_token_count_without_rec
                             steps=1, micro=2, accumulation=1, state=tmp_path)
     assert not trainer.args.gradient_checkpointing  # trl's default would recompute every layer
     assert not getattr(trainer.args, "activation_checkpointing", False)  # its newer name
+    from trl import SFTConfig
+
+    default_optimizer = SFTConfig.__dataclass_fields__["optim"].default  # fused AdamW from torch 2.8 on
+    assert trainer.args.optim == default_optimizer
+    assert trainer.create_optimizer().defaults.get("fused", False) == ("fused" in str(default_optimizer))
     batch = trainer.data_collator([{"input_ids": row} for row in sequences])
     model = trainer.model.eval()
     with torch.no_grad():

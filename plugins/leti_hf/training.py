@@ -223,7 +223,6 @@ def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list
         weight_decay=options.weight_decay,
         lr_scheduler_type="constant",
         warmup_steps=0,
-        optim="adamw_torch",
         bf16=use_bf16(options.precision),
         use_cpu=not torch.cuda.is_available(),
         dataloader_pin_memory=torch.cuda.is_available(),
