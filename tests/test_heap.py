@@ -23,8 +23,13 @@ def _page_faults_of_large_tensors(times: int = 4, megabytes: int = 64) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
 @glibc_only
-def test_large_tensors_reuse_kept_memory_inside_and_fresh_pages_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_tensors_reuse_kept_memory_which_goes_back_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
         monkeypatch.delenv(name, raising=False)
     pages = 64 * 2**20 // resource.getpagesize()
@@ -33,9 +38,10 @@ def test_large_tensors_reuse_kept_memory_inside_and_fresh_pages_after(monkeypatc
         # the heap grows for the first few (aligned blocks leave gaps), then serves every one
         warm_up = [_page_faults_of_large_tensors(times=1) for _ in range(16)]
         inside = _page_faults_of_large_tensors()
-    after = _page_faults_of_large_tensors()
+        kept_resident = _resident_bytes()
+    returned_resident = _resident_bytes()
     assert min(warm_up) < pages // 2 and inside < pages // 2  # freed blocks came back, already mapped
-    assert after >= 3 * pages  # glibc's defaults again: every block is freshly mapped
+    assert kept_resident - returned_resident >= 32 * 2**20  # the kept blocks went back to the system
 
 
 def test_off_or_tuned_by_the_user_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,3 +50,24 @@ def test_off_or_tuned_by_the_user_changes_nothing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")
     with freed_memory_kept() as kept:
         assert not kept
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_cpu_training_runs_inside_the_kept_heap_as_its_option_says(keep, tiny_base, tmp_path, monkeypatch):
+    import contextlib
+
+    import leti_hf.training
+    from leti_core.app import get_registry
+
+    seen: list[bool] = []
+
+    @contextlib.contextmanager
+    def recording(enabled: bool = True):
+        seen.append(enabled)
+        yield enabled
+
+    monkeypatch.setattr(leti_hf.training, "freed_memory_kept", recording)
+    trainer = get_registry().trainer("hf", epochs=1, batch_size=2, micro_batch_size=2, pretrain_mix=False,
+                                     keep_freed_memory=keep)
+    trainer.train(str(tiny_base), ["<|good|>x = 1\n"] * 2, tmp_path / "ck")
+    assert seen == [keep]
