@@ -50,6 +50,10 @@ def test_off_or_tuned_by_the_user_changes_nothing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")
     with freed_memory_kept() as kept:
         assert not kept
+    monkeypatch.delenv("MALLOC_MMAP_MAX_")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    with freed_memory_kept() as kept:
+        assert not kept
 
 
 @pytest.mark.parametrize("keep", [True, False])

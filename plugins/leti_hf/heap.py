@@ -12,7 +12,7 @@ from contextlib import contextmanager
 # mallopt(3) parameters and glibc's defaults for them
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
-_USER_SETTINGS = ("GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+_USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 
 
 @contextmanager
@@ -22,7 +22,9 @@ def freed_memory_kept(enabled: bool = True) -> Iterator[bool]:
 
     Yields whether it took effect: not off glibc, and not where the user tuned malloc themselves.
     """
-    libc = _glibc() if enabled and not any(name in os.environ for name in _USER_SETTINGS) else None
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    tuned = "glibc.malloc." in tunables or any(name in os.environ for name in _USER_SETTINGS)
+    libc = _glibc() if enabled and not tuned else None
     if libc is None:
         yield False
         return
