@@ -8,10 +8,10 @@ takes every core). With --baseline-commit, the trainer of that commit (a git wor
 checkout) runs first, as the baseline; otherwise the first variant is. Prints tokens/s of the
 whole training and of the steps after the first (which pays for warm-up and torch.compile's
 compilation; each variant compiles into an empty cache), their ratios to the baseline (for the
-steps after the first: to the first row that has that figure, as a commit's trainer may not), the first
-and last step's loss (same data and order: full fine-tuning variants should match), and the share
-of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s against --peak-tflops,
-which you measure or take from the CPU's data sheet).
+steps after the first: to the first row that has that figure, which a commit's trainer may not
+report), the first and last step's loss (same data and order: full fine-tuning variants should
+match), and the share of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s
+against --peak-tflops, which you measure or take from the CPU's data sheet).
 """
 
 from __future__ import annotations
