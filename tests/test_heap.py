@@ -8,7 +8,7 @@ import resource
 import pytest
 import torch
 
-from leti_hf.heap import freed_memory_kept
+from leti_hf.heap import USER_SETTINGS, freed_memory_kept
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 
@@ -30,7 +30,7 @@ def _resident_bytes() -> int:
 
 @glibc_only
 def test_large_tensors_reuse_kept_memory_which_goes_back_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+    for name in ("GLIBC_TUNABLES", *USER_SETTINGS):
         monkeypatch.delenv(name, raising=False)
     pages = 64 * 2**20 // resource.getpagesize()
     with freed_memory_kept() as kept:

@@ -4,7 +4,6 @@ large tensor fresh pages from the kernel (one page fault and a zeroing per 4 KiB
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from contextlib import contextmanager
 # mallopt(3) parameters and glibc's defaults for them
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
-_USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 
 
 @contextmanager
@@ -23,7 +22,7 @@ def freed_memory_kept(enabled: bool = True) -> Iterator[bool]:
     Yields whether it took effect: not off glibc, and not where the user tuned malloc themselves.
     """
     tunables = os.environ.get("GLIBC_TUNABLES", "")
-    tuned = "glibc.malloc." in tunables or any(name in os.environ for name in _USER_SETTINGS)
+    tuned = "glibc.malloc." in tunables or any(name in os.environ for name in USER_SETTINGS)
     libc = _glibc() if enabled and not tuned else None
     if libc is None:
         yield False
@@ -39,12 +38,11 @@ def freed_memory_kept(enabled: bool = True) -> Iterator[bool]:
 
 
 def _glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (it has mallopt and malloc_trim), else None."""
-    name = ctypes.util.find_library("c")
+    """The process's C library when it is glibc (it has mallopt and malloc_trim), else None."""
     try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
+        libc = ctypes.CDLL(None)  # the symbols the process has loaded
+    except (OSError, TypeError):  # platforms without dlopen(NULL)
         return None
-    if libc is None or not all(hasattr(libc, symbol) for symbol in ("mallopt", "malloc_trim", "gnu_get_libc_version")):
+    if not all(hasattr(libc, symbol) for symbol in ("mallopt", "malloc_trim", "gnu_get_libc_version")):
         return None
     return libc
