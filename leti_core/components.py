@@ -172,14 +172,19 @@ class Step(Limits):
 class Program(Limits):
     """A program for a sandbox, with the limits to run it under.
 
-    Either Python ``source`` (run by the sandbox's own harness), or ``files`` written into the
-    work folder and ``steps`` run there in order, each under the program's isolation and its own
-    limits, until one fails. A program of steps passes when every step exits with status 0 and
+    Either Python ``source`` (with ``tests``, judged in a process the program cannot reach; without,
+    run whole by the sandbox's own harness), or ``files`` written into the work folder and
+    ``steps`` run there in order, each under the program's isolation and its own limits, until one
+    fails. A program of steps passes when every step exits with status 0 and
     its last step wrote the value of the environment variable ``LETI_SANDBOX_NONCE`` on file
     descriptor 3 (which the environment's test code does after its last test).
     """
 
     source: str = ""
+    tests: str = Field(default="", description="Python test code, judged apart from ``source``: the sandbox runs it "
+                       "in a process of its own, where the program's top-level names call into the program's process "
+                       "and return plain data; the program never sees it. Its lines follow the source's, as in "
+                       "``source + '\\n' + tests``. Empty: ``source`` runs whole, in its own process")
     output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
     files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
     steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")

@@ -72,6 +72,8 @@ class ErrorInfo(BaseModel):
     syntax_error: bool = False
     text: str | None = Field(default=None, description="the error as the language's own tools print it, trimmed "
                              "to the program's lines (compilers, other runtimes); the feedback then shows it as it is")
+    compared: str | None = Field(default=None, description="for a failed assert whose comparison the judge made "
+                                 "between plain values: the comparison with those values (\"assert 480 == 240\")")
 
 
 class ExecutionResult(BaseModel):
@@ -90,6 +92,9 @@ class ExecutionResult(BaseModel):
                              "output is stdout and stderr), or the last")
     returncode: int | None = Field(default=None, description="for a program of steps: that step's exit status "
                                    "(negative: the signal that killed it)")
+    judged: Literal["apart", "in process"] | None = Field(
+        default=None, description="where the verdict was decided: apart (by a judge the program cannot reach, from "
+        "plain values) or in process (the program's own process or code had a say: a program can forge such a pass)")
 
     @property
     def passed(self) -> bool:

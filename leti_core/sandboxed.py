@@ -50,12 +50,14 @@ class SandboxedEnvironment(Environment):
             self._sandbox = self._factory(self.options.sandbox)
         return self._sandbox
 
-    def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
-        """Run program texts under this environment's limits, results in order."""
+    def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None,
+                    tests: Sequence[str] | None = None) -> list[ExecutionResult]:
+        """Run program texts under this environment's limits, results in order; with ``tests``
+        (one per source), each program is judged apart by its tests (``Program.tests``)."""
         programs = [
-            Program(source=source, timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
+            Program(source=source, tests=test, timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
                     memory_mb=self.options.memory_mb, output_limit=self.options.output_limit)
-            for source in sources
+            for source, test in zip(sources, tests if tests is not None else [""] * len(sources), strict=True)
         ]
         return self.sandbox.run(programs, progress=progress)
 

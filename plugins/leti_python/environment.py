@@ -13,8 +13,17 @@ def build_program(problem: Problem, completion: str) -> str:
     return "\n".join(part for part in parts if part) + "\n"
 
 
+def split_program(problem: Problem, completion: str) -> tuple[str, str]:
+    """That program as the program's part and the tests' part, ``source + "\\n" + tests`` being it
+    whole; the tests are judged apart (``Program.tests``)."""
+    tests = "\n".join(part for part in (problem.test_setup, *problem.tests) if part)
+    return problem.prompt + completion, tests + "\n" if tests else ""
+
+
 class PythonEnvironment(SandboxedEnvironment):
-    """Runs each completion with its problem's tests; a failure's traceback is the feedback."""
+    """Runs each completion with its problem's tests, judged apart from the program (the sandbox's
+    judge calls the program's functions and compares plain values); a failure's traceback is the
+    feedback."""
 
     name = "python"
     accepts = frozenset({"python"})
@@ -28,5 +37,5 @@ class PythonEnvironment(SandboxedEnvironment):
         completions: Sequence[str],
         progress: ProgressCallback | None = None,
     ) -> list[ExecutionResult]:
-        sources = [build_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
-        return self.run_sources(sources, progress)
+        parts = [split_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
+        return self.run_sources([source for source, _ in parts], progress, tests=[tests for _, tests in parts])

@@ -141,9 +141,46 @@ def judge(report: Capture, returncode: int, nonce: str, base: dict) -> Execution
             status="failed", reason="the program wrote on the harness's result channel", **base
         )
     if value.get("completed"):
-        return ExecutionResult(status="passed", **base)
+        return ExecutionResult(status="passed", judged="in process", **base)
     error = ErrorInfo.model_validate(value.get("error") or {"type": "UnknownError"})
-    return ExecutionResult(status="failed", error=error, **base)
+    return ExecutionResult(status="failed", error=error, judged="in process", **base)
+
+
+def _signal_name(returncode: int) -> str:
+    return signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+
+
+def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
+    """The result of a program judged apart, from the judge's report and how both processes ended."""
+    base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
+            "isolation": isolation}
+    if message["timed_out"]:
+        return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
+    try:
+        report = json.loads(message["report"]) if message["report"] else None
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):  # the judge ended without a report
+        code = message["judge_returncode"]
+        if cpu_limit_hit(code, message["judge_cpu"], cpu_seconds):
+            return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
+        if code < 0:
+            return ExecutionResult(status="failed", reason=f"the judge was killed by {_signal_name(code)}", **base)
+        return ExecutionResult(status="error", reason=f"sandbox error: the judge exited with status {code}", **base)
+    if "internal" in report:
+        return ExecutionResult(status="error", reason=f"sandbox error: the judge failed: {report['internal']}", **base)
+    base["judged"] = "in process" if report.get("judged") == "in process" else "apart"
+    if report.get("completed") is True:
+        return ExecutionResult(status="passed", **base)
+    if report.get("error"):
+        return ExecutionResult(status="failed", error=ErrorInfo.model_validate(report["error"]), **base)
+    code = message["returncode"]
+    if cpu_limit_hit(code, message["cpu"], cpu_seconds):
+        return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
+    if code < 0:
+        return ExecutionResult(status="failed", reason=f"the program was killed by {_signal_name(code)}", **base)
+    return ExecutionResult(status="failed", reason=f"the program exited (status {code}) before its tests finished",
+                           **base)
 
 
 def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult:

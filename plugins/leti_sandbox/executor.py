@@ -7,6 +7,11 @@ answers each with a result frame on fd 1, in order. The wall-clock limit is enfo
 outside the program: the child is killed through its pidfd, then its process group; processes
 that escaped the group are killed by uid, and reaped (given up on after 2 s), before the result
 goes back.
+
+A job with tests is judged apart: its frame is followed by the tests as raw bytes, read only
+after the program's child is forked, into a buffer that is zeroed once the judge's child is
+forked; the judge's report goes back the same way, after the result frame. So no child of this
+process (no program) inherits a test or a verdict of another sample in its memory.
 """
 
 import gc
@@ -21,6 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRAIN_FACTOR = 8           # output beyond this many times the limit closes the pipe
 REPORT_LIMIT = 1024 * 1024
+EXIT_GRACE = 0.5           # seconds a judged program has to flush its output once the judge is done
+PR_SET_DUMPABLE = 4
 
 
 def _load(name):
@@ -33,6 +40,8 @@ def _load(name):
 frames = _load("frames")
 harness = _load("harness")
 layers = _load("layers")
+served = _load("served")
+judge = _load("judge")
 
 
 class Capture:
@@ -51,9 +60,30 @@ class Capture:
         self.dropped += max(0, len(chunk) - max(room, 0))
         return self.dropped <= DRAIN_FACTOR * self.limit
 
+    def read(self, fd):
+        """Read what ``fd`` has; False at end of file or past what we are willing to read."""
+        chunk = os.read(fd, 65536)
+        return bool(chunk) and self.add(chunk)
+
     def text(self):
         text = b"".join(self.chunks).decode("utf-8", errors="replace")
         return text + ("\n[%d more bytes dropped]" % self.dropped if self.dropped else "")
+
+
+class RawCapture:
+    """Bytes read straight into a buffer this executor owns and zeroes (no copies left behind)."""
+
+    __slots__ = ("buffer", "size")
+
+    def __init__(self, buffer):
+        self.buffer, self.size = buffer, 0
+
+    def read(self, fd):
+        if self.size == len(self.buffer):
+            return False  # more than a report may be: the host refuses it
+        count = os.readv(fd, [memoryview(self.buffer)[self.size:]])
+        self.size += count
+        return count > 0
 
 
 class Executor:
@@ -67,6 +97,8 @@ class Executor:
         os.close(devnull)
         self.jobs, self.results = _high(self.jobs), _high(self.results)
         self.plan, self.report = layers.prepare(config, _high)
+        self.tests = bytearray(0)                  # the job's tests, zeroed after the judge forks
+        self.verdict = bytearray(REPORT_LIMIT)     # the judge's report, zeroed once sent
 
     def serve(self):
         frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
@@ -77,6 +109,9 @@ class Executor:
             job = frames.read_frame(self.jobs)
             if job is None:
                 return
+            if "tests_size" in job:
+                self.run_judged(job)
+                continue
             frames.write_all(self.results, frames.encode(self.run(job)))
 
     def run(self, job):
@@ -129,11 +164,13 @@ class Executor:
                 "report_overflow": bool(report.dropped), "returncode": _returncode(status),
                 "timed_out": timed_out, "duration": duration, "cpu": cpu}
 
-    def watch(self, pid, poller, captures, deadline):
-        """Read the pipes until the child exits or the deadline passes; kill its group; reap."""
+    def watch(self, pid, poller, captures, deadline, open_fds=None, close=True, reap=True):
+        """Read the pipes until the child exits or the deadline passes; kill its group; reap
+        (unless ``reap`` is false: then only wait, and return None for status and time)."""
         pidfd = os.pidfd_open(pid)
         poller.register(pidfd, select.POLLIN)
-        open_fds = set(captures)
+        if open_fds is None:
+            open_fds = set(captures)
         timed_out = False
         try:
             while True:
@@ -152,14 +189,18 @@ class Executor:
                     break
                 self.read_ready(poller, captures, open_fds, None, events)
         finally:
-            _kill_child(pidfd)  # even if the child left its process group
-            if not _killpg(pid) and self.plan.reaper is not None:
-                self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
-            _, status, usage = os.wait4(pid, 0)
+            poller.unregister(pidfd)
+            status = usage = None
+            if reap:
+                _kill_child(pidfd)  # even if the child left its process group
+                if not _killpg(pid) and self.plan.reaper is not None:
+                    self.plan.reaper.sweep()  # no right to signal the uid: the helper does it
+                _, status, usage = os.wait4(pid, 0)
             os.close(pidfd)
-            for fd in captures:
-                os.close(fd)
-        return timed_out, status, usage.ru_utime + usage.ru_stime
+            if close:
+                for fd in captures:
+                    os.close(fd)
+        return timed_out, status, usage and usage.ru_utime + usage.ru_stime
 
     def read_ready(self, poller, captures, open_fds, timeout, events=None):
         """Read once from each ready pipe; returns whether anything was read."""
@@ -169,13 +210,68 @@ class Executor:
         for fd, _ in events:
             if fd not in open_fds:
                 continue
-            chunk = os.read(fd, 65536)
-            if chunk and captures[fd].add(chunk):
+            if captures[fd].read(fd):
                 progressed = True
                 continue
             poller.unregister(fd)  # end of file, or output past what we are willing to read
             open_fds.discard(fd)
         return progressed
+
+    def run_judged(self, job):
+        """Fork the program's child, then read the tests, fork the judge's child and zero the
+        tests; watch until the judge reports (or the deadline), then end the program. Writes the
+        result frame and the judge's raw report."""
+        stdout, stderr, requests, replies = (os.pipe2(os.O_CLOEXEC) for _ in range(4))
+        stdout, stderr, requests, replies = ((r, _above(w)) if i < 2 else (_above(r), _above(w))
+                                             for i, (r, w) in enumerate((stdout, stderr, requests, replies)))
+        started = time.monotonic()
+        program = os.fork()
+        if program == 0:
+            self.served_child(job, stdout[1], stderr[1], replies[1], requests[0])
+        for fd in (stdout[1], stderr[1], replies[1], requests[0]):
+            os.close(fd)
+        _setpgid(program)
+        size = job["tests_size"]
+        if len(self.tests) < size:
+            self.tests = bytearray(size)
+        view = memoryview(self.tests)
+        got = 0
+        while got < size:
+            count = os.readv(self.jobs, [view[got:size]])
+            if count == 0:
+                break
+            got += count
+        view.release()
+        report_read, report_write = os.pipe2(os.O_CLOEXEC)
+        report_write = _above(report_write)
+        judge_pid = os.fork()
+        if judge_pid == 0:
+            self.judge_child(job, size, report_write, requests[1], replies[0])
+        self.tests[:size] = bytes(size)  # zeroed in place: later children inherit zeros
+        for fd in (report_write, requests[1], replies[0]):
+            os.close(fd)
+        _setpgid(judge_pid)
+        verdict = RawCapture(self.verdict)
+        captures = {stdout[0]: Capture(job["output_limit"]), stderr[0]: Capture(job["output_limit"]),
+                    report_read: verdict}
+        poller = select.poll()
+        for fd in captures:
+            poller.register(fd, select.POLLIN)
+        deadline = started + job["timeout"]
+        open_fds = set(captures)
+        timed_out, judge_status, judge_cpu = self.watch(judge_pid, poller, captures, deadline, open_fds, close=False)
+        # the program flushes its output and exits once the judge closed the channel
+        self.watch(program, poller, captures, min(deadline, time.monotonic() + EXIT_GRACE), open_fds, close=False,
+                   reap=False)
+        program_timed_out, status, cpu = self.watch(program, poller, captures, 0, open_fds)
+        result = {"stdout": captures[stdout[0]].text(), "stderr": captures[stderr[0]].text(),
+                  "returncode": _returncode(status), "cpu": cpu, "timed_out": timed_out,
+                  "duration": time.monotonic() - started, "judge_returncode": _returncode(judge_status),
+                  "judge_cpu": judge_cpu, "report_size": verdict.size}
+        self.cleanup()
+        frames.write_all(self.results, frames.encode(result))
+        frames.write_all(self.results, memoryview(self.verdict)[:verdict.size])
+        self.verdict[:verdict.size] = bytes(verdict.size)
 
     def cleanup(self):
         """Kill and reap whatever the program left, empty the work folder.
@@ -216,6 +312,26 @@ class Executor:
                 pass
         os._exit(127)
 
+    def served_child(self, job, stdout, stderr, replies, requests):
+        try:
+            self.plan.harden(job["memory_mb"], job["cpu_seconds"], stdout, stderr, replies, channels=(requests,))
+            source = job.pop("source")
+            del job
+            served.execute(source, 4, 3)
+        except BaseException:
+            pass
+        os._exit(70)
+
+    def judge_child(self, job, size, report, requests, replies):
+        try:
+            layers.kernel.prctl(PR_SET_DUMPABLE, 0)  # the program's process may not read this one
+            self.plan.harden(job["memory_mb"], job["cpu_seconds"], 0, 0, report, channels=(requests, replies))
+            source, tests = job["source"], self.tests[:size].decode("utf-8", errors="replace")
+            judge.execute(source, tests, 4, 5, 3)
+        except BaseException:
+            pass
+        os._exit(70)
+
     def child(self, job, write_ends):
         try:
             self.plan.harden(job["memory_mb"], job["cpu_seconds"], *write_ends)
@@ -225,6 +341,21 @@ class Executor:
         except BaseException:
             pass
         os._exit(70)
+
+
+def _above(fd, floor=10):
+    """Move ``fd`` to ``floor`` or above (close-on-exec), out of the way of a child's dup2s."""
+    import fcntl
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+    os.close(fd)
+    return moved
+
+
+def _setpgid(pid):
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
 
 
 def _high(fd):

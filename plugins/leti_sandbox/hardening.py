@@ -58,10 +58,12 @@ class Refused(Exception):
 
 def child_hardening(plan, kernel, executor_pid):
     """The function a forked child calls first, ``harden(memory_mb, cpu_seconds, stdout, stderr,
-    report, data_only=False)`` (``data_only``: the memory limit counts writable memory, not the
-    address space): the pipes on 1, 2 and 3 (stdin stays the executor's /dev/null) and nothing else
-    open, the job's limits, the slot's uid (which drops every capability), death with the
-    executor, then Landlock and seccomp where the executor did not apply them for every child.
+    report, data_only=False, channels=())`` (``data_only``: the memory limit counts writable
+    memory, not the address space): the pipes on 1, 2 and 3 (stdin stays the executor's
+    /dev/null), ``channels`` on 4, 5, ... (each must be above 9) and nothing else open, the job's
+    limits, the slot's uid (which drops every capability and makes the process undumpable), death
+    with the executor, then Landlock and seccomp where the executor did not apply them for every
+    child.
     Raises ``Refused`` naming the layer that failed.
 
     One flat function, everything it calls looked up here, before any fork: a child pays a
@@ -82,15 +84,19 @@ def child_hardening(plan, kernel, executor_pid):
     workdir, uid, gid = plan.workdir, plan.uid, plan.gid
     ruleset, seccomp = plan.ruleset, plan.seccomp
     death_signal, pdeathsig, sigkill = plan.parent_death_signal, kernel.PR_SET_PDEATHSIG, signal.SIGKILL
-    first_closed = 4 if ruleset is None else 5
 
-    def harden(memory_mb, cpu_seconds, stdout, stderr, report, data_only=False):
+    def harden(memory_mb, cpu_seconds, stdout, stderr, report, data_only=False, channels=()):
         dup2(stdout, 1)
         dup2(stderr, 2)
         dup2(report, 3)
+        free = 4
+        for channel in channels:
+            dup2(channel, free)
+            free += 1
         if ruleset is not None:
-            dup2(ruleset, 4)
-        closerange(first_closed, MAX_FD)
+            dup2(ruleset, free)
+            ruleset_fd, free = free, free + 1
+        closerange(free, MAX_FD)
         chdir(workdir)
         layer = "rlimits"
         try:
@@ -109,8 +115,8 @@ def child_hardening(plan, kernel, executor_pid):
                     exit_now(1)
             if ruleset is not None:
                 layer = "landlock-fs"
-                restrict(4)
-                close(4)
+                restrict(ruleset_fd)
+                close(ruleset_fd)
             if seccomp is not None:
                 layer = "seccomp"
                 install_filter(seccomp)

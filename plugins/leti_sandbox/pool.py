@@ -12,7 +12,7 @@ from typing import Any
 from leti_core import NONCE_VARIABLE, ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
 
 from . import frames, isolation
-from .channel import Capture, cpu_limit_hit, judge, judge_steps
+from .channel import Capture, cpu_limit_hit, judge, judge_steps, judged
 from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
@@ -99,14 +99,20 @@ class ExecutorPool(Sandbox):
             message = {"steps": steps, "files": program.files, "nonce": secrets.token_hex(16),
                        "nonce_variable": NONCE_VARIABLE, "output_limit": program.output_limit}
             return Job(message, sum(step.wall_limit for step in program.steps), frame=frames.encode(message))
-        message = {"source": program.source, "nonce": secrets.token_hex(16), "timeout": program.wall_limit,
-                   "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
-                   "output_limit": program.output_limit}
+        limits = {"timeout": program.wall_limit, "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
+                  "output_limit": program.output_limit}
+        if program.tests:  # judged apart: the tests follow the frame as raw bytes (see executor.py)
+            tests = program.tests.encode()
+            message = {"source": program.source, "tests_size": len(tests), **limits}
+            return Job(message, program.wall_limit, frame=frames.encode(message) + tests)
+        message = {"source": program.source, "nonce": secrets.token_hex(16), **limits}
         return Job(message, program.wall_limit, frame=frames.encode(message))
 
     def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
         if "steps" in message:
             return judge_steps(message["steps"], job.message, self._isolation)
+        if "report_size" in message:
+            return judged(message, job.message["cpu_seconds"], self._isolation)
         base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
                 "isolation": self._isolation}
         if message["timed_out"]:

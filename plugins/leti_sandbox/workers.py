@@ -85,6 +85,12 @@ class ExecutorProcess:
             raise ExecutorError(f"the executor's answer was unreadable ({error})") from None
         if message is None:
             raise ExecutorError(f"the executor died ({self._status()})")
+        size = message.get("report_size")
+        if size is not None:  # a judged job: the judge's report follows as raw bytes
+            data = frames.read_exact(self.results, size) if size else b""
+            if data is None:
+                raise ExecutorError(f"the executor died ({self._status()})")
+            message["report"] = data
         return message
 
     def _status(self) -> str:
