@@ -44,6 +44,7 @@ def inspect(name: str) -> dict[str, Any]:
         with registry.sandbox(name, **options) as sandbox:
             report["isolation"] = sandbox.isolation()
             report["layers"] = dict(getattr(sandbox, "layers", {}) or {})
+            report["verdicts"] = sandbox.verdicts()
     except LetiError as error:
         report["error"] = str(error)
     return report
@@ -70,5 +71,7 @@ def check(name: str | None, as_json: bool) -> None:
         if report["layers"]:
             click.echo("  levels: basic < confined < full; backends refuse to run below `full` unless the "
                        "sandbox option min_level (or LETI_SANDBOX_MIN_LEVEL) says otherwise")
+    for kind, how in report.get("verdicts", {}).items():
+        click.echo(f"  verdicts ({kind}): {how}")
     engine = report["docker-engine"]
     click.echo(f"docker: {'available' if engine['on'] else 'unavailable'}: {engine['detail']}")

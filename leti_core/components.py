@@ -122,6 +122,11 @@ class Sandbox(Component):
         """A short description of the isolation this backend gives on this machine."""
         return "unknown"
 
+    def verdicts(self) -> dict[str, str]:
+        """Where this backend decides verdicts, by kind of program ("python": Python source with
+        ``tests``; "steps": programs of steps), each a line saying whether a program can forge a pass."""
+        return {}
+
 
 class Limits(BaseModel):
     """What a program (or one step of it) may use."""

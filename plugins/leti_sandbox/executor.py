@@ -103,6 +103,7 @@ class Executor:
     def serve(self):
         frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
         harness.warm_up()
+        judge.warm_up()
         gc.collect()
         gc.freeze()  # children then share the executor's pages instead of copying them
         while True:

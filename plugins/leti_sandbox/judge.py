@@ -360,19 +360,25 @@ def run(source, tests, requests, replies):
     combined = source + "\n" + tests
     lines = combined.splitlines(True)
     linecache.cache[FILENAME] = (len(combined), None, lines, FILENAME)
-    try:  # what the single-process program would have said of its text
-        compile(combined, FILENAME, "exec", dont_inherit=True)
+    try:
         code = test_code(source, tests)
-    except (SyntaxError, ValueError) as error:
-        return {"completed": False, "judged": APART, "error": harness._describe(error, lines)}
+    except (SyntaxError, ValueError):
+        code = None
     REMOTE = remote = Remote(requests, replies)
     try:
         ready = remote.receive()
         if type(ready) is not tuple or len(ready) != 2 or type(ready[1]) is not dict:
             raise ProgramEnded()
+        if code is None or (ready[0] == "error" and ready[1].get("syntax_error")):
+            try:  # what the single-process program would have said of its text
+                compile(combined, FILENAME, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as error:
+                return {"completed": False, "judged": APART, "error": harness._describe(error, lines)}
         if ready[0] == "error":
             remote_exception(ready[1])  # checks it
             return {"completed": False, "judged": APART, "error": ready[1]}
+        if code is None:
+            return {"internal": "the tests compile only together with the program"}
         namespace = {"__name__": "__main__", "__builtins__": builtins, COMPARE_NAME: compare}
         for name, value in ready[1].items():
             if type(name) is str and name.isidentifier():
@@ -387,6 +393,14 @@ def run(source, tests, requests, replies):
             report["error"]["compared"] = remote.compared
         return report
     return {"completed": True, "judged": remote.judged}
+
+
+def warm_up():
+    """Parse, rewrite and compile a test here, in the process children fork from (as
+    ``harness.warm_up`` does for programs): children inherit the parser's and compiler's state."""
+    test_code("def f(x):\n    return x\n", "assert f(1) == 1\nassert f([1]) != [2]\n")
+    compare(1, 1, "Eq") if REMOTE is not None else None
+    plain.marshal.loads(plain.marshal.dumps(("ok", [1, (2.0, "3")], None)))
 
 
 def execute(source, tests, requests, replies, report_fd):

@@ -73,6 +73,13 @@ class ExecutorPool(Sandbox):
     def isolation(self) -> str:
         return self._isolation
 
+    def verdicts(self) -> dict[str, str]:
+        return {"python": "judged apart: the tests run in a judge process the program cannot reach, which "
+                          "compares plain values (a comparison of two of the program's own objects is marked "
+                          "'judged in process')",
+                "steps": "judged in process: the tests run inside the program's process, which holds the "
+                         "completion token; a program that reads its own memory can forge a pass"}
+
     def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run ``programs`` on the workers; results in the order of ``programs``."""
         if not self._workers:
