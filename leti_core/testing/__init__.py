@@ -1,4 +1,4 @@
-"""Test support for plugin authors (needs pytest): the sandbox conformance suite, and a fake
+"""Test support for plugin authors (needs pytest): the sandbox conformance and forging suites, and a fake
 sampler and trainer that let a task, environment or feedback plugin run the whole loop in seconds.
 
     from leti_core.testing import FakeSampler, FakeTrainer, SandboxConformance
@@ -6,6 +6,8 @@ sampler and trainer that let a task, environment or feedback plugin run the whol
 
 from .command_conformance import COMMAND_ATTACKS, CommandConformance
 from .fakes import FakeSampler, FakeTrainer
+from .forging import FORGES, ForgingSuite, PythonForges
 from .sandbox_conformance import ATTACKS, SandboxConformance
 
-__all__ = ["ATTACKS", "COMMAND_ATTACKS", "CommandConformance", "FakeSampler", "FakeTrainer", "SandboxConformance"]
+__all__ = ["ATTACKS", "COMMAND_ATTACKS", "FORGES", "CommandConformance", "FakeSampler", "FakeTrainer", "ForgingSuite",
+           "PythonForges", "SandboxConformance"]

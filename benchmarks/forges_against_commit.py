@@ -1,0 +1,72 @@
+"""The forging suite's Python forges against an earlier commit's sandbox, in one run.
+
+    python benchmarks/forges_against_commit.py --baseline-commit 6342484 [--sandbox-option bwrap=off]
+
+The baseline commit is checked out in a temporary git worktree. A fresh process of each tree runs
+every forge of ``leti_core.testing.PythonForges`` (taken from this tree, so both face the same
+programs) and the honest completion through that tree's `python` environment on the `local`
+sandbox, and the table says which forges passed where. A forge that passes is a forged verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("forging", {suite!r})
+forging = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(forging)
+from leti_core.app import get_registry
+suite = forging.PythonForges
+names = ["honest", *[name for name in forging.FORGES if name in suite.forges and name != "kill-the-judge"]]
+completions = [suite.honest if name == "honest" else suite.forges[name] for name in names]
+with get_registry().environment("python", sandbox_options={options!r}) as environment:
+    results = environment.execute([suite.problem] * len(names), completions)
+print("RESULT " + json.dumps({{name: result.status for name, result in zip(names, results)}}))
+"""
+
+
+def measure(tree: Path, options: dict) -> dict:
+    env = dict(os.environ, PYTHONPATH=f"{tree}:{tree / 'plugins'}")
+    worker = WORKER.format(suite=str(ROOT / "leti_core" / "testing" / "forging.py"), options=options)
+    done = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, env=env,
+                          cwd=tempfile.gettempdir())
+    line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"{tree}: {done.stderr.strip()[-1500:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-commit", required=True)
+    parser.add_argument("--sandbox-option", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    options = dict(option.split("=", 1) for option in args.sandbox_option)
+    with tempfile.TemporaryDirectory(prefix="leti-forges-baseline-") as folder:
+        tree = Path(folder) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
+                       check=True, capture_output=True)
+        try:
+            baseline, current = measure(tree, options), measure(ROOT, options)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    print(f"{'forge':20} {'baseline ' + args.baseline_commit:>18} {'this tree':>12}")
+    for name in baseline:
+        print(f"{name:20} {baseline[name]:>18} {current[name]:>12}")
+    forged = {label: [name for name, status in statuses.items() if name != "honest" and status == "passed"]
+              for label, statuses in (("baseline", baseline), ("this tree", current))}
+    for label, names in forged.items():
+        print(f"forged passes, {label}: {len(names)}{': ' + ', '.join(names) if names else ''}")
+
+
+if __name__ == "__main__":
+    main()
