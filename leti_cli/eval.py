@@ -119,6 +119,7 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
 
     prefix = None if condition == "none" else condition
     with components:
+        components.environment.check()
         with progress_bar(len(problems) * n, "sampling") as advance:
             raw = [sample for group in sample_problems(components.sampler, str(model), problems, n, temperature,
                                                        prefix, advance, stop_words(prompt_format))

@@ -29,6 +29,7 @@ def command(samples: Path, split: str, out: Path | None, ks: tuple[int, ...], as
     config = build_config(resolver, given_layer(given), kinds=SCORING)
     with resolver.build(config, kinds=SCORING) as components:
         problems = {problem.task_id: problem for problem in components.task.load(split)}
+        components.environment.check()
         score = FileScorer(config.task, split, problems, components.environment, components.formatter,
                            ks).score_file(samples, out)
     echo_summary(score, as_json)

@@ -43,6 +43,7 @@ from .registry import Register
 from .seeding import stream_seed
 from .run_folder import IterationFolder, RunFolder
 from .sandboxed import SandboxedEnvironment, SandboxOptions
+from .toolchain import Probe
 from .training import BAD, FEEDBACK_CLOSE, FEEDBACK_OPEN, GOOD, SPECIAL_TOKENS, alternate_batches
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "LetiError",
     "Options",
     "PassAtK",
+    "Probe",
     "Problem",
     "Program",
     "ProgressCallback",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import IncompatibleComponentsError, LetiError
 from .models import ExecutionResult, Feedback, Problem, ScoredSample
+from .toolchain import Probe, check_toolchain
 
 ProgressCallback = Callable[..., None]
 """``advance(n)``: n more items finished. ``advance(0, total=N)`` says how many there are in all,
@@ -209,6 +210,13 @@ class Environment(Component):
     kind = "environment"
     #: Problem kinds (``Task.problem_kind``) this environment can check.
     accepts: ClassVar[frozenset[str]] = frozenset()
+    #: A known-good and a known-failing completion that ``check`` runs before any work (None: no check).
+    probe: ClassVar[Probe | None] = None
+
+    def check(self) -> None:
+        """Before any work: raise LetiError (one line: the step, its stderr, the fix) when ``probe``
+        is judged wrongly, so a broken tool is never recorded as the model's failure."""
+        check_toolchain(self)
 
     @abstractmethod
     def execute(

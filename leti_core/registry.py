@@ -148,10 +148,19 @@ class Registry:
 
         cls = self.load("environment", name)
         if issubclass(cls, SandboxedEnvironment) and "sandbox_instance" not in options:
-            options["sandbox_factory"] = lambda backend: self.sandbox(backend, **dict(sandbox_options or {}))
+            options["sandbox_factory"] = lambda backend, **extra: self.sandbox(
+                backend, **self._sandbox_options(backend, dict(sandbox_options or {}), extra))
         elif sandbox_options:
             raise LetiError(f"environment {name!r} runs no sandbox: it takes no sandbox options")
         return self._typed("environment", Environment, name, options)
+
+    def _sandbox_options(self, backend: str, options: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+        """The user's sandbox options, with the paths an environment's tools read added where the
+        backend takes ``read_paths`` (a container has its own files)."""
+        paths = list(extra.get("read_paths", ()))
+        if paths and "read_paths" in self.load("sandbox", backend).Options.model_fields:
+            options["read_paths"] = [*options.get("read_paths", []), *paths]
+        return options
 
     def sandbox(self, name: str, **options: Any) -> Sandbox:
         return self._typed("sandbox", Sandbox, name, options)

@@ -54,6 +54,7 @@ class LetiRun:
         task = self.components.task
         self.problems(task.train_split, self.config.problems)  # bad data fails here, before anything is written
         self.problems(task.eval_split, self.config.eval_problems)
+        self.components.environment.check()  # broken tools stop the run here, before anything is written
         new = not self.folder.path.exists()
         self.folder.path.mkdir(parents=True, exist_ok=True)
         write_json(self.folder.config_file, self.config.user_values())

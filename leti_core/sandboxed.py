@@ -47,8 +47,15 @@ class SandboxedEnvironment(Environment):
             if self._factory is None:
                 raise LetiError(f"environment {self.name!r} has no sandbox: create it through a registry "
                                 "(registry.environment(...)) or pass sandbox_instance=")
-            self._sandbox = self._factory(self.options.sandbox)
+            paths = self.read_paths()
+            self._sandbox = self._factory(self.options.sandbox, read_paths=paths) if paths else \
+                self._factory(self.options.sandbox)
         return self._sandbox
+
+    def read_paths(self) -> list[str]:
+        """Files and folders this environment's tools read beyond the system's and the interpreter's
+        (a sandbox that closes the filesystem opens them read-only, and nothing else)."""
+        return []
 
     def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None,
                     tests: Sequence[str] | None = None) -> list[ExecutionResult]:

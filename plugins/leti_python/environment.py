@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leti_core import ExecutionResult, Problem, ProgressCallback, SandboxedEnvironment, SandboxOptions
+from leti_core import ExecutionResult, Probe, Problem, ProgressCallback, SandboxedEnvironment, SandboxOptions
 
 
 def build_program(problem: Problem, completion: str) -> str:
@@ -27,6 +27,9 @@ class PythonEnvironment(SandboxedEnvironment):
 
     name = "python"
     accepts = frozenset({"python"})
+    probe = Probe(problem=Problem(task_id="probe", prompt="def add(a, b):\n", tests=["assert add(2, 3) == 5"]),
+                  good="    return a + b\n", bad="    return a - b\n",
+                  fix="see `leti sandbox check`, or choose the interpreter with --sandbox-option python=/path/to/python3")
 
     class Options(SandboxOptions):
         pass

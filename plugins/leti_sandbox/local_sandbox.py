@@ -62,6 +62,16 @@ class LocalSandbox(ExecutorPool):
         uid_base: int = Field(default=1_500_000_000, ge=1000, description="first unprivileged uid (root only)")
         window: int = Field(default=2, ge=1, le=64, description="jobs queued on each executor's pipe")
         preload: list[str] = Field(default_factory=lambda: list(PRELOAD), description="modules imported once")
+        read_paths: list[str] = Field(default_factory=list, description="more files or folders programs may read "
+                                      "(an environment adds what its tools read, e.g. node's openssl.cnf)")
+
+        @field_validator("read_paths")
+        @classmethod
+        def _absolute_paths(cls, paths: list[str]) -> list[str]:
+            for path in paths:
+                if not os.path.isabs(path):
+                    raise ValueError(f"{path!r} is not an absolute path")
+            return paths
 
         @field_validator("python")
         @classmethod
@@ -103,7 +113,8 @@ class LocalSandbox(ExecutorPool):
     def _spawn(self, index: int) -> ExecutorProcess:
         assert self._slots is not None
         slot = self._slots.slots[index]
-        read_paths = python_paths(self.options.python)
+        read_paths = python_paths(self.options.python) + [path for path in self.options.read_paths
+                                                           if os.path.exists(path)]
         config = {
             "uid": slot.uid, "gid": slot.gid, "workdir": slot.workdir, "read_paths": read_paths + list(bwrap.SYSTEM_PATHS),
             "disable": self.options.disable, "max_processes": self.options.max_processes,

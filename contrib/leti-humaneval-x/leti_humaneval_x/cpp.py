@@ -20,6 +20,7 @@ from leti_core import (
     ErrorInfo,
     ExecutionResult,
     LetiError,
+    Probe,
     Problem,
     Program,
     ProgressCallback,
@@ -28,6 +29,7 @@ from leti_core import (
     Step,
 )
 
+from .javascript import unexplained
 from .tools import find_tool
 
 SOURCE = "program.cpp"
@@ -109,6 +111,10 @@ class CppEnvironment(SandboxedEnvironment):
 
     name = "cpp"
     accepts = frozenset({"cpp"})
+    probe = Probe(problem=Problem(task_id="probe", prompt="#include <cassert>\nint add(int a, int b) {\n",
+                                  tests=["int main() {\n    assert(add(2, 3) == 5);\n}"]),
+                  good="    return a + b;\n}\n", bad="    return a - b;\n}\n",
+                  fix="check that the compiler runs (--env-option compiler=/path/to/g++) and `leti sandbox check`")
 
     class Options(SandboxOptions):
         compiler: str | None = Field(default=None, description="absolute path of g++ [the one on PATH]")
@@ -139,7 +145,9 @@ def _with_error(result: ExecutionResult) -> ExecutionResult:
     if result.status != "failed" or result.error is not None:
         return result
     if result.step == "compile":
+        if f"{SOURCE}:" not in result.stderr:  # no diagnostic about the program: the compiler itself failed
+            return unexplained(result, "the compiler")
         return result.model_copy(update={"error": compile_error(result.stderr)})
     error = runtime_error(result, result.returncode)
-    return result if error is None else result.model_copy(update={"error": error})
+    return unexplained(result, "the program's runtime") if error is None else result.model_copy(update={"error": error})
 

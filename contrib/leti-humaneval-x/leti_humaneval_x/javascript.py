@@ -19,6 +19,7 @@ from leti_core import (
     ErrorInfo,
     ExecutionResult,
     Frame,
+    Probe,
     Problem,
     Program,
     ProgressCallback,
@@ -90,11 +91,21 @@ class JavaScriptEnvironment(SandboxedEnvironment):
 
     name = "javascript"
     accepts = frozenset({"javascript"})
+    probe = Probe(problem=Problem(task_id="probe", prompt="const add = (a, b) => {\n",
+                                  tests=["console.assert(add(2, 3) === 5);"]),
+                  good="  return a + b;\n};\n", bad="  return a - b;\n};\n",
+                  fix="check that node runs (--env-option node=/path/to/node) and `leti sandbox check`")
+    #: What Node.js reads at start-up besides its own files: without it (a sandbox closed with
+    #: Landlock), node exits with status 13 before running anything.
+    tool_files = ("/etc/ssl/openssl.cnf",)
 
     class Options(SandboxOptions):
         memory_mb: int = Field(default=1024, ge=64, description="writable memory per program (RLIMIT_DATA: V8 "
                                "reserves gigabytes of address space at start)")
         node: str | None = Field(default=None, description="absolute path of node [the one on PATH]")
+
+    def read_paths(self) -> list[str]:
+        return list(self.tool_files)
 
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
@@ -113,4 +124,16 @@ def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
     if result.status != "failed" or result.error is not None:
         return result
     error = parse_error(result.stderr, source)
-    return result if error is None else result.model_copy(update={"error": error})
+    if error is None:
+        return unexplained(result, "node")
+    return result.model_copy(update={"error": error})
+
+
+def unexplained(result: ExecutionResult, tool: str) -> ExecutionResult:
+    """A step that exited with an error status and no error its tool reports is the toolchain's
+    failure, not the program's: status ``error`` (retried once, never trained on)."""
+    if result.returncode is None or result.returncode <= 0:
+        return result  # an early exit with status 0 or a signal: the program's doing
+    tail = " ".join(result.stderr.strip().split())[-300:]
+    reason = f"sandbox error: {result.step} exited with status {result.returncode} and no error {tool} reports"
+    return result.model_copy(update={"status": "error", "reason": reason + (f": {tail}" if tail else "")})
