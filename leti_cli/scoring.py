@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from leti_core import (
     read_models,
     write_jsonl,
 )
-from leti_core.app import Scorer, pass_at_k, sandbox_errors
+from leti_core.app import Scorer, judged_in_process, pass_at_k, sandbox_errors
 
 from .progress import progress_bar
 
@@ -57,7 +57,8 @@ class FileScorer:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
-        return FileScore(pass_at_k(scored, self.ks), metrics, out, len(sandbox_errors(scored)))
+        return FileScore(pass_at_k(scored, self.ks), metrics, out, len(sandbox_errors(scored)),
+                         judged_in_process(scored))
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,15 @@ class FileScore:
     metrics: dict[str, float]
     results: Path
     sandbox_errors: int = 0
+    judged_in_process: list[str] = field(default_factory=list)
 
 
 def summary_dict(score: FileScore) -> dict[str, Any]:
     """The machine-readable summary `leti evaluate --json` prints."""
     summary = score.pass_at
     return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples,
-            "sandbox_errors": score.sandbox_errors, "metrics": score.metrics, "results": str(score.results)}
+            "sandbox_errors": score.sandbox_errors, "judged_in_process": score.judged_in_process,
+            "metrics": score.metrics, "results": str(score.results)}
 
 
 def summary_line(score: FileScore) -> str:
@@ -84,6 +87,10 @@ def summary_line(score: FileScore) -> str:
     line = f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
     if score.sandbox_errors:
         line += f" ({score.sandbox_errors} samples the sandbox could not run are not counted)"
+    if score.judged_in_process:
+        shown = ", ".join(score.judged_in_process[:10]) + (", ..." if len(score.judged_in_process) > 10 else "")
+        line += (f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "
+                 f"(a program can forge those passes): {shown}")
     if score.metrics:
         line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
     return line

@@ -30,7 +30,7 @@ from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
 from .run_folder import is_checkpoint
-from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
+from .scoring import Scorer, exception_histogram, judged_in_process, pass_at_k, sandbox_errors, usable
 from .training import condition_prompt, feedback_block, gold_example, training_example
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "sample_and_score",
     "sample_problems",
     "sandbox_errors",
+    "judged_in_process",
     "usable",
     "summarize",
     "summary_line",

@@ -134,6 +134,8 @@ class ScoredSample(BaseModel):
             result=self.result.status,
             feedback=self.feedback.text,
         )
+        if self.result.judged == "in process":
+            line["judged"] = "in process"
         return line
 
 
@@ -178,6 +180,9 @@ class IterationSummary(BaseModel):
     training_loss: float | None = Field(default=None, description="mean training loss of the iteration")
     sandbox_errors: int = Field(
         default=0, description="programs the sandbox could not run (never trained on, not in pass@k)")
+    judged_in_process: list[str] = Field(
+        default_factory=list, description="problems with a verdict the program's own process had a say in "
+        "(ExecutionResult.judged): a program can forge such a pass")
     seconds: dict[str, float] = Field(default_factory=dict)
     checkpoint: str | None = None
 

@@ -22,7 +22,7 @@ from .resumable import sample_in_chunks
 from .resolve import Components
 from .run_config import RunConfig
 from .run_folder import RunFolder, is_checkpoint
-from .scoring import Scorer, exception_histogram, pass_at_k, sandbox_errors, usable
+from .scoring import Scorer, exception_histogram, judged_in_process, pass_at_k, sandbox_errors, usable
 from .training import SPECIAL_TOKENS, gold_example, training_example
 
 
@@ -258,6 +258,7 @@ class LetiRun:
             training_steps=int(metrics.get("steps", 0)),
             training_loss=metrics.get("train_loss"),
             sandbox_errors=len(sandbox_errors(scored)) + len(sandbox_errors(evaluated)),
+            judged_in_process=list(dict.fromkeys(judged_in_process(scored) + judged_in_process(evaluated))),
             seconds=seconds,
             checkpoint=str(self.folder.checkpoint_path(iteration).relative_to(self.folder.path)),
         )
@@ -287,6 +288,8 @@ def summary_line(summary: IterationSummary) -> str:
         return f"iteration 0 (the starting model): {scores}"
     top = ", ".join(f"{k} {v}" for k, v in list(summary.exception_histogram.items())[:3])
     loss = f", loss {summary.training_loss:.4f}" if summary.training_loss is not None else ""
+    judged = (f"; {len(summary.judged_in_process)} problems judged in the program's process"
+              if summary.judged_in_process else "")
     return (f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "
             f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens{loss}; "
-            f"errors: {top or 'none'}")
+            f"errors: {top or 'none'}{judged}")

@@ -66,6 +66,12 @@ def usable(scored: Iterable[ScoredSample]) -> list[ScoredSample]:
     return [item for item in scored if item.result.status != "error"]
 
 
+def judged_in_process(scored: Iterable[ScoredSample]) -> list[str]:
+    """The problems with a verdict the program's own process or code had a say in (a program can
+    forge such a pass: see ``ExecutionResult.judged``), in order of first appearance."""
+    return list(dict.fromkeys(item.sample.key for item in scored if item.result.judged == "in process"))
+
+
 def sandbox_errors(scored: Iterable[ScoredSample]) -> list[ScoredSample]:
     """The samples the sandbox could not run."""
     return [item for item in scored if item.result.status == "error"]

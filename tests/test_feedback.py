@@ -107,3 +107,22 @@ def test_a_runaway_line_is_clipped_and_whole_lines_are_an_option(run):
     assert text.splitlines()[-1].startswith("SyntaxError: ")
     whole = get_registry().feedback("traceback", max_line_chars=0).format(result).text
     assert runaway.rstrip() in whole
+
+
+def test_what_the_judge_compared_is_an_option_off_by_default(run):
+    result, text = run("def add(a, b):\n    return a * 240\n")
+    assert result.judged == "apart"
+    assert text.splitlines()[-1] == "AssertionError"  # the paper's feedback: the traceback alone
+    shown = get_registry().feedback("traceback", show_compared=True).format(result).text
+    assert shown.splitlines()[-3:] == [
+        f'  File "program.py", line {PROMPT_LINES + 4}, in <module>',
+        "    assert add(1, 2) == 3",
+        "AssertionError: assert 240 == 3",
+    ]
+
+
+def test_compared_values_are_clipped_and_absent_for_the_programs_own_objects(run):
+    result, _ = run("def add(a, b):\n    return 'x' * 500\n")
+    assert result.error.compared == f"assert {repr('x' * 500)[:80]} ... == 3"
+    result, _ = run("class Box:\n    pass\ndef add(a, b):\n    return Box()\n")
+    assert result.status == "failed" and result.error.type == "AssertionError" and result.error.compared is None

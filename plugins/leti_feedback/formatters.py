@@ -19,9 +19,12 @@ class TracebackFeedback(FeedbackFormatter):
         max_line_chars: int = Field(
             default=160, ge=0, description="a longer line keeps its start and ' ...' (a program cut at its token "
             "budget is quoted whole, and the echo of a runaway line taught the model to repeat it); 0: whole lines")
+        show_compared: bool = Field(
+            default=False, description="a failed assert whose comparison the judge made between plain values ends "
+            "with it, as pytest shows it ('AssertionError: assert 480 == 240'); off: the paper's traceback alone")
 
     def format(self, result: ExecutionResult) -> Feedback:
-        text = render(result)
+        text = render(result, self.options.show_compared)
         if text is not None and self.options.max_line_chars:
             text = clip_lines(text, self.options.max_line_chars)
         if text is not None and len(text) > self.options.max_chars:

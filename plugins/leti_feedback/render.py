@@ -7,12 +7,15 @@ from leti_core import ErrorInfo, ExecutionResult
 PROGRAM_FILE = "program.py"
 
 
-def render_error(error: ErrorInfo) -> str:
+def render_error(error: ErrorInfo, show_compared: bool = False) -> str:
     """A traceback of the program's own frames; a SyntaxError shows its line without a caret; an
-    error another language's tools reported, as they reported it."""
+    error another language's tools reported, as they reported it. With ``show_compared``, a failed
+    assert whose comparison the judge made between plain values ends with it, as pytest shows it."""
     if error.text:
         return error.text
     last_line = f"{error.type}: {error.message}" if error.message else error.type
+    if show_compared and error.compared:
+        last_line = f"{last_line}\n{error.compared}" if error.message else f"{error.type}: {error.compared}"
     if error.syntax_error:
         lines = []
         for frame in error.frames:
@@ -33,12 +36,12 @@ def render_error(error: ErrorInfo) -> str:
     return "\n".join(lines)
 
 
-def render(result: ExecutionResult) -> str | None:
+def render(result: ExecutionResult, show_compared: bool = False) -> str | None:
     """The feedback text for a result: None for a pass, `timeout` for a timeout."""
     if result.passed:
         return None
     if result.status == "timed out":
         return "timeout"
     if result.error is not None:
-        return render_error(result.error)
+        return render_error(result.error, show_compared)
     return result.reason or result.status

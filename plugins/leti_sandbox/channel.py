@@ -188,7 +188,7 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
     when every step exited with status 0 and the last wrote the nonce on its report descriptor."""
     last = steps[-1]
     base = {"stdout": last["stdout"], "stderr": last["stderr"], "duration": sum(step["duration"] for step in steps),
-            "isolation": isolation, "step": last["name"], "returncode": last["returncode"]}
+            "isolation": isolation, "step": last["name"], "returncode": last["returncode"], "judged": "in process"}
     limits = {step["name"]: step for step in job["steps"]}
     if last["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)

@@ -49,6 +49,8 @@ class Server:
 
     def __init__(self, requests, replies, lines):
         self.requests, self.replies, self.lines = requests, replies, lines
+        self.extra_depth = 0    # frames between a call from the judge and where the program's module ran
+        self.value_types = None  # standard types the judge rebuilds by value, looked up once the program ran
         self.objects = []   # reference id -> object (kept alive while the judge may use it)
         self.ids = {}       # id(object) -> reference id
 
@@ -66,6 +68,8 @@ class Server:
         kind = type(value)
         if kind in plain.SCALARS:
             return value
+        if self.value_types is None:
+            self.value_types = _value_types()
         if depth > MAX_DEPTH:
             return self.ref(value)
         depth += 1
@@ -77,6 +81,12 @@ class Server:
             return {self.plain(key, depth): self.plain(item, depth) for key, item in value.items()}
         if kind is set or kind is frozenset:
             return kind([self.plain(item, depth) for item in value])
+        kind_name = self.value_types.get(kind)
+        if kind_name is not None or (isinstance(value, tuple) and _is_namedtuple(kind)):
+            try:
+                return (plain.REF, "value", kind_name or "namedtuple", self.plain(_payload(kind_name, value), depth))
+            except BaseException:
+                return self.ref(value)
         for base, convert in BASES:
             if isinstance(value, base):
                 try:
@@ -113,7 +123,12 @@ class Server:
         target = self.objects[request[1]]
         if what == "call":
             args, kwargs = self.resolve(request[2]), self.resolve(request[3])
-            result = target(*args, **kwargs)
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit + self.extra_depth)  # as deep as when called from the program's module
+            try:
+                result = target(*args, **kwargs)
+            finally:
+                sys.setrecursionlimit(limit)
             # arguments the function may have changed in place go back, so the judge sees them
             back = [self.plain(arg) if type(arg) in (list, dict, set) else None for arg in args]
             return ("ok", self.plain(result), back)
@@ -125,7 +140,8 @@ class Server:
         result = OPERATIONS[what](target, *self.resolve(request[2]))
         return ("ok", self.plain(result), None)
 
-    def serve(self):
+    def serve(self, module_depth):
+        self.extra_depth = _depth() + 1 - module_depth  # answer() is one frame below serve()
         while True:
             try:
                 request = plain.receive(self.requests)
@@ -138,6 +154,47 @@ class Server:
             except BaseException as error:
                 reply = ("raise", _describe(error, self.lines))
             plain.send(self.replies, reply)
+
+
+def _is_namedtuple(kind):
+    fields = getattr(kind, "_fields", None)
+    return type(fields) is tuple and all(type(field) is str for field in fields)
+
+
+def _payload(kind_name, value):
+    """What the judge rebuilds a value of a standard type from, with its own copy of the type."""
+    if kind_name is None:  # a namedtuple
+        return (_type_name(value), tuple(type(value)._fields), tuple(value))
+    if kind_name == "deque":
+        return (list(value), value.maxlen)
+    if kind_name == "defaultdict":
+        factory = value.default_factory
+        return (factory.__name__ if factory in (int, list, set, dict, str, float, tuple) else None, dict(value))
+    if kind_name in ("Counter", "dict"):
+        return dict(value)
+    if kind_name == "OrderedDict":
+        return list(value.items())
+    if kind_name == "Decimal":
+        return str(value)
+    return (value.numerator, value.denominator)  # Fraction
+
+
+def _value_types():
+    import collections
+    types = {collections.deque: "deque", collections.defaultdict: "defaultdict", collections.Counter: "Counter",
+             collections.OrderedDict: "OrderedDict"}
+    for module, name in (("decimal", "Decimal"), ("fractions", "Fraction")):
+        found = sys.modules.get(module)  # only when the program imported it
+        if found is not None:
+            types[getattr(found, name)] = name
+    return types
+
+
+def _depth():
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
 
 
 def _type_name(value):
@@ -164,6 +221,7 @@ def execute(source, requests, replies):
     try:
         code = compile(source, harness.FILENAME, "exec", dont_inherit=True)
         sys.argv = [harness.FILENAME]
+        module_depth = _depth() + 1  # the program's module frame
         exec(code, namespace)
         names = {name: server.plain(value) for name, value in list(namespace.items()) if not name.startswith("__")}
         message = ("ready", names)
@@ -172,7 +230,7 @@ def execute(source, requests, replies):
     try:
         plain.send(replies, message)
         if message[0] == "ready":
-            server.serve()
+            server.serve(module_depth)
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException:
