@@ -144,23 +144,15 @@ class Registry:
 
     def environment(self, name: str, sandbox_options: Mapping[str, Any] | None = None, **options: Any) -> Environment:
         """The environment ``name``; a sandboxed one gets its sandbox from this registry when first used."""
-        from .sandboxed import SandboxedEnvironment
+        from .sandboxed import SandboxedEnvironment, with_read_paths
 
         cls = self.load("environment", name)
         if issubclass(cls, SandboxedEnvironment) and "sandbox_instance" not in options:
-            options["sandbox_factory"] = lambda backend, **extra: self.sandbox(
-                backend, **self._sandbox_options(backend, dict(sandbox_options or {}), extra))
+            options["sandbox_factory"] = lambda backend, read_paths=(): self.sandbox(
+                backend, **with_read_paths(self.load("sandbox", backend), dict(sandbox_options or {}), read_paths))
         elif sandbox_options:
             raise LetiError(f"environment {name!r} runs no sandbox: it takes no sandbox options")
         return self._typed("environment", Environment, name, options)
-
-    def _sandbox_options(self, backend: str, options: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-        """The user's sandbox options, with the paths an environment's tools read added where the
-        backend takes ``read_paths`` (a container has its own files)."""
-        paths = list(extra.get("read_paths", ()))
-        if paths and "read_paths" in self.load("sandbox", backend).Options.model_fields:
-            options["read_paths"] = [*options.get("read_paths", []), *paths]
-        return options
 
     def sandbox(self, name: str, **options: Any) -> Sandbox:
         return self._typed("sandbox", Sandbox, name, options)

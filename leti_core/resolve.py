@@ -7,7 +7,7 @@ their ``Options`` models, and components are constructed; every command goes thr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from .components import Component, Environment, FeedbackFormatter, Sampler, Task
 from .errors import LetiError
 from .registry import Registry
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig
-from .sandboxed import SandboxedEnvironment
+from .sandboxed import SandboxedEnvironment, with_read_paths
 
 KINDS = ("task", "environment", "sandbox", "feedback", "sampler", "trainer")
 SCORING = ("task", "environment", "sandbox", "feedback")
@@ -213,9 +213,9 @@ class Resolver:
     def _sandbox_factory(self, config: RunConfig) -> Any:
         given = self.given.get("sandbox")
 
-        def create(name: str) -> Any:
+        def create(name: str, read_paths: Sequence[str] = ()) -> Any:
             cls = given if isinstance(given, type) else self.registry.load("sandbox", name)
-            return cls(**config.sandbox_options)
+            return cls(**with_read_paths(cls, dict(config.sandbox_options), read_paths))
 
         return create
 

@@ -25,6 +25,14 @@ class SandboxOptions(Options):
     sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name")
 
 
+def with_read_paths(sandbox: type[Sandbox], options: dict[str, Any], read_paths: Sequence[str] = ()) -> dict[str, Any]:
+    """A sandbox's options with the paths an environment's tools read added, where the backend
+    takes ``read_paths`` (a container has its own files)."""
+    if read_paths and "read_paths" in sandbox.Options.model_fields:
+        return {**options, "read_paths": [*options.get("read_paths", []), *read_paths]}
+    return options
+
+
 class SandboxedEnvironment(Environment):
     """An environment whose programs run in a sandbox: one passed in, or one made on first use by
     ``sandbox_factory(backend_name)`` (a registry's ``environment()`` passes one).

@@ -39,11 +39,17 @@ def test_missing_data_is_a_one_line_error_naming_the_path(registry, tmp_path):
         registry.task("humaneval-cpp", data=tmp_path).load("all")
 
 
+BWRAP = [pytest.param("off", id="without-bwrap"),
+         pytest.param("on", id="with-bwrap", marks=pytest.mark.skipif(shutil.which("bwrap") is None,
+                                                                     reason="bubblewrap is not installed"))]
+
+
 @needs_data
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_javascript_canonical_solutions_pass_except_the_three_known(registry):
+@pytest.mark.parametrize("bwrap", BWRAP)
+def test_javascript_canonical_solutions_pass_except_the_three_known(registry, bwrap):
     problems = _problems(registry, "humaneval-js")
-    with registry.environment("javascript") as environment:
+    with registry.environment("javascript", sandbox_options={"bwrap": bwrap}) as environment:
         results = environment.execute(list(problems.values()), [p.reference for p in problems.values()])
     failed = {task_id: result for task_id, result in zip(problems, results) if not result.passed}
     # 112 and 155 fail their own asserts; 162 needs the npm package js-md5 (see PROVENANCE.md)
@@ -82,9 +88,10 @@ def test_javascript_feedback_is_nodes_report_kept_to_the_program(registry):
 
 @needs_data
 @pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
-def test_cpp_canonical_solutions_pass_except_those_needing_libraries(registry):
+@pytest.mark.parametrize("bwrap", BWRAP)
+def test_cpp_canonical_solutions_pass_except_those_needing_libraries(registry, bwrap):
     problems = _problems(registry, "humaneval-cpp")
-    with registry.environment("cpp") as environment:
+    with registry.environment("cpp", sandbox_options={"bwrap": bwrap}) as environment:
         results = environment.execute(list(problems.values()), [p.reference for p in problems.values()])
     failed = {task_id: result for task_id, result in zip(problems, results) if not result.passed}
     # 22 and 137 include boost/any.hpp; 162 links OpenSSL's MD5 (link_flags=["-lcrypto"])
