@@ -52,3 +52,23 @@ class TestSubprocess(PythonForges):
     def environment(cls):
         with SubprocessSandbox(workers=2) as sandbox, PythonEnvironment(sandbox_instance=sandbox) as env:
             yield env
+
+
+def _engine_answers() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _engine_answers(), reason="no Docker engine answers `docker info` on this machine")
+class TestDocker(PythonForges):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def environment(cls):
+        from leti_sandbox.docker_sandbox import DockerSandbox
+
+        with DockerSandbox(workers=2) as sandbox, PythonEnvironment(sandbox_instance=sandbox) as env:
+            yield env

@@ -41,7 +41,7 @@ def run_command(spec: ContainerSpec, docker: str = "docker") -> list[str]:
     args = [
         docker, "run", "--rm", "-i", "--name", spec.name, "--label", spec.label,
         "--network", "none", "--read-only",
-        "--tmpfs", f"{WORKDIR}:rw,nosuid,nodev,size={spec.tmpfs_mb}m,mode=1777",
+        "--tmpfs", f"{WORKDIR}:rw,exec,nosuid,nodev,size={spec.tmpfs_mb}m,mode=1777",  # exec: compiled steps run
         "--tmpfs", "/tmp:rw,nosuid,nodev,size=16m,mode=1777",
         "--pids-limit", str(spec.pids_limit),
         "--memory", f"{spec.memory_mb}m", "--memory-swap", f"{spec.memory_mb}m",

@@ -1,4 +1,4 @@
-"""The sandbox conformance attacks in JavaScript and C++, on the `local` sandbox."""
+"""The sandbox conformance attacks in JavaScript and C++, on the `local` and `docker` sandboxes."""
 
 from __future__ import annotations
 
@@ -103,3 +103,37 @@ class TestCppOnLocal(CommandConformance):
     @classmethod
     def sandbox(cls, local):
         return local
+
+
+def _engine_answers() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="module")
+def docker() -> Iterator[Sandbox]:
+    sandbox = get_registry().sandbox("docker", workers=2)
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.mark.skipif(NODE is None or not _engine_answers(), reason="needs Node.js and a Docker engine")
+class TestJavaScriptOnDocker(TestJavaScriptOnLocal):
+    """The same attacks inside the container (the image has node at the path it has here)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def sandbox(cls, docker):
+        return docker
+
+
+@pytest.mark.skipif(GXX is None or not _engine_answers(), reason="needs g++ and a Docker engine")
+class TestCppOnDocker(TestCppOnLocal):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def sandbox(cls, docker):
+        return docker

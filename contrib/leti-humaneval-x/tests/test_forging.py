@@ -1,4 +1,4 @@
-"""The forging suite in JavaScript and C++, on the `local` sandbox (with and without bubblewrap)."""
+"""The forging suite in JavaScript and C++: `local` (with and without bubblewrap) and `docker`."""
 
 from __future__ import annotations
 
@@ -119,9 +119,24 @@ BWRAP = [pytest.param("off", id="without-bwrap"),
                                                                      reason="bubblewrap is not installed"))]
 
 
-@pytest.fixture(scope="class", params=BWRAP)
-def bwrap(request):
-    return request.param
+def _engine_answers() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+DOCKER = pytest.param({"sandbox": "docker"}, id="docker", marks=pytest.mark.skipif(
+    not _engine_answers(), reason="no Docker engine answers `docker info` on this machine"))
+
+
+@pytest.fixture(scope="class", params=[*BWRAP, DOCKER])
+def backend(request):
+    """Options of the environment: the local sandbox without and with bubblewrap, or docker."""
+    value = request.param
+    return value if isinstance(value, dict) else {"sandbox_options": {"bwrap": value}}
 
 
 @pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
@@ -130,8 +145,8 @@ class TestJavaScriptOnLocal(JavaScriptForges):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def environment(cls, bwrap):
-        with get_registry().environment("javascript", sandbox_options={"bwrap": bwrap}) as environment:
+    def environment(cls, backend):
+        with get_registry().environment("javascript", **backend) as environment:
             yield environment
 
 
@@ -141,6 +156,6 @@ class TestCppOnLocal(CppForges):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def environment(cls, bwrap):
-        with get_registry().environment("cpp", sandbox_options={"bwrap": bwrap}) as environment:
+    def environment(cls, backend):
+        with get_registry().environment("cpp", **backend) as environment:
             yield environment
