@@ -87,12 +87,12 @@ def summary_line(score: FileScore) -> str:
     line = f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
     if score.sandbox_errors:
         line += f" ({score.sandbox_errors} samples the sandbox could not run are not counted)"
+    if score.metrics:
+        line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
     if score.judged_in_process:
         shown = ", ".join(score.judged_in_process[:10]) + (", ..." if len(score.judged_in_process) > 10 else "")
         line += (f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "
                  f"(a program can forge those passes): {shown}")
-    if score.metrics:
-        line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
     return line
 
 
