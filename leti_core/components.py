@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import IncompatibleComponentsError, LetiError
 from .models import ExecutionResult, Feedback, Problem, ScoredSample
@@ -194,6 +194,19 @@ class Program(Limits):
     output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
     files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
     steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")
+    judge: Step | None = Field(default=None, description="for steps with ``tests``: the command that judges them "
+                               "apart. The last step then serves the program (requests on fd 4, replies on fd 3) "
+                               "while this runs beside it: the tests on its stdin, the channel on fds 4 (requests) "
+                               "and 5 (replies), its JSON report on fd 3 ({completed, error?, ended?}). Its argv must "
+                               "not name files in the work folder: the program could rewrite them")
+
+    @model_validator(mode="after")
+    def _judged_steps(self) -> Program:
+        if self.steps and self.tests and self.judge is None:
+            raise ValueError("a program of steps with tests needs a judge command (Program.judge)")
+        if self.judge is not None and not (self.steps and self.tests):
+            raise ValueError("a judge needs steps and tests")
+        return self
 
     @field_validator("files")
     @classmethod

@@ -14,6 +14,7 @@ forked; the judge's report goes back the same way, after the result frame. So no
 process (no program) inherits a test or a verdict of another sample in its memory.
 """
 
+import fcntl
 import gc
 import importlib.util
 import json
@@ -27,7 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DRAIN_FACTOR = 8           # output beyond this many times the limit closes the pipe
 REPORT_LIMIT = 1024 * 1024
 EXIT_GRACE = 0.5           # seconds a judged program has to flush its output once the judge is done
+JUDGED_KEYS = ("timed_out", "judge_returncode", "judge_cpu", "report_size")
 PR_SET_DUMPABLE = 4
+F_SETPIPE_SZ = 1031
 
 
 def _load(name):
@@ -98,6 +101,7 @@ class Executor:
         self.jobs, self.results = _high(self.jobs), _high(self.results)
         self.plan, self.report = layers.prepare(config, _high)
         self.tests = bytearray(0)                  # the job's tests, zeroed after the judge forks
+        self.devnull = _above(os.open(os.devnull, os.O_WRONLY))
         self.verdict = bytearray(REPORT_LIMIT)     # the judge's report, zeroed once sent
 
     def serve(self):
@@ -111,7 +115,7 @@ class Executor:
             if job is None:
                 return
             if "tests_size" in job:
-                self.run_judged(job)
+                self.run_judged_steps(job) if "steps" in job else self.run_judged(job)
                 continue
             frames.write_all(self.results, frames.encode(self.run(job)))
 
@@ -219,60 +223,126 @@ class Executor:
         return progressed
 
     def run_judged(self, job):
-        """Fork the program's child, then read the tests, fork the judge's child and zero the
-        tests; watch until the judge reports (or the deadline), then end the program. Writes the
-        result frame and the judge's raw report."""
+        """A Python program judged apart: ``served.py`` in the program's child, ``judge.py`` in the
+        judge's (the tests reach it through its memory, forked from the buffer)."""
+        result = self.judged_pair(
+            job, job["timeout"], job["output_limit"],
+            lambda stdout, stderr, replies, requests: self.served_child(job, stdout, stderr, replies, requests),
+            lambda size, report, requests, replies, tests: self.judge_child(job, size, report, requests, replies),
+            feed_tests=False)
+        self.send_judged(result)
+
+    def run_judged_steps(self, job):
+        """A program of steps judged apart: the steps before the last run as usual; the last one
+        serves the program beside the job's judge command, which reads the tests on its stdin."""
+        files = job.pop("files")
+        steps, judge_step = job["steps"], job["judge"]
+        results = []
+        for index, step in enumerate(steps[:-1]):
+            result = self.run_child(step, step["timeout"], lambda write_ends: self.step_child(
+                step, files if index == 0 else {}, os.environ, job["output_limit"], write_ends), job["output_limit"])
+            result["name"] = step["name"]
+            results.append(result)
+            if result["timed_out"] or result["returncode"] != 0:
+                self.skip_tests(job["tests_size"])
+                self.cleanup()
+                frames.write_all(self.results, frames.encode({"steps": results}))
+                return
+        last = steps[-1]
+        served = self.judged_pair(
+            job, last["timeout"], job["output_limit"],
+            lambda stdout, stderr, replies, requests: self.step_child(
+                last, files if len(steps) == 1 else {}, os.environ, job["output_limit"],
+                (stdout, stderr, replies), channels=(requests,)),
+            lambda size, report, requests, replies, tests: self.step_child(
+                judge_step, {}, os.environ, job["output_limit"], (self.devnull, self.devnull, report),
+                channels=(requests, replies), stdin=tests),
+            feed_tests=True)
+        served["name"] = last["name"]
+        self.send_judged({"steps": results + [served], **{key: served.pop(key) for key in JUDGED_KEYS}})
+
+    def skip_tests(self, size):
+        """Take a job's tests off the pipe without keeping them (the job ended before its judge)."""
+        self.read_tests(size)
+        self.tests[:size] = bytes(size)
+
+    def read_tests(self, size):
+        """The job's tests, read straight into the buffer that is zeroed after use."""
+        if len(self.tests) < size:
+            self.tests = bytearray(size)
+        with memoryview(self.tests) as view:
+            got = 0
+            while got < size:
+                count = os.readv(self.jobs, [view[got:size]])
+                if count == 0:
+                    break
+                got += count
+
+    def judged_pair(self, job, timeout, output_limit, start_program, start_judge, feed_tests):
+        """Fork the program's child, then read the tests, fork the judge's child (``feed_tests``:
+        and write them on its stdin) and zero the tests; watch until the judge reports (or the
+        deadline), then end the program."""
         stdout, stderr, requests, replies = (os.pipe2(os.O_CLOEXEC) for _ in range(4))
         stdout, stderr, requests, replies = ((r, _above(w)) if i < 2 else (_above(r), _above(w))
                                              for i, (r, w) in enumerate((stdout, stderr, requests, replies)))
         started = time.monotonic()
         program = os.fork()
         if program == 0:
-            self.served_child(job, stdout[1], stderr[1], replies[1], requests[0])
+            start_program(stdout[1], stderr[1], replies[1], requests[0])
+            os._exit(70)
         for fd in (stdout[1], stderr[1], replies[1], requests[0]):
             os.close(fd)
         _setpgid(program)
         size = job["tests_size"]
-        if len(self.tests) < size:
-            self.tests = bytearray(size)
-        view = memoryview(self.tests)
-        got = 0
-        while got < size:
-            count = os.readv(self.jobs, [view[got:size]])
-            if count == 0:
-                break
-            got += count
-        view.release()
+        self.read_tests(size)
         report_read, report_write = os.pipe2(os.O_CLOEXEC)
         report_write = _above(report_write)
+        tests_read = tests_write = None
+        if feed_tests:
+            tests_read, tests_write = os.pipe2(os.O_CLOEXEC)
+            tests_read = _above(tests_read)
+            if size > 65536:  # room for all of it, so writing never waits on the judge
+                fcntl.fcntl(tests_write, F_SETPIPE_SZ, min(size, 1 << 20))
         judge_pid = os.fork()
         if judge_pid == 0:
-            self.judge_child(job, size, report_write, requests[1], replies[0])
-        self.tests[:size] = bytes(size)  # zeroed in place: later children inherit zeros
-        for fd in (report_write, requests[1], replies[0]):
-            os.close(fd)
+            start_judge(size, report_write, requests[1], replies[0], tests_read)
+            os._exit(70)
+        for fd in (report_write, requests[1], replies[0], tests_read):
+            if fd is not None:
+                os.close(fd)
         _setpgid(judge_pid)
+        if tests_write is not None:
+            try:  # the judge reads them first thing; one that dies unread gets no more
+                with memoryview(self.tests) as view:
+                    frames.write_all(tests_write, view[:size])
+            except OSError:
+                pass
+            os.close(tests_write)
+        self.tests[:size] = bytes(size)  # zeroed in place: later children inherit zeros
         verdict = RawCapture(self.verdict)
-        captures = {stdout[0]: Capture(job["output_limit"]), stderr[0]: Capture(job["output_limit"]),
-                    report_read: verdict}
+        captures = {stdout[0]: Capture(output_limit), stderr[0]: Capture(output_limit), report_read: verdict}
         poller = select.poll()
         for fd in captures:
             poller.register(fd, select.POLLIN)
-        deadline = started + job["timeout"]
+        deadline = started + timeout
         open_fds = set(captures)
         timed_out, judge_status, judge_cpu = self.watch(judge_pid, poller, captures, deadline, open_fds, close=False)
         # the program flushes its output and exits once the judge closed the channel
         self.watch(program, poller, captures, min(deadline, time.monotonic() + EXIT_GRACE), open_fds, close=False,
                    reap=False)
-        program_timed_out, status, cpu = self.watch(program, poller, captures, 0, open_fds)
-        result = {"stdout": captures[stdout[0]].text(), "stderr": captures[stderr[0]].text(),
-                  "returncode": _returncode(status), "cpu": cpu, "timed_out": timed_out,
-                  "duration": time.monotonic() - started, "judge_returncode": _returncode(judge_status),
-                  "judge_cpu": judge_cpu, "report_size": verdict.size}
+        _, status, cpu = self.watch(program, poller, captures, 0, open_fds)
+        return {"stdout": captures[stdout[0]].text(), "stderr": captures[stderr[0]].text(),
+                "returncode": _returncode(status), "cpu": cpu, "timed_out": timed_out,
+                "duration": time.monotonic() - started, "judge_returncode": _returncode(judge_status),
+                "judge_cpu": judge_cpu, "report_size": verdict.size}
+
+    def send_judged(self, result):
+        """The result frame, then the judge's report as raw bytes, which are zeroed once sent."""
         self.cleanup()
+        size = result["report_size"]
         frames.write_all(self.results, frames.encode(result))
-        frames.write_all(self.results, memoryview(self.verdict)[:verdict.size])
-        self.verdict[:verdict.size] = bytes(verdict.size)
+        frames.write_all(self.results, memoryview(self.verdict)[:size])
+        self.verdict[:size] = bytes(size)
 
     def cleanup(self):
         """Kill and reap whatever the program left, empty the work folder.
@@ -299,9 +369,12 @@ class Executor:
             layers.reaper.empty_folder(self.plan.workdir)
         _reap_orphans(time.monotonic() + 2.0)
 
-    def step_child(self, step, files, env, output_limit, write_ends):
+    def step_child(self, step, files, env, output_limit, write_ends, channels=(), stdin=None):
         try:
-            self.plan.harden(step["memory_mb"], step["cpu_seconds"], *write_ends, step["memory_limit"] == "data")
+            if stdin is not None:
+                os.dup2(stdin, 0)
+            self.plan.harden(step["memory_mb"], step["cpu_seconds"], *write_ends, step["memory_limit"] == "data",
+                             channels=channels)
             for name, text in files.items():  # as the program's own uid, inside its limits
                 with open(name, "x", encoding="utf-8") as handle:
                     handle.write(text)

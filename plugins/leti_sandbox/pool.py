@@ -9,13 +9,18 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 from typing import Any
 
-from leti_core import NONCE_VARIABLE, ExecutionResult, LetiError, Program, ProgressCallback, Sandbox
+from leti_core import NONCE_VARIABLE, ExecutionResult, LetiError, Program, ProgressCallback, Sandbox, Step
 
 from . import frames, isolation
 from .channel import Capture, cpu_limit_hit, judge, judge_steps, judged
 from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {"name": step.name, "argv": step.argv, "timeout": step.wall_limit, "cpu_seconds": step.cpu_seconds,
+            "memory_mb": step.memory_mb, "memory_limit": step.memory_limit}
 
 
 class ExecutorPool(Sandbox):
@@ -77,8 +82,9 @@ class ExecutorPool(Sandbox):
         return {"python": "judged apart: the tests run in a judge process the program cannot reach, which "
                           "compares plain values (a comparison of two of the program's own objects is marked "
                           "'judged in process')",
-                "steps": "judged in process: the tests run inside the program's process, which holds the "
-                         "completion token; a program that reads its own memory can forge a pass"}
+                "steps": "judged apart where the environment gives a judge command (javascript); otherwise in "
+                         "process: the tests run inside the program's process, which holds the completion token, "
+                         "and a program that reads its own memory can forge a pass (cpp)"}
 
     def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run ``programs`` on the workers; results in the order of ``programs``."""
@@ -101,8 +107,13 @@ class ExecutorPool(Sandbox):
     @staticmethod
     def _job(program: Program) -> Job:
         if program.steps:
-            steps = [{"name": step.name, "argv": step.argv, "timeout": step.wall_limit, "cpu_seconds": step.cpu_seconds,
-                      "memory_mb": step.memory_mb, "memory_limit": step.memory_limit} for step in program.steps]
+            steps = [_step(step) for step in program.steps]
+            if program.judge is not None:  # judged apart: the tests follow the frame as raw bytes
+                tests = program.tests.encode()
+                message = {"steps": steps, "files": program.files, "judge": _step(program.judge),
+                           "tests_size": len(tests), "output_limit": program.output_limit}
+                return Job(message, sum(step.wall_limit for step in program.steps),
+                           frame=frames.encode(message) + tests)
             message = {"steps": steps, "files": program.files, "nonce": secrets.token_hex(16),
                        "nonce_variable": NONCE_VARIABLE, "output_limit": program.output_limit}
             return Job(message, sum(step.wall_limit for step in program.steps), frame=frames.encode(message))
@@ -116,6 +127,10 @@ class ExecutorPool(Sandbox):
         return Job(message, program.wall_limit, frame=frames.encode(message))
 
     def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
+        if "steps" in message and "report_size" in message:  # judged apart: the last step served the judge
+            last, step = message["steps"][-1], job.message["steps"][-1]
+            result = judged({**last, **message}, step["cpu_seconds"], self._isolation)
+            return result.model_copy(update={"step": last["name"], "returncode": last["returncode"]})
         if "steps" in message:
             return judge_steps(message["steps"], job.message, self._isolation)
         if "report_size" in message:

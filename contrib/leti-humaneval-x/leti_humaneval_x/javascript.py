@@ -1,13 +1,17 @@
-"""The `javascript` environment: Node.js runs prompt + completion + tests in LeTI's sandbox.
+"""The `javascript` environment: Node.js runs prompt + completion, and its tests apart, in LeTI's sandbox.
 
-A failed `console.assert` throws (see leti_assert.js); the program passes only if its tests ran
-to the end (a line after them writes the sandbox's nonce). The feedback is Node's own report of
-the uncaught error, kept to the program's file: paths shortened to `program.js`, Node's internal
-frames and version line removed, no caret line.
+The program runs in one node process (``served.js``), its tests in another (``judge.js``), which
+calls the program's functions and gets plain values back, so every comparison is the judge's own
+and the program's process never holds a test. A failed `console.assert` throws, in both (see
+wire.js), so it ends the program with its stack as an assert does in Python. The feedback is Node's own report of the
+uncaught error as the single program (prompt + completion + tests) gives it, kept to the
+program's file: paths shortened to `program.js`, Node's internal frames and version line
+removed, no caret line.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -31,7 +35,6 @@ from leti_core import (
 from .tools import find_tool
 
 PROGRAM = "program.js"
-ASSERT_HOOK = "leti_assert.js"
 #: After the tests: what tells the sandbox they ran to the end.
 MARKER = f'require("fs").writeSync(3, process.env.{NONCE_VARIABLE} || "");\n'
 
@@ -43,6 +46,20 @@ _FRAME = re.compile(r"^\s+at (?:(?P<name>.+?) \()?(?P<path>[^()\s]*?):(?P<line>\
 def build_program(problem: Problem, completion: str) -> str:
     """prompt + completion, the tests, then the line that marks that they all ran."""
     return problem.prompt + completion + "\n" + "\n".join(problem.tests) + "\n" + MARKER
+
+
+def judged_tests(problem: Problem, completion: str) -> str:
+    """What the judge reads on its stdin: the program's text and the tests, which together make
+    ``build_program`` (so that a syntax error is reported as the single program gives it)."""
+    return json.dumps({"source": problem.prompt + completion, "tests": "\n".join(problem.tests),
+                       "suffix": "\n" + MARKER})
+
+
+def _script(*names: str) -> str:
+    """The files as one `node -e` script, in a function of its own: none of its names is a global
+    that the program or its tests could see (a test's `encode` is the program's, not the wire's)."""
+    body = "".join(resources.files(__package__).joinpath(name).read_text() for name in names)
+    return f"(function () {{\n{body}\n}})();\n"
 
 
 def parse_error(stderr: str, program: str) -> ErrorInfo | None:
@@ -110,17 +127,24 @@ class JavaScriptEnvironment(SandboxedEnvironment):
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         node = find_tool(self.options.node, "node", self.name, "node", "nodejs")
-        hook = resources.files(__package__).joinpath(ASSERT_HOOK).read_text()
-        sources = [build_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
-        step = Step(name="run", argv=[node, "--require", f"./{ASSERT_HOOK}", PROGRAM], timeout=self.options.timeout,
-                    wall_timeout=self.options.wall_timeout, memory_mb=self.options.memory_mb, memory_limit="data")
-        programs = [Program(files={PROGRAM: source, ASSERT_HOOK: hook}, steps=[step], output_limit=self.options.output_limit)
-                    for source in sources]
+        limits = {"timeout": self.options.timeout, "wall_timeout": self.options.wall_timeout,
+                  "memory_mb": self.options.memory_mb, "memory_limit": "data"}
+        # the scripts go on the command line: a file in the work folder, the program could rewrite
+        step = Step(name="run", argv=[node, "-e", _script("wire.js", "served.js")], **limits)
+        judge = Step(name="judge", argv=[node, "-e", _script("wire.js", "judge.js")], **limits)
+        pairs = list(zip(problems, completions, strict=True))
+        programs = [Program(files={PROGRAM: problem.prompt + completion}, steps=[step], judge=judge,
+                            tests=judged_tests(problem, completion), output_limit=self.options.output_limit)
+                    for problem, completion in pairs]
         results = self.run_programs(programs, progress)
-        return [_with_error(result, source) for result, source in zip(results, sources, strict=True)]
+        return [_with_error(result, build_program(problem, completion))
+                for result, (problem, completion) in zip(results, pairs, strict=True)]
 
 
 def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
+    if result.status == "failed" and result.error is not None and result.error.text and result.judged == "apart":
+        error = parse_error(result.error.text, source)  # the judge's report of the uncaught error
+        return result.model_copy(update={"error": error}) if error is not None else result
     if result.status != "failed" or result.error is not None:
         return result
     error = parse_error(result.stderr, source)

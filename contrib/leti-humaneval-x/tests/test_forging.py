@@ -110,8 +110,7 @@ class CppForges(ForgingSuite):
     }
 
 
-IN_PROCESS = "the tests run inside the program's process (programs of steps are judged in process: see " \
-             "`leti sandbox check` and docs/architecture.md)"
+IN_PROCESS = "C++ tests run inside the program's process (no judge apart: see docs/architecture.md#verdicts)"
 
 
 BWRAP = [pytest.param("off", id="without-bwrap"),
@@ -140,8 +139,8 @@ def backend(request):
 
 
 @pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
-class TestJavaScriptOnLocal(JavaScriptForges):
-    known_forges = {name: IN_PROCESS for name in ("heap-scan", "environment", "patched-builtins", "patched-assert")}
+class TestJavaScript(JavaScriptForges):
+    """Judged apart (judge.js): no forge passes."""
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -151,7 +150,7 @@ class TestJavaScriptOnLocal(JavaScriptForges):
 
 
 @pytest.mark.skipif(GXX is None, reason="g++ is not installed")
-class TestCppOnLocal(CppForges):
+class TestCpp(CppForges):
     known_forges = {name: IN_PROCESS for name in ("heap-scan", "environment", "patched-assert")}
 
     @pytest.fixture(scope="class")
