@@ -78,27 +78,51 @@ def test_killing_the_executor_mid_batch_never_reaches_the_training_texts(tmp_pat
 
 
 class BrokenSandbox(Sandbox):
-    """A sandbox that cannot run anything (as when its executor cannot start)."""
+    """A sandbox that breaks (as when its executor cannot start again) after ``works_for`` calls."""
 
     name = "broken"
+    works_for = 0
 
     class Options(Options):
         workers: int = 1
 
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.calls = 0
+
     def run(self, programs, progress=None):
+        self.calls += 1
+        if self.calls <= self.works_for:  # the toolchain check: a pass and a failure, as it expects
+            return [ExecutionResult(status="passed" if "a + b" in program.source else "failed") for program in programs]
         return [ExecutionResult(status="error", reason="sandbox error: the executor could not start")
                 for _ in programs]
+
+
+class BreaksAfterTheCheck(BrokenSandbox):
+    works_for = 1
 
 
 def test_too_many_sandbox_errors_stop_the_iteration_before_training(tmp_path, mbpp_dir):
     trainer = FakeTrainer()
     run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 2,
                                                         "samples": 2, "eval_problems": 1, "eval_samples": 1},
-                      components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": BrokenSandbox},
+                      components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": BreaksAfterTheCheck},
                       log=lambda _: None)
     with run.components, pytest.raises(LetiError, match="could not run 4 of 4 training programs.*--resume"):
         run.run()
     assert trainer.texts == [] and not (tmp_path / "run" / "iteration-1" / "training.jsonl").exists()
+
+
+def test_a_sandbox_broken_from_the_start_stops_the_run_before_anything_is_written(tmp_path, mbpp_dir):
+    trainer = FakeTrainer()
+    run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 2,
+                                                        "samples": 2, "eval_problems": 1, "eval_samples": 1},
+                      components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": BrokenSandbox},
+                      log=lambda _: None)
+    with run.components, pytest.raises(LetiError, match="environment 'python' cannot judge programs here: a known-good "
+                                       "program did not pass, its program could not run: sandbox error: the executor"):
+        run.run()
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_loaded_machine_does_not_change_a_verdict(tmp_path):
