@@ -13,14 +13,9 @@ passes is a forged verdict.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from baseline import ROOT, checked_out, run_worker
 WORKER = """
 import importlib.util, json, sys
 def load(name, path):
@@ -42,16 +37,9 @@ print("RESULT " + json.dumps({{name: result.status for name, result in zip(names
 
 
 def measure(tree: Path, options: dict, env_name: str, suite: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=f"{tree}:{tree / 'plugins'}:{tree / 'contrib' / 'leti-humaneval-x'}")
     suite_file, suite_class = suite.rsplit(":", 1)
-    worker = WORKER.format(forging=str(ROOT / "leti_core" / "testing" / "forging.py"), options=options, env=env_name,
-                           suite_file=str(ROOT / suite_file), suite_class=suite_class)
-    done = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, env=env,
-                          cwd=tempfile.gettempdir())
-    line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
-    if line is None:
-        raise SystemExit(f"{tree}: {done.stderr.strip()[-1500:]}")
-    return json.loads(line[len("RESULT "):])
+    return run_worker(tree, WORKER.format(forging=str(ROOT / "leti_core" / "testing" / "forging.py"), options=options,
+                                          env=env_name, suite_file=str(ROOT / suite_file), suite_class=suite_class))
 
 
 def main() -> None:
@@ -63,14 +51,8 @@ def main() -> None:
                         help="FILE:CLASS of this tree with the forges, in the environment's language")
     args = parser.parse_args()
     options = dict(option.split("=", 1) for option in args.sandbox_option)
-    with tempfile.TemporaryDirectory(prefix="leti-forges-baseline-") as folder:
-        tree = Path(folder) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
-                       check=True, capture_output=True)
-        try:
-            baseline, current = (measure(source, options, args.env, args.suite) for source in (tree, ROOT))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    with checked_out(args.baseline_commit) as tree:
+        baseline, current = (measure(source, options, args.env, args.suite) for source in (tree, ROOT))
     print(f"{'forge':20} {'baseline ' + args.baseline_commit:>18} {'this tree':>12}")
     for name in baseline:
         print(f"{name:20} {baseline[name]:>18} {current[name]:>12}")

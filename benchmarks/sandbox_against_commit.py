@@ -11,14 +11,9 @@ prints programs/s; the summary is each side's best round and their ratio.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from baseline import ROOT, checked_out, run_worker
 WORKER = """
 import json, sys, time
 from leti_core.app import get_registry
@@ -35,13 +30,7 @@ print("RESULT " + json.dumps({{"rate": len(problems) / seconds, "passed": sum(r.
 
 
 def measure(tree: Path, data: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=f"{tree}:{tree / 'plugins'}")
-    done = subprocess.run([sys.executable, "-c", WORKER.format(data=data)], capture_output=True, text=True, env=env,
-                          cwd=tempfile.gettempdir())
-    line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
-    if line is None:
-        raise SystemExit(f"{tree}: {done.stderr.strip()[-1500:]}")
-    return json.loads(line[len("RESULT "):])
+    return run_worker(tree, WORKER.format(data=data))
 
 
 def main() -> None:
@@ -50,20 +39,14 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mbpp"))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="leti-sandbox-baseline-") as folder:
-        tree = Path(folder) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
-                       check=True, capture_output=True)
-        try:
-            rates: dict[str, list[float]] = {"baseline": [], "this tree": []}
-            for round_number in range(1, args.rounds + 1):
-                for label, source in (("baseline", tree), ("this tree", ROOT)):
-                    result = measure(source, args.data)
-                    rates[label].append(result["rate"])
-                    print(f"round {round_number}: {label:9} {result['rate']:7.1f} programs/s "
-                          f"({result['passed']}/974 passed)", flush=True)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    with checked_out(args.baseline_commit) as tree:
+        rates: dict[str, list[float]] = {"baseline": [], "this tree": []}
+        for round_number in range(1, args.rounds + 1):
+            for label, source in (("baseline", tree), ("this tree", ROOT)):
+                result = measure(source, args.data)
+                rates[label].append(result["rate"])
+                print(f"round {round_number}: {label:9} {result['rate']:7.1f} programs/s "
+                      f"({result['passed']}/974 passed)", flush=True)
     best = {label: max(values) for label, values in rates.items()}
     print(f"best: baseline {best['baseline']:.1f}, this tree {best['this tree']:.1f} programs/s: "
           f"{best['this tree'] / best['baseline']:.3f}x (round-to-round spread of the baseline: "

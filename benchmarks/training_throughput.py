@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from baseline import checked_out
 COMMON = {"epochs": 1, "batch_size": 32, "micro_batch_size": 4, "max_length": 512}
 VARIANTS = {
     # the trainer as it was before it kept freed memory and took transformers' default optimizer
@@ -85,14 +85,9 @@ def main() -> None:
         scratch = Path(folder)
         rows = []
         if args.baseline_commit:
-            tree = scratch / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline_commit],
-                           check=True, capture_output=True)
-            try:
+            with checked_out(args.baseline_commit) as tree:
                 rows.append((f"baseline {args.baseline_commit}",
                              run("baseline", [str(tree), str(tree / "plugins")], {**COMMON}, args, scratch)))
-            finally:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
         chosen = [name.strip() for name in args.variants.split(";")]
         unknown = [name for name in chosen if name not in VARIANTS]
         if unknown:

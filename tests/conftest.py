@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
+from leti_core.testing.cli import assert_one_line_error, leti
+
+__all__ = ["assert_one_line_error", "leti", "write_lines"]
 ROOT = Path(__file__).resolve().parents[1]
 MBPP_DIR = Path(os.environ.get("LETI_MBPP_DATA", ROOT.parent / "shared" / "data" / "mbpp"))
 
@@ -32,23 +33,6 @@ def mbpp_records(mbpp_dir: Path) -> list[dict]:
 def write_lines(path: Path, rows: Iterable[dict]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
-
-
-def leti(*args: str | os.PathLike[str], env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the `leti` command line in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "leti_cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    """A failed command: non-zero exit, no traceback, exactly one `Error:` line holding ``fragments``."""
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from leti_core.testing import PythonForges
+from leti_core.testing.probes import docker_engine_answers
 from leti_python.environment import PythonEnvironment
 from leti_sandbox.local_sandbox import LocalSandbox
 from leti_sandbox.subprocess_sandbox import SubprocessSandbox
@@ -54,16 +55,7 @@ class TestSubprocess(PythonForges):
             yield env
 
 
-def _engine_answers() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.mark.skipif(not _engine_answers(), reason="no Docker engine answers `docker info` on this machine")
+@pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine answers `docker info` on this machine")
 class TestDocker(PythonForges):
     @pytest.fixture(scope="class")
     @classmethod

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from leti_core.testing import SandboxConformance
+from leti_core.testing.probes import docker_engine_answers
 from leti_sandbox.docker_args import ContainerSpec, container_layer, executor_config, run_command
 
 
@@ -53,14 +53,7 @@ def test_optional_gvisor_cpus_and_mounted_executor():
     assert "runsc" in container_layer(_spec(runtime="runsc"))["detail"]
 
 
-def _engine_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.mark.skipif(not _engine_answers(), reason="no Docker engine answers `docker info` on this machine")
+@pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine answers `docker info` on this machine")
 class TestDockerConformance(SandboxConformance):
     @pytest.fixture(scope="class")
     @classmethod
@@ -75,14 +68,14 @@ def test_no_engine_is_one_clear_error(monkeypatch):
     from leti_core import LetiError
     from leti_sandbox.docker_sandbox import DockerSandbox
 
-    if _engine_answers():
+    if docker_engine_answers():
         pytest.skip("a Docker engine answers here")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(LetiError, match="no Docker engine answers"):
         DockerSandbox(workers=1)
 
 
-@pytest.mark.skipif(not _engine_answers(), reason="no Docker engine answers `docker info` on this machine")
+@pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine answers `docker info` on this machine")
 def test_leti_evaluate_on_the_docker_backend(tmp_path, mbpp_dir, mbpp_records):
     from .conftest import leti, write_lines
 

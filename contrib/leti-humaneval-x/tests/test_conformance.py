@@ -10,6 +10,7 @@ import pytest
 from leti_core import Program, Sandbox, Step
 from leti_core.app import get_registry
 from leti_core.testing import CommandConformance
+from leti_core.testing.probes import docker_engine_answers
 
 NODE, GXX = shutil.which("node"), shutil.which("g++")
 
@@ -105,15 +106,6 @@ class TestCppOnLocal(CommandConformance):
         return local
 
 
-def _engine_answers() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @pytest.fixture(scope="module")
 def docker() -> Iterator[Sandbox]:
     sandbox = get_registry().sandbox("docker", workers=2)
@@ -121,7 +113,7 @@ def docker() -> Iterator[Sandbox]:
     sandbox.close()
 
 
-@pytest.mark.skipif(NODE is None or not _engine_answers(), reason="needs Node.js and a Docker engine")
+@pytest.mark.skipif(NODE is None or not docker_engine_answers(), reason="needs Node.js and a Docker engine")
 class TestJavaScriptOnDocker(TestJavaScriptOnLocal):
     """The same attacks inside the container (the image has node at the path it has here)."""
 
@@ -131,7 +123,7 @@ class TestJavaScriptOnDocker(TestJavaScriptOnLocal):
         return docker
 
 
-@pytest.mark.skipif(GXX is None or not _engine_answers(), reason="needs g++ and a Docker engine")
+@pytest.mark.skipif(GXX is None or not docker_engine_answers(), reason="needs g++ and a Docker engine")
 class TestCppOnDocker(TestCppOnLocal):
     @pytest.fixture(scope="class")
     @classmethod

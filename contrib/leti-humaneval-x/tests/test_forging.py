@@ -9,6 +9,7 @@ import pytest
 from leti_core import Problem
 from leti_core.app import get_registry
 from leti_core.testing import ForgingSuite
+from leti_core.testing.probes import docker_engine_answers
 
 NODE, GXX = shutil.which("node"), shutil.which("g++")
 
@@ -118,17 +119,8 @@ BWRAP = [pytest.param("off", id="without-bwrap"),
                                                                      reason="bubblewrap is not installed"))]
 
 
-def _engine_answers() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 DOCKER = pytest.param({"sandbox": "docker"}, id="docker", marks=pytest.mark.skipif(
-    not _engine_answers(), reason="no Docker engine answers `docker info` on this machine"))
+    not docker_engine_answers(), reason="no Docker engine answers `docker info` on this machine"))
 
 
 @pytest.fixture(scope="class", params=[*BWRAP, DOCKER])

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from leti_core import ExecutionResult
+from leti_core.testing.cli import assert_one_line_error, leti
 from leti_humaneval_x.cpp import _with_error as cpp_result
 from leti_humaneval_x.javascript import _with_error as javascript_result
 
@@ -22,19 +21,6 @@ BROKEN = [pytest.param("javascript", "humaneval-js", "node=/bin/false", "run ste
           pytest.param("cpp", "humaneval-cpp", "compiler=/bin/false", "compile step", id="compiler")]
 
 
-def _leti(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "leti_cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-
-
-def _one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
-
 @needs_data
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("g++") is None, reason="needs node and g++")
 @pytest.mark.parametrize("env, task, option, step", BROKEN)
@@ -42,9 +28,9 @@ def test_evaluate_stops_before_scoring_with_one_line(tmp_path, env, task, option
     samples = tmp_path / "samples.jsonl"
     samples.write_text(json.dumps({"task_id": f"{'JavaScript' if env == 'javascript' else 'CPP'}/0",
                                    "completion": "}\n"}) + "\n")
-    done = _leti("evaluate", "--task", task, "--env", env, "--env-option", option, "--split", "all",
+    done = leti("evaluate", "--task", task, "--env", env, "--env-option", option, "--split", "all",
                  "--data", DATA, samples)
-    _one_line_error(done, f"environment {env!r} cannot judge programs here", step, "status 1")
+    assert_one_line_error(done, f"environment {env!r} cannot judge programs here", step, "status 1")
     assert not (tmp_path / "samples_results.jsonl").exists()
 
 
@@ -53,9 +39,9 @@ def test_evaluate_stops_before_scoring_with_one_line(tmp_path, env, task, option
 @pytest.mark.parametrize("env, task, option, step", BROKEN)
 def test_run_stops_before_sampling_with_one_line(tmp_path, env, task, option, step):
     out = tmp_path / "run"
-    done = _leti("run", "--task", task, "--env", env, "--env-option", option, "--data", DATA, "--problems", "2",
+    done = leti("run", "--task", task, "--env", env, "--env-option", option, "--data", DATA, "--problems", "2",
                  "--samples", "1", "--iterations", "1", "--out", out)
-    _one_line_error(done, f"environment {env!r} cannot judge programs here", step)
+    assert_one_line_error(done, f"environment {env!r} cannot judge programs here", step)
     assert not out.exists()  # nothing written for a run that never started
 
 
