@@ -34,8 +34,9 @@ F_SETPIPE_SZ = 1031
 
 
 def _load(name):
+    """A sibling module by path, registered as ``leti_sandbox_NAME`` (which later siblings import)."""
     spec = importlib.util.spec_from_file_location("leti_sandbox_" + name, os.path.join(HERE, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
@@ -43,7 +44,8 @@ def _load(name):
 frames = _load("frames")
 harness = _load("harness")
 layers = _load("layers")
-served = _load("served")
+plain = _load("plain")
+served = _load("served")  # after harness and plain, which it imports
 judge = _load("judge")
 
 

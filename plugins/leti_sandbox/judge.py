@@ -24,17 +24,8 @@ import sys
 
 try:
     from . import harness, plain
-except ImportError:  # loaded by path inside the executor
-    import importlib.util
-
-    def _sibling(name):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
-        spec = importlib.util.spec_from_file_location("leti_sandbox_" + name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    harness, plain = _sibling("harness"), _sibling("plain")
+except ImportError:  # loaded by path inside the executor, which loaded these first
+    harness, plain = sys.modules["leti_sandbox_harness"], sys.modules["leti_sandbox_plain"]
 
 FILENAME = harness.FILENAME
 VALUE_CHARS = 80
