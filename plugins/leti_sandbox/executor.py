@@ -31,6 +31,7 @@ EXIT_GRACE = 0.5           # seconds a judged program has to flush its output on
 JUDGED_KEYS = ("timed_out", "judge_returncode", "judge_cpu", "report_size")
 PR_SET_DUMPABLE = 4
 F_SETPIPE_SZ = 1031
+FIRST_FREE = 10            # descriptors below this stay taken in the executor (a child's 0-6 are its own)
 
 
 def _load(name):
@@ -99,11 +100,14 @@ class Executor:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # 0 stays /dev/null: every child's stdin
             os.dup2(devnull, fd)
-        os.close(devnull)
         self.jobs, self.results = _high(self.jobs), _high(self.results)
+        for fd in range(3, FIRST_FREE):  # held, so every pipe made later is above what a child dup2s onto
+            if fd != devnull:
+                os.dup2(devnull, fd, inheritable=False)
+        os.set_inheritable(devnull, False)
         self.plan, self.report = layers.prepare(config, _high)
         self.tests = bytearray(0)                  # the job's tests, zeroed after the judge forks
-        self.devnull = _above(os.open(os.devnull, os.O_WRONLY))
+        self.devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         self.verdict = bytearray(REPORT_LIMIT)     # the judge's report, zeroed once sent
 
     def serve(self):
@@ -285,8 +289,6 @@ class Executor:
         and write them on its stdin) and zero the tests; watch until the judge reports (or the
         deadline), then end the program."""
         stdout, stderr, requests, replies = (os.pipe2(os.O_CLOEXEC) for _ in range(4))
-        stdout, stderr, requests, replies = ((r, _above(w)) if i < 2 else (_above(r), _above(w))
-                                             for i, (r, w) in enumerate((stdout, stderr, requests, replies)))
         started = time.monotonic()
         program = os.fork()
         if program == 0:
@@ -298,11 +300,9 @@ class Executor:
         size = job["tests_size"]
         self.read_tests(size)
         report_read, report_write = os.pipe2(os.O_CLOEXEC)
-        report_write = _above(report_write)
         tests_read = tests_write = None
         if feed_tests:
             tests_read, tests_write = os.pipe2(os.O_CLOEXEC)
-            tests_read = _above(tests_read)
             if size > 65536:  # room for all of it, so writing never waits on the judge
                 fcntl.fcntl(tests_write, F_SETPIPE_SZ, min(size, 1 << 20))
         judge_pid = os.fork()
@@ -417,14 +417,6 @@ class Executor:
         except BaseException:
             pass
         os._exit(70)
-
-
-def _above(fd, floor=10):
-    """Move ``fd`` to ``floor`` or above (close-on-exec), out of the way of a child's dup2s."""
-    import fcntl
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
-    os.close(fd)
-    return moved
 
 
 def _setpgid(pid):

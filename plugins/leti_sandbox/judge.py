@@ -350,25 +350,26 @@ def compare(left, right, name):
     return result
 
 
-class _Asserts(ast.NodeTransformer):
-    """``assert a == b`` -> ``assert __leti_compare__(a, b, "Eq")``: same order, same lines."""
-
-    def visit_Assert(self, node):
-        self.generic_visit(node)
+def _rewrite_asserts(tree):
+    """``assert a == b`` -> ``assert __leti_compare__(a, b, "Eq")``, in place: same order, same lines."""
+    for node in ast.walk(tree):
+        if type(node) is not ast.Assert:
+            continue
         test = node.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]).__name__ in COMPARISONS:
+        if type(test) is ast.Compare and len(test.ops) == 1 and type(test.ops[0]).__name__ in COMPARISONS:
             call = ast.Call(func=ast.Name(id=COMPARE_NAME, ctx=ast.Load()),
                             args=[test.left, test.comparators[0], ast.Constant(type(test.ops[0]).__name__)],
                             keywords=[])
             node.test = ast.copy_location(call, test)
-            ast.fix_missing_locations(node)
-        return node
+            for part in (call.func, call.args[2]):
+                ast.copy_location(part, test)
+    return tree
 
 
 def test_code(source, tests):
     """The tests compiled at the lines they have in ``source + "\\n" + tests``."""
     padding = "\n" * (source + "\n").count("\n")
-    tree = _Asserts().visit(ast.parse(padding + tests, FILENAME))
+    tree = _rewrite_asserts(ast.parse(padding + tests, FILENAME))
     return compile(tree, FILENAME, "exec", dont_inherit=True)
 
 

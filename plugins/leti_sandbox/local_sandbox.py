@@ -56,7 +56,9 @@ class LocalSandbox(ExecutorPool):
         python: str = Field(default_factory=lambda: os.path.realpath(sys.executable),
                             description="absolute path of the interpreter that runs programs")
         disable: list[LayerName] = Field(default_factory=list, description="layers to leave off")
-        max_processes: int = Field(default=16, ge=1, description="processes per program (with a uid of its own)")
+        max_processes: int = Field(default=32, ge=1, description="processes and threads per program and its judge, "
+                                   "with a uid of its own (a judged JavaScript program runs two node processes, "
+                                   "about 11 threads)")
         tmpfs_mb: int = Field(default=64, ge=1, description="size of each worker's work folder")
         file_mb: int = Field(default=16, ge=1, description="largest file a program may write")
         uid_base: int = Field(default=1_500_000_000, ge=1000, description="first unprivileged uid (root only)")

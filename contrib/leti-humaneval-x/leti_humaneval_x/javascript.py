@@ -131,7 +131,8 @@ class JavaScriptEnvironment(SandboxedEnvironment):
                   "memory_mb": self.options.memory_mb, "memory_limit": "data"}
         # the scripts go on the command line: a file in the work folder, the program could rewrite
         step = Step(name="run", argv=[node, "-e", _script("wire.js", "served.js")], **limits)
-        judge = Step(name="judge", argv=[node, "-e", _script("wire.js", "judge.js")], **limits)
+        # one V8 worker thread for the judge: both processes count against the uid's process limit
+        judge = Step(name="judge", argv=[node, "--v8-pool-size=1", "-e", _script("wire.js", "judge.js")], **limits)
         pairs = list(zip(problems, completions, strict=True))
         programs = [Program(files={PROGRAM: problem.prompt + completion}, steps=[step], judge=judge,
                             tests=judged_tests(problem, completion), output_limit=self.options.output_limit)
