@@ -24,6 +24,8 @@ from leti_core import (
 from leti_core.app import Scorer, judged_in_process, pass_at_k, sandbox_errors
 
 from .progress import progress_bar
+from .reporting.evidence import outcomes
+from .reporting.statistics import Interval, rate
 
 
 def default_out(samples: Path) -> Path:
@@ -57,8 +59,9 @@ class FileScorer:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
+        passed = outcomes(scored, lambda item: item.result.passed)
         return FileScore(pass_at_k(scored, self.ks), metrics, out, len(sandbox_errors(scored)),
-                         judged_in_process(scored))
+                         judged_in_process(scored), rate(passed) if passed else None)
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,14 @@ class FileScore:
     results: Path
     sandbox_errors: int = 0
     judged_in_process: list[str] = field(default_factory=list)
+    pass1_interval: Interval | None = None
 
 
 def summary_dict(score: FileScore) -> dict[str, Any]:
     """The machine-readable summary `leti evaluate --json` prints."""
     summary = score.pass_at
     return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples,
+            "pass@1 interval": score.pass1_interval.model_dump() if score.pass1_interval else None,
             "sandbox_errors": score.sandbox_errors, "judged_in_process": score.judged_in_process,
             "metrics": score.metrics, "results": str(score.results)}
 
@@ -89,6 +94,10 @@ def summary_line(score: FileScore) -> str:
         line += f" ({score.sandbox_errors} samples the sandbox could not run are not counted)"
     if score.metrics:
         line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
+    if score.pass1_interval is not None:
+        interval = score.pass1_interval
+        line += (f"\npass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
+                 f"({interval.samples} samples)")
     if score.judged_in_process:
         shown = ", ".join(score.judged_in_process[:10]) + (", ..." if len(score.judged_in_process) > 10 else "")
         line += (f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "

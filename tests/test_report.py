@@ -133,3 +133,25 @@ def test_pass_at_k_axes_zoom_in_when_every_value_is_small():
     assert _pass_ylim([0.7, 0.2]) == (-0.02, 1.02)
     assert _pass_ylim([0.017, 0.058]) == (-0.005, 0.1)  # 0.017 against 0.058 would be flat on 0..1
     assert _pass_ylim([0.2, 0.3]) == (-0.005, 0.4)
+
+
+@pytest.mark.slow
+def test_report_gives_intervals_and_pairs_runs_on_the_same_problems(tiny_runs, tmp_path):
+    out = tmp_path / "report"
+    done = leti("report", tiny_runs["textual"], tiny_runs["binary"], "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    md = (out / "report.md").read_text()
+    assert "## Paired comparisons" in md
+    # pass@1 of textual's iteration 1 held out, computed here from eval.jsonl: each problem's share, averaged
+    rows = [json.loads(line) for line in (tiny_runs["textual"] / "iteration-1" / "eval.jsonl").read_text().splitlines()]
+    by_problem: dict[str, list[bool]] = {}
+    for row in rows:
+        by_problem.setdefault(str(row["sample"]["task_id"]), []).append(row["result"]["status"] == "passed")
+    expected = sum(sum(v) / len(v) for v in by_problem.values()) / len(by_problem)
+    interval_rows = [line for line in md.splitlines() if line.startswith("| 1 | ") and "% (" in line]
+    assert interval_rows and interval_rows[0].split(" | ")[1].startswith(f"{100 * expected:.1f} (95% CI ")
+    paired = [line for line in md.splitlines() if line.startswith("| pass@1 | 1 |")]
+    assert len(paired) == 1  # binary against textual at iteration 1 (the one both evaluated)
+    cells = paired[0].split(" | ")
+    assert cells[3].startswith("paired permutation: p = ")  # two samples per problem
+    assert "no difference we can detect" in cells[4] or "the interval excludes zero" in cells[4]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from leti_core import LetiError
 
-from . import plots
+from . import evidence, plots
 from .runs import RunData
 
 TOP_TABLE_EXCEPTIONS = 6
@@ -102,7 +102,25 @@ def blocks(runs: Sequence[RunData], images: dict[str, Path | None]) -> list[Bloc
                     Image(images["comparison"].name, "runs against gradient steps")]
     for run in runs:
         content += [Heading(f"Run {run.name}"), iteration_table(run), Text("Exception types (share of training samples):"),
-                    exception_table(run)]
+                    exception_table(run), Text("Each rate with its 95% interval: Wilson with one sample per problem, "
+                                               "else a bootstrap over problems (a problem's samples are not "
+                                               "independent)."),
+                    Table(evidence.interval_headers(), evidence.interval_rows(run))]
+        start = evidence.against_start(run)
+        if start:
+            content += [Text(f"{run.name} against its starting model, problem by problem:"),
+                        Table(evidence.COMPARISON_HEADERS, evidence.comparison_rows(start, "the starting model", run.name))]
+    if len(runs) > 1:
+        content += [Heading("Paired comparisons"),
+                    Text(f"Each run against {runs[0].name}, on the held-out problems both evaluated at the same "
+                         "iteration: the mean difference with a paired bootstrap interval, and an exact McNemar "
+                         "test (one sample per problem) or a paired permutation test (several). A difference is "
+                         "called one only when its interval excludes zero.")]
+        for other in runs[1:]:
+            found = evidence.comparisons(runs[0], other)
+            content += [Text(f"{other.name} against {runs[0].name}:"),
+                        Table(evidence.COMPARISON_HEADERS, evidence.comparison_rows(found, runs[0].name, other.name))
+                        if found else Text("no iteration that both evaluated")]
     return content
 
 

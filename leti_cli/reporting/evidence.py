@@ -1,0 +1,100 @@
+"""The report's evidence: every rate with its 95% interval, and paired comparisons of evaluations
+on the same problems (two runs at the same iteration, a run against its starting model), read
+from the per-sample outcomes the run folders keep (``iteration-K/eval.jsonl``, ``samples.jsonl``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from leti_core import RunFolder, ScoredSample, read_models
+from leti_core.app import usable
+
+from .runs import UNEXECUTABLE, RunData
+from .statistics import Comparison, Interval, Outcomes, compare, rate
+
+Measure = Callable[[ScoredSample], bool]
+MEASURES: dict[str, Measure] = {
+    "pass@1": lambda item: item.result.passed,
+    "stopped by " + " / ".join(UNEXECUTABLE): lambda item: item.result.exception_type in UNEXECUTABLE,
+}
+
+
+def outcomes(scored: Sequence[ScoredSample], measure: Measure) -> dict[str, list[bool]]:
+    """Per problem, the measure of each sample the sandbox could run."""
+    found: dict[str, list[bool]] = {}
+    for item in usable(scored):
+        found.setdefault(item.sample.key, []).append(bool(measure(item)))
+    return found
+
+
+def held_out(run_path: Path, iteration: int) -> list[ScoredSample] | None:
+    """The held-out samples of an iteration (0: the starting model), None when not evaluated."""
+    path = RunFolder(run_path).iteration(iteration).eval
+    return [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+
+
+def training(run_path: Path, iteration: int) -> list[ScoredSample] | None:
+    path = RunFolder(run_path).iteration(iteration).samples
+    return [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+
+
+def _cell(values: Outcomes | None) -> str:
+    if not values:
+        return "-"
+    interval = rate(values)
+    return f"{interval.text(scale=100, digits=1)} % ({interval.problems} problems, {interval.method})"
+
+
+def interval_rows(run: RunData) -> list[list[str]]:
+    """Per iteration: each held-out measure and the training samples' reach-their-tests share, with intervals."""
+    rows = []
+    for item in run.iterations:
+        evaluated, trained = held_out(run.path, item.iteration), training(run.path, item.iteration)
+        cells = [_cell(outcomes(evaluated, measure) if evaluated else None) for measure in MEASURES.values()]
+        reach = outcomes(trained, lambda sample: sample.result.exception_type not in UNEXECUTABLE) if trained else None
+        rows.append([str(item.iteration), *cells, _cell(reach)])
+    return rows
+
+
+def interval_headers() -> list[str]:
+    return ["iteration", *(f"held-out {name}" for name in MEASURES), "training samples that reach their tests"]
+
+
+def comparisons(a: RunData, b: RunData) -> list[tuple[int, str, Comparison]]:
+    """B against A at every iteration both evaluated, on the problems both evaluated."""
+    found = []
+    for item in a.iterations:
+        if not any(other.iteration == item.iteration for other in b.iterations):
+            continue
+        first, second = held_out(a.path, item.iteration), held_out(b.path, item.iteration)
+        if not first or not second:
+            continue
+        for name, measure in MEASURES.items():
+            found.append((item.iteration, name, compare(outcomes(first, measure), outcomes(second, measure))))
+    return found
+
+
+def against_start(run: RunData) -> list[tuple[int, str, Comparison]]:
+    """Each evaluated iteration of a run against its starting model (iteration 0), problem by problem."""
+    start = held_out(run.path, 0)
+    if not start:
+        return []
+    found = []
+    for item in run.iterations:
+        evaluated = held_out(run.path, item.iteration) if item.iteration else None
+        if evaluated:
+            for name, measure in MEASURES.items():
+                found.append((item.iteration, name, compare(outcomes(start, measure), outcomes(evaluated, measure))))
+    return found
+
+
+def comparison_rows(found: Sequence[tuple[int, str, Comparison]], a: str, b: str) -> list[list[str]]:
+    return [[name, str(iteration), comparison.difference.text(scale=100, digits=1),
+             f"{comparison.test}: p = {comparison.p_value:.3g}", comparison.words(name, a, b)]
+            for iteration, name, comparison in found]
+
+
+COMPARISON_HEADERS = ["measure", "iteration", "difference in points (95% CI)", "test", "in words"]
+__all__ = ["COMPARISON_HEADERS", "Interval", "against_start", "comparison_rows", "comparisons", "interval_headers",
+           "interval_rows"]
