@@ -102,23 +102,23 @@ class BreaksAfterTheCheck(BrokenSandbox):
     works_for = 1
 
 
+def _run_on(sandbox: type[Sandbox], folder, mbpp_dir, trainer: FakeTrainer):
+    return prepare_run(load_engine(), folder, {"data": str(mbpp_dir), "model": "m", "problems": 2, "samples": 2,
+                                               "eval_problems": 1, "eval_samples": 1},
+                       components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": sandbox},
+                       log=lambda _: None)
+
+
 def test_too_many_sandbox_errors_stop_the_iteration_before_training(tmp_path, mbpp_dir):
     trainer = FakeTrainer()
-    run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 2,
-                                                        "samples": 2, "eval_problems": 1, "eval_samples": 1},
-                      components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": BreaksAfterTheCheck},
-                      log=lambda _: None)
+    run = _run_on(BreaksAfterTheCheck, tmp_path / "run", mbpp_dir, trainer)
     with run.components, pytest.raises(LetiError, match="could not run 4 of 4 training programs.*--resume"):
         run.run()
     assert trainer.texts == [] and not (tmp_path / "run" / "iteration-1" / "training.jsonl").exists()
 
 
 def test_a_sandbox_broken_from_the_start_stops_the_run_before_anything_is_written(tmp_path, mbpp_dir):
-    trainer = FakeTrainer()
-    run = prepare_run(load_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 2,
-                                                        "samples": 2, "eval_problems": 1, "eval_samples": 1},
-                      components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": BrokenSandbox},
-                      log=lambda _: None)
+    run = _run_on(BrokenSandbox, tmp_path / "run", mbpp_dir, FakeTrainer())
     with run.components, pytest.raises(LetiError, match="environment 'python' cannot judge programs here: a known-good "
                                        "program did not pass, its program could not run: sandbox error: the executor"):
         run.run()
