@@ -1,6 +1,7 @@
 """The report's evidence: every rate with its 95% interval, and paired comparisons of evaluations
 on the same problems (two runs at the same iteration, a run against its starting model), read
-from the per-sample outcomes the run folders keep (``iteration-K/eval.jsonl``, ``samples.jsonl``)."""
+from the per-sample outcomes the run folders keep (each iteration's held-out and training
+samples, found through ``RunFolder``)."""
 
 from __future__ import annotations
 
