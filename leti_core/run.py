@@ -258,7 +258,7 @@ class LetiRun:
             training_steps=int(metrics.get("steps", 0)),
             training_loss=metrics.get("train_loss"),
             sandbox_errors=len(sandbox_errors(scored)) + len(sandbox_errors(evaluated)),
-            judged_in_process=list(dict.fromkeys(judged_in_process(scored) + judged_in_process(evaluated))),
+            judged_in_process=judged_in_process([*scored, *evaluated]),
             seconds=seconds,
             checkpoint=str(self.folder.checkpoint_path(iteration).relative_to(self.folder.path)),
         )

@@ -35,7 +35,8 @@ def with_read_paths(sandbox: type[Sandbox], options: dict[str, Any], read_paths:
 
 class SandboxedEnvironment(Environment):
     """An environment whose programs run in a sandbox: one passed in, or one made on first use by
-    ``sandbox_factory(backend_name)`` (a registry's ``environment()`` passes one).
+    ``sandbox_factory(backend_name)`` (a registry's ``environment()`` passes one; it is also given
+    ``read_paths=`` when the environment's tools read files of their own).
 
     A sandbox the environment made is closed with it; one passed in belongs to the caller.
     """

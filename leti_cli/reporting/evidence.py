@@ -12,7 +12,7 @@ from leti_core import RunFolder, ScoredSample, read_models
 from leti_core.app import usable
 
 from .runs import UNEXECUTABLE, RunData
-from .statistics import Comparison, Interval, Outcomes, compare, rate
+from .statistics import Comparison, Outcomes, compare, rate
 
 Measure = Callable[[ScoredSample], bool]
 MEASURES: dict[str, Measure] = {
@@ -29,15 +29,26 @@ def outcomes(scored: Sequence[ScoredSample], measure: Measure) -> dict[str, list
     return found
 
 
-def held_out(run_path: Path, iteration: int) -> list[ScoredSample] | None:
-    """The held-out samples of an iteration (0: the starting model), None when not evaluated."""
-    path = RunFolder(run_path).iteration(iteration).eval
-    return [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+class Samples:
+    """The runs' held-out and training samples, each file read once for a report (the interval
+    tables and the comparisons use the same ones)."""
 
+    def __init__(self) -> None:
+        self._read: dict[tuple[Path, int, str], list[ScoredSample] | None] = {}
 
-def training(run_path: Path, iteration: int) -> list[ScoredSample] | None:
-    path = RunFolder(run_path).iteration(iteration).samples
-    return [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+    def held_out(self, run_path: Path, iteration: int) -> list[ScoredSample] | None:
+        """The held-out samples of an iteration (0: the starting model), None when not evaluated."""
+        return self._samples(run_path, iteration, "eval")
+
+    def training(self, run_path: Path, iteration: int) -> list[ScoredSample] | None:
+        return self._samples(run_path, iteration, "samples")
+
+    def _samples(self, run_path: Path, iteration: int, which: str) -> list[ScoredSample] | None:
+        key = (run_path, iteration, which)
+        if key not in self._read:
+            path = getattr(RunFolder(run_path).iteration(iteration), which)
+            self._read[key] = [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+        return self._read[key]
 
 
 def _cell(values: Outcomes | None) -> str:
@@ -47,11 +58,11 @@ def _cell(values: Outcomes | None) -> str:
     return f"{interval.text(scale=100, digits=1)} % ({interval.problems} problems, {interval.method})"
 
 
-def interval_rows(run: RunData) -> list[list[str]]:
+def interval_rows(samples: Samples, run: RunData) -> list[list[str]]:
     """Per iteration: each held-out measure and the training samples' reach-their-tests share, with intervals."""
     rows = []
     for item in run.iterations:
-        evaluated, trained = held_out(run.path, item.iteration), training(run.path, item.iteration)
+        evaluated, trained = samples.held_out(run.path, item.iteration), samples.training(run.path, item.iteration)
         cells = [_cell(outcomes(evaluated, measure) if evaluated else None) for measure in MEASURES.values()]
         reach = outcomes(trained, lambda sample: sample.result.exception_type not in UNEXECUTABLE) if trained else None
         rows.append([str(item.iteration), *cells, _cell(reach)])
@@ -62,13 +73,13 @@ def interval_headers() -> list[str]:
     return ["iteration", *(f"held-out {name}" for name in MEASURES), "training samples that reach their tests"]
 
 
-def comparisons(a: RunData, b: RunData) -> list[tuple[int, str, Comparison]]:
+def comparisons(samples: Samples, a: RunData, b: RunData) -> list[tuple[int, str, Comparison]]:
     """B against A at every iteration both evaluated, on the problems both evaluated."""
     found = []
     for item in a.iterations:
         if not any(other.iteration == item.iteration for other in b.iterations):
             continue
-        first, second = held_out(a.path, item.iteration), held_out(b.path, item.iteration)
+        first, second = samples.held_out(a.path, item.iteration), samples.held_out(b.path, item.iteration)
         if not first or not second:
             continue
         for name, measure in MEASURES.items():
@@ -76,14 +87,14 @@ def comparisons(a: RunData, b: RunData) -> list[tuple[int, str, Comparison]]:
     return found
 
 
-def against_start(run: RunData) -> list[tuple[int, str, Comparison]]:
+def against_start(samples: Samples, run: RunData) -> list[tuple[int, str, Comparison]]:
     """Each evaluated iteration of a run against its starting model (iteration 0), problem by problem."""
-    start = held_out(run.path, 0)
+    start = samples.held_out(run.path, 0)
     if not start:
         return []
     found = []
     for item in run.iterations:
-        evaluated = held_out(run.path, item.iteration) if item.iteration else None
+        evaluated = samples.held_out(run.path, item.iteration) if item.iteration else None
         if evaluated:
             for name, measure in MEASURES.items():
                 found.append((item.iteration, name, compare(outcomes(start, measure), outcomes(evaluated, measure))))
@@ -97,5 +108,3 @@ def comparison_rows(found: Sequence[tuple[int, str, Comparison]], a: str, b: str
 
 
 COMPARISON_HEADERS = ["measure", "iteration", "difference in points (95% CI)", "test", "in words"]
-__all__ = ["COMPARISON_HEADERS", "Interval", "against_start", "comparison_rows", "comparisons", "interval_headers",
-           "interval_rows"]

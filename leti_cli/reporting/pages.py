@@ -100,13 +100,14 @@ def blocks(runs: Sequence[RunData], images: dict[str, Path | None]) -> list[Bloc
                     Text("pass@1 and training success against the cumulative number of gradient steps: "
                          "the paper's textual versus binary feedback comparison."),
                     Image(images["comparison"].name, "runs against gradient steps")]
+    samples = evidence.Samples()
     for run in runs:
         content += [Heading(f"Run {run.name}"), iteration_table(run), Text("Exception types (share of training samples):"),
                     exception_table(run), Text("Each rate with its 95% interval: Wilson with one sample per problem, "
                                                "else a bootstrap over problems (a problem's samples are not "
                                                "independent)."),
-                    Table(evidence.interval_headers(), evidence.interval_rows(run))]
-        start = evidence.against_start(run)
+                    Table(evidence.interval_headers(), evidence.interval_rows(samples, run))]
+        start = evidence.against_start(samples, run)
         if start:
             content += [Text(f"{run.name} against its starting model, problem by problem:"),
                         Table(evidence.COMPARISON_HEADERS, evidence.comparison_rows(start, "the starting model", run.name))]
@@ -117,7 +118,7 @@ def blocks(runs: Sequence[RunData], images: dict[str, Path | None]) -> list[Bloc
                          "test (one sample per problem) or a paired permutation test (several). A difference is "
                          "called one only when its interval excludes zero.")]
         for other in runs[1:]:
-            found = evidence.comparisons(runs[0], other)
+            found = evidence.comparisons(samples, runs[0], other)
             content += [Text(f"{other.name} against {runs[0].name}:"),
                         Table(evidence.COMPARISON_HEADERS, evidence.comparison_rows(found, runs[0].name, other.name))
                         if found else Text("no iteration that both evaluated")]

@@ -125,12 +125,7 @@ def cpu_limit_hit(returncode: int, cpu_used: float, cpu_seconds: int) -> bool:
 def judge(report: Capture, returncode: int, nonce: str, base: dict) -> ExecutionResult:
     """Turn the harness's report (or its absence) into a result."""
     if not report.data:
-        if returncode < 0:
-            name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
-            reason = f"the program was killed by {name}"
-        else:
-            reason = f"the program exited (status {returncode}) before its tests finished"
-        return ExecutionResult(status="failed", reason=reason, **base)
+        return ExecutionResult(status="failed", reason=_ended(returncode), **base)
     try:
         value = json.loads(report.data)
         valid = isinstance(value, dict) and value.get("nonce") == nonce and not report.dropped
@@ -148,6 +143,13 @@ def judge(report: Capture, returncode: int, nonce: str, base: dict) -> Execution
 
 def _signal_name(returncode: int) -> str:
     return signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+
+
+def _ended(returncode: int) -> str:
+    """Why a program that gave no verdict failed: the signal that killed it, or its early exit."""
+    if returncode < 0:
+        return f"the program was killed by {_signal_name(returncode)}"
+    return f"the program exited (status {returncode}) before its tests finished"
 
 
 def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
@@ -174,13 +176,9 @@ def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
         return ExecutionResult(status="passed", **base)
     if report.get("error"):
         return ExecutionResult(status="failed", error=ErrorInfo.model_validate(report["error"]), **base)
-    code = message["returncode"]
-    if cpu_limit_hit(code, message["cpu"], cpu_seconds):
+    if cpu_limit_hit(message["returncode"], message["cpu"], cpu_seconds):
         return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
-    if code < 0:
-        return ExecutionResult(status="failed", reason=f"the program was killed by {_signal_name(code)}", **base)
-    return ExecutionResult(status="failed", reason=f"the program exited (status {code}) before its tests finished",
-                           **base)
+    return ExecutionResult(status="failed", reason=_ended(message["returncode"]), **base)
 
 
 def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult:
@@ -188,7 +186,8 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
     when every step exited with status 0 and the last wrote the nonce on its report descriptor."""
     last = steps[-1]
     base = {"stdout": last["stdout"], "stderr": last["stderr"], "duration": sum(step["duration"] for step in steps),
-            "isolation": isolation, "step": last["name"], "returncode": last["returncode"], "judged": "in process"}
+            "isolation": isolation, "step": last["name"], "returncode": last["returncode"],
+            "judged": "apart" if "judge" in job else "in process"}
     limits = {step["name"]: step for step in job["steps"]}
     if last["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
@@ -196,8 +195,7 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
         return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
     returncode = last["returncode"]
     if returncode < 0:
-        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
-        return ExecutionResult(status="failed", reason=f"{last['name']}: killed by {name}", **base)
+        return ExecutionResult(status="failed", reason=f"{last['name']}: killed by {_signal_name(returncode)}", **base)
     if returncode != 0:
         return ExecutionResult(status="failed", reason=f"{last['name']}: exit status {returncode}", **base)
     if len(steps) < len(job["steps"]):  # cannot happen: a step that exits 0 is followed by the next

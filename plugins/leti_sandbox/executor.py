@@ -29,7 +29,6 @@ DRAIN_FACTOR = 8           # output beyond this many times the limit closes the 
 REPORT_LIMIT = 1024 * 1024
 EXIT_GRACE = 0.5           # seconds a judged program has to flush its output once the judge is done
 JUDGED_KEYS = ("timed_out", "judge_returncode", "judge_cpu", "report_size")
-PR_SET_DUMPABLE = 4
 F_SETPIPE_SZ = 1031
 FIRST_FREE = 10            # descriptors below this stay taken in the executor (a child's 0-6 are its own)
 
@@ -163,10 +162,7 @@ class Executor:
         # As little as possible until the child ends: a page written while it lives is copied.
         for write_end in write_ends:
             os.close(write_end)
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
+        _setpgid(pid)
         timed_out, status, cpu = self.watch(pid, poller, captures, started + timeout)
         duration = time.monotonic() - started
         out, err, report = (captures[r] for r, _ in pipes)
@@ -400,8 +396,9 @@ class Executor:
 
     def judge_child(self, job, size, report, requests, replies):
         try:
-            layers.kernel.prctl(PR_SET_DUMPABLE, 0)  # the program's process may not read this one
-            self.plan.harden(job["memory_mb"], job["cpu_seconds"], 0, 0, report, channels=(requests, replies))
+            layers.kernel.prctl(layers.kernel.PR_SET_DUMPABLE, 0)  # the program's process may not read this one
+            self.plan.harden(job["memory_mb"], job["cpu_seconds"], self.devnull, self.devnull, report,
+                             channels=(requests, replies))
             source, tests = job["source"], self.tests[:size].decode("utf-8", errors="replace")
             judge.execute(source, tests, 4, 5, 3)
         except BaseException:
@@ -428,7 +425,6 @@ def _setpgid(pid):
 
 def _high(fd):
     """Move ``fd`` above the descriptors a child rearranges (close-on-exec)."""
-    import fcntl
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
     os.close(fd)
     return moved

@@ -20,12 +20,12 @@ except ImportError:  # loaded by path inside the executor, which loaded these fi
 
 MAX_DEPTH = 200
 MODULE = type(sys)
-# Subclasses of plain types cross as their plain value (a namedtuple as a tuple, a Counter as a
-# dict); the conversion runs the program's code, but all it can yield is plain data.
+# Subclasses of plain types cross as their plain value (a str subclass as its text, a dict
+# subclass as a dict); the conversion runs the program's code, but all it can yield is plain data.
 BASES = ((str, str.__str__), (int, int.__int__), (float, float.__float__), (bytes, bytes),
          (complex, complex), (tuple, tuple), (list, list), (dict, dict), (set, set), (frozenset, frozenset))
 OPERATIONS = {
-    "iter": iter, "next": next, "len": len, "bool": bool, "repr": repr, "str": str, "hash": hash,
+    "iter": iter, "next": next, "len": len, "bool": bool, "repr": repr, "str": str,
     "float": float, "int": int, "index": operator.index, "neg": operator.neg, "pos": operator.pos,
     "abs": abs, "round": round, "getitem": operator.getitem, "setitem": operator.setitem,
     "delitem": operator.delitem, "contains": operator.contains, "eq": operator.eq, "ne": operator.ne,
@@ -161,7 +161,7 @@ def _payload(kind_name, value):
     if kind_name == "defaultdict":
         factory = value.default_factory
         return (factory.__name__ if factory in (int, list, set, dict, str, float, tuple) else None, dict(value))
-    if kind_name in ("Counter", "dict"):
+    if kind_name == "Counter":
         return dict(value)
     if kind_name == "OrderedDict":
         return list(value.items())

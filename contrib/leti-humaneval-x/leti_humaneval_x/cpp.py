@@ -29,8 +29,7 @@ from leti_core import (
     Step,
 )
 
-from .javascript import unexplained
-from .tools import find_tool
+from .tools import find_tool, unexplained
 
 SOURCE = "program.cpp"
 BINARY = "program"

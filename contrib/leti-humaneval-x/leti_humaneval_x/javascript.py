@@ -19,7 +19,6 @@ from importlib import resources
 from pydantic import Field
 
 from leti_core import (
-    NONCE_VARIABLE,
     ErrorInfo,
     ExecutionResult,
     Frame,
@@ -32,11 +31,9 @@ from leti_core import (
     Step,
 )
 
-from .tools import find_tool
+from .tools import find_tool, unexplained
 
 PROGRAM = "program.js"
-#: After the tests: what tells the sandbox they ran to the end.
-MARKER = f'require("fs").writeSync(3, process.env.{NONCE_VARIABLE} || "");\n'
 
 _LOCATION = re.compile(r"^(?P<path>\S+?):(?P<line>\d+)$")
 _ERROR = re.compile(r"^(?P<type>[A-Za-z_$][\w$]*)(?:: (?P<message>.*))?$")
@@ -44,15 +41,14 @@ _FRAME = re.compile(r"^\s+at (?:(?P<name>.+?) \()?(?P<path>[^()\s]*?):(?P<line>\
 
 
 def build_program(problem: Problem, completion: str) -> str:
-    """prompt + completion, the tests, then the line that marks that they all ran."""
-    return problem.prompt + completion + "\n" + "\n".join(problem.tests) + "\n" + MARKER
+    """The single program the feedback speaks of: prompt + completion, then the tests."""
+    return problem.prompt + completion + "\n" + "\n".join(problem.tests) + "\n"
 
 
 def judged_tests(problem: Problem, completion: str) -> str:
     """What the judge reads on its stdin: the program's text and the tests, which together make
     ``build_program`` (so that a syntax error is reported as the single program gives it)."""
-    return json.dumps({"source": problem.prompt + completion, "tests": "\n".join(problem.tests),
-                       "suffix": "\n" + MARKER})
+    return json.dumps({"source": problem.prompt + completion, "tests": "\n".join(problem.tests)})
 
 
 def _script(*names: str) -> str:
@@ -153,12 +149,3 @@ def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
         return unexplained(result, "node")
     return result.model_copy(update={"error": error})
 
-
-def unexplained(result: ExecutionResult, tool: str) -> ExecutionResult:
-    """A step that exited with an error status and no error its tool reports is the toolchain's
-    failure, not the program's: status ``error`` (retried once, never trained on)."""
-    if result.returncode is None or result.returncode <= 0:
-        return result  # an early exit with status 0 or a signal: the program's doing
-    tail = " ".join(result.stderr.strip().split())[-300:]
-    reason = f"sandbox error: {result.step} exited with status {result.returncode} and no error {tool} reports"
-    return result.model_copy(update={"status": "error", "reason": reason + (f": {tail}" if tail else "")})

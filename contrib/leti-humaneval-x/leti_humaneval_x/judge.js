@@ -98,7 +98,7 @@ function report(message) {
 }
 
 function judge(job) {
-  const combined = `${job.source}\n${job.tests}${job.suffix}`;
+  const combined = `${job.source}\n${job.tests}\n`;
   const first = receive(REPLIES);
   if (first === null || typeof first !== "object") return { completed: false, judged: "apart", ended: true };
   let tests = null;

@@ -89,7 +89,7 @@ function decode(data, dereference) {
   }
 }
 
-// A failed console.assert throws, as in leti_assert.js: the test ends with its stack.
+// A failed console.assert throws (node's own only prints a line): the test ends with its stack.
 class AssertionError extends Error {
   constructor(message) {
     super(message);
