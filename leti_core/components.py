@@ -187,10 +187,11 @@ class Program(Limits):
     """
 
     source: str = ""
-    tests: str = Field(default="", description="Python test code, judged apart from ``source``: the sandbox runs it "
-                       "in a process of its own, where the program's top-level names call into the program's process "
-                       "and return plain data; the program never sees it. Its lines follow the source's, as in "
-                       "``source + '\\n' + tests``. Empty: ``source`` runs whole, in its own process")
+    tests: str | bytes = Field(default="", description="Python test code, judged apart from ``source``: the sandbox "
+                               "runs it in a process of its own, where the program's top-level names call into the "
+                               "program's process and return plain data; the program never sees it. Its lines follow "
+                               "the source's, as in ``source + '\\n' + tests``. Empty: ``source`` runs whole, in its "
+                               "own process. For steps: what the judge reads on its stdin, or its executable")
     output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
     files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
     steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")
@@ -199,6 +200,10 @@ class Program(Limits):
                                "while this runs beside it: the tests on its stdin, the channel on fds 4 (requests) "
                                "and 5 (replies), its JSON report on fd 3 ({completed, error?, ended?}). Its argv must "
                                "not name files in the work folder: the program could rewrite them")
+    tests_executable: bool = Field(default=False, description="the tests are the judge's executable (a compiled "
+                                   "judge, such as C++ tests): the sandbox runs them from memory, never from a file "
+                                   "the program can reach, with ``judge.argv`` as their arguments (argv[0] only names "
+                                   "the process)")
 
     @model_validator(mode="after")
     def _judged_steps(self) -> Program:
@@ -206,6 +211,8 @@ class Program(Limits):
             raise ValueError("a program of steps with tests needs a judge command (Program.judge)")
         if self.judge is not None and not (self.steps and self.tests):
             raise ValueError("a judge needs steps and tests")
+        if self.tests_executable and self.judge is None:
+            raise ValueError("executable tests need a judge step (Program.judge) for their limits and arguments")
         return self
 
     @field_validator("files")

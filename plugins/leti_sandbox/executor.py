@@ -258,8 +258,9 @@ class Executor:
                 (stdout, stderr, replies), channels=(requests,)),
             lambda size, report, requests, replies, tests: self.step_child(
                 judge_step, {}, os.environ, job["output_limit"], (self.devnull, self.devnull, report),
-                channels=(requests, replies), stdin=tests),
-            feed_tests=True)
+                channels=(requests, replies), stdin=tests,
+                image=memoryview(self.tests)[:size] if job.get("tests_executable") else None),
+            feed_tests=not job.get("tests_executable"))
         served["name"] = last["name"]
         self.send_judged({"steps": results + [served], **{key: served.pop(key) for key in JUDGED_KEYS}})
 
@@ -367,7 +368,8 @@ class Executor:
             layers.reaper.empty_folder(self.plan.workdir)
         _reap_orphans(time.monotonic() + 2.0)
 
-    def step_child(self, step, files, env, output_limit, write_ends, channels=(), stdin=None):
+    def step_child(self, step, files, env, output_limit, write_ends, channels=(), stdin=None, image=None):
+        """Run a step; with ``image`` (a judge's executable), that image from memory instead of argv[0]."""
         try:
             if stdin is not None:
                 os.dup2(stdin, 0)
@@ -376,7 +378,12 @@ class Executor:
             for name, text in files.items():  # as the program's own uid, inside its limits
                 with open(name, "x", encoding="utf-8") as handle:
                     handle.write(text)
-            os.execve(step["argv"][0], step["argv"], env)
+            executable = step["argv"][0]
+            if image is not None:  # never a file: the program shares this uid and the work folder
+                executable = os.memfd_create("judge", os.MFD_CLOEXEC)
+                frames.write_all(executable, image)
+                image.release()
+            os.execve(executable, step["argv"], env)
         except BaseException as error:
             try:
                 os.write(2, ("leti sandbox: cannot run %s: %s\n" % (step["argv"][0], error)).encode())

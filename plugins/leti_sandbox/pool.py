@@ -82,9 +82,10 @@ class ExecutorPool(Sandbox):
         return {"python": "judged apart: the tests run in a judge process the program cannot reach, which "
                           "compares plain values (a comparison of two of the program's own objects is marked "
                           "'judged in process')",
-                "steps": "judged apart where the environment gives a judge command (javascript); otherwise in "
-                         "process: the tests run inside the program's process, which holds the completion token, "
-                         "and a program that reads its own memory can forge a pass (cpp)"}
+                "steps": "judged apart where the environment gives a judge (javascript: a node process; cpp: the "
+                         "tests compiled into an executable run from memory); otherwise in process: the tests run "
+                         "inside the program's process, which holds the completion token, and a program that reads "
+                         "its own memory can forge a pass (each such verdict says 'judged in process')"}
 
     def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run ``programs`` on the workers; results in the order of ``programs``."""
@@ -109,9 +110,10 @@ class ExecutorPool(Sandbox):
         if program.steps:
             steps = [_step(step) for step in program.steps]
             if program.judge is not None:  # judged apart: the tests follow the frame as raw bytes
-                tests = program.tests.encode()
+                tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
                 message = {"steps": steps, "files": program.files, "judge": _step(program.judge),
-                           "tests_size": len(tests), "output_limit": program.output_limit}
+                           "tests_size": len(tests), "tests_executable": program.tests_executable,
+                           "output_limit": program.output_limit}
                 return Job(message, sum(step.wall_limit for step in program.steps),
                            frame=frames.encode(message) + tests)
             message = {"steps": steps, "files": program.files, "nonce": secrets.token_hex(16),
@@ -120,7 +122,7 @@ class ExecutorPool(Sandbox):
         limits = {"timeout": program.wall_limit, "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
                   "output_limit": program.output_limit}
         if program.tests:  # judged apart: the tests follow the frame as raw bytes (see executor.py)
-            tests = program.tests.encode()
+            tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
             message = {"source": program.source, "tests_size": len(tests), **limits}
             return Job(message, program.wall_limit, frame=frames.encode(message) + tests)
         message = {"source": program.source, "nonce": secrets.token_hex(16), **limits}

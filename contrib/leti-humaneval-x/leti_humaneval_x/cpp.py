@@ -1,17 +1,27 @@
-"""The `cpp` environment: g++ compiles prompt + completion + tests, then the program runs, both in
-LeTI's sandbox.
+"""The `cpp` environment: g++ compiles each program and its judge; both run in LeTI's sandbox.
 
-The tests' `main` ends by calling LeTI's marker function, which writes the sandbox's nonce, so a
-program passes only if its tests ran to the end (an `exit(0)` before them is a failure). The feedback is the compiler's diagnostics for the program's own file
-(no include paths, no notes from the standard library, no caret lines), or the runtime failure:
-the failed assert's line, an uncaught exception's `what()`, or the signal that killed it.
+The tests are judged apart (see cpp_judging.py): the program is compiled with a stub that serves
+its function, and the tests run in a judge of their own, which calls that function across a
+channel, gets plain values back and compares them itself. The program's process holds no test,
+and nothing it does there (an early exit, writes to any descriptor, a redefined assert) can pass
+it. A problem whose judge cannot be built (a type the wire does not carry, a prompt that does not
+end by opening its function) runs as one program with its tests, judged in process, and says so
+(``judged: "in process"``); so does a completion that compiles only without the stub. The
+feedback is the compiler's diagnostics about the single program (prompt + completion + tests:
+no include paths, no notes from the standard library, no caret lines), or the runtime failure:
+the failed assert at its line there, an uncaught exception's `what()`, or the signal that killed
+the program.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import signal
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from pydantic import Field
 
@@ -29,11 +39,14 @@ from leti_core import (
     Step,
 )
 
+from .cpp_judging import Judge, JudgeBuilder, served_source, signature
 from .tools import find_tool, unexplained
+
+logger = logging.getLogger(__name__)
 
 SOURCE = "program.cpp"
 BINARY = "program"
-#: Before the tests: what their `main` calls once its last assert has passed.
+#: Judged in process, before the tests: what their `main` calls once its last assert has passed.
 HARNESS = f"""
 #include <cstdlib>
 #include <cstring>
@@ -52,9 +65,17 @@ SIGNAL_TYPES = {signal.SIGSEGV: "SegmentationFault", signal.SIGFPE: "FloatingPoi
                 signal.SIGILL: "IllegalInstruction"}
 
 
+def tests_offset(problem: Problem, completion: str) -> int:
+    """How many lines of the single program come before its tests."""
+    return (problem.prompt + completion).count("\n") + 1
+
+
 def build_program(problem: Problem, completion: str) -> str:
-    """prompt + completion, LeTI's marker function, then the tests, whose `main` calls it last."""
-    return problem.prompt + completion + "\n" + HARNESS + "\n".join(_marked(test) for test in problem.tests) + "\n"
+    """The single program, judged in process: prompt + completion, LeTI's marker function, then the
+    tests (numbered as in prompt + completion + tests), whose `main` calls the marker last."""
+    tests = "\n".join(_marked(test) for test in problem.tests)
+    return (f"{problem.prompt}{completion}\n{HARNESS}#line {tests_offset(problem, completion) + 1} \"{SOURCE}\"\n"
+            f"{tests}\n")
 
 
 def _marked(test: str) -> str:
@@ -124,23 +145,82 @@ class CppEnvironment(SandboxedEnvironment):
         compile_timeout: float = Field(default=30.0, gt=0, description="CPU seconds the compiler may use")
         compile_memory_mb: int = Field(default=2048, ge=256, description="address-space limit of the compiler")
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._builder: JudgeBuilder | None = None
+        self._warned: set[str] = set()
+
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         compiler = find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")
-        steps = [
+        judges = self._judges(compiler, problems)
+        pairs = list(zip(problems, completions, strict=True))
+        programs = [self._apart(problem, completion, judges[problem.task_id], compiler)
+                    if judges[problem.task_id].executable is not None else self._in_process(problem, completion, compiler)
+                    for problem, completion in pairs]
+        results = self.run_programs(programs, progress)
+        # Compiled with the stub, the program fails: the single program's compiler says why (the
+        # paper's diagnostics), or, if it compiles alone, its tests run in its process.
+        again = [index for index, (program, result) in enumerate(zip(programs, results, strict=True))
+                 if program.judge is not None and result.status == "failed" and result.step == "compile"]
+        rerun = self.run_programs([self._in_process(*pairs[index], compiler) for index in again])
+        for index, result in zip(again, rerun, strict=True):
+            results[index] = result
+        return [_with_error(result) for result in results]
+
+    def check(self) -> None:
+        super().check()
+        judge = self._judge_builder(find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")).judge(
+            self.probe.problem)
+        if judge.executable is None:
+            logger.warning("cpp: programs are judged in their own process on this machine (%s): judges are linked "
+                           "statically (apt install libc6-dev libstdc++-12-dev)", judge.reason)
+
+    def _judge_builder(self, compiler: str) -> JudgeBuilder:
+        if self._builder is None or self._builder.command[0] != compiler:
+            self._builder = JudgeBuilder(compiler, self.options.flags, self.options.link_flags,
+                                         self.options.compile_timeout)
+        return self._builder
+
+    def _judges(self, compiler: str, problems: Sequence[Problem]) -> dict[str, Judge]:
+        """Each problem's judge, built on the host (in parallel, once per problem and compiler)."""
+        builder = self._judge_builder(compiler)
+        unique = list({problem.task_id: problem for problem in problems}.values())
+        with ThreadPoolExecutor(max(1, min(len(unique), os.cpu_count() or 1))) as pool:
+            built = dict(zip((problem.task_id for problem in unique), pool.map(builder.judge, unique)))
+        for task_id, judge in built.items():
+            if judge.executable is None and task_id not in self._warned:
+                self._warned.add(task_id)
+                logger.warning("cpp: %s is judged in the program's process: %s", task_id, judge.reason)
+        return built
+
+    def _steps(self, compiler: str) -> list[Step]:
+        return [
             Step(name="compile", argv=[compiler, *self.options.flags, "-fdiagnostics-color=never", "-o", BINARY, SOURCE,
-                                          *self.options.link_flags],
+                                      *self.options.link_flags],
                  timeout=self.options.compile_timeout, memory_mb=self.options.compile_memory_mb),
             Step(name="run", argv=[f"./{BINARY}"], timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
                  memory_mb=self.options.memory_mb),
         ]
-        programs = [Program(files={SOURCE: build_program(problem, completion)}, steps=steps,
-                            output_limit=self.options.output_limit)
-                    for problem, completion in zip(problems, completions, strict=True)]
-        return [_with_error(result) for result in self.run_programs(programs, progress)]
+
+    def _apart(self, problem: Problem, completion: str, judge: Judge, compiler: str) -> Program:
+        function = signature(problem.prompt)
+        assert function is not None and judge.executable is not None  # a judge was built from it
+        judge_step = Step(name="judge", argv=["./judge", str(tests_offset(problem, completion))],
+                          timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
+                          memory_mb=self.options.memory_mb)
+        return Program(files={SOURCE: served_source(problem.prompt + completion, function)}, steps=self._steps(compiler),
+                       judge=judge_step, tests=judge.executable, tests_executable=True,
+                       output_limit=self.options.output_limit)
+
+    def _in_process(self, problem: Problem, completion: str, compiler: str) -> Program:
+        return Program(files={SOURCE: build_program(problem, completion)}, steps=self._steps(compiler),
+                       output_limit=self.options.output_limit)
 
 
 def _with_error(result: ExecutionResult) -> ExecutionResult:
+    if result.status == "failed" and result.step == "compile":
+        result = result.model_copy(update={"judged": "apart"})  # the compiler's verdict: no code of the program ran
     if result.status != "failed" or result.error is not None:
         return result
     if result.step == "compile":

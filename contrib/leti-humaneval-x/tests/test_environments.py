@@ -116,7 +116,7 @@ def test_cpp_feedback_is_the_compilers_diagnostics_or_the_runtime_failure(regist
     assert crash.step == "run" and crash.error.type == "SegmentationFault"
     assert crash.error.text == "SegmentationFault: the program was killed by SIGSEGV"
     assert wrong.error.type == "AssertionError"
-    assert wrong.error.text == "program.cpp:29: int main(): Assertion `has_close_elements(a, 0.3)==true' failed."
+    assert wrong.error.text == "program.cpp:21: int main(): Assertion `has_close_elements(a, 0.3)==true' failed."
     assert thrown.error.type == "UncaughtException" and "std::out_of_range" in thrown.error.text
     overload_text = overload.error.text
     assert overload_text.startswith("program.cpp: In function") and "error: no matching function" in overload_text

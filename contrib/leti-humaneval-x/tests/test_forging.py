@@ -111,9 +111,6 @@ class CppForges(ForgingSuite):
     }
 
 
-IN_PROCESS = "C++ tests run inside the program's process (no judge apart: see docs/architecture.md#verdicts)"
-
-
 BWRAP = [pytest.param("off", id="without-bwrap"),
          pytest.param("on", id="with-bwrap", marks=pytest.mark.skipif(shutil.which("bwrap") is None,
                                                                      reason="bubblewrap is not installed"))]
@@ -143,7 +140,7 @@ class TestJavaScript(JavaScriptForges):
 
 @pytest.mark.skipif(GXX is None, reason="g++ is not installed")
 class TestCpp(CppForges):
-    known_forges = {name: IN_PROCESS for name in ("heap-scan", "environment", "patched-assert")}
+    """Judged apart (cpp_judging.py): no forge passes."""
 
     @pytest.fixture(scope="class")
     @classmethod
