@@ -9,6 +9,7 @@ and watch runs. Commands and scripts that drive runs use the application layer, 
 """
 
 from .batching import in_batches, in_prompt_order
+from .cache import cache_folder
 from .components import (
     Component,
     Environment,
@@ -47,6 +48,7 @@ from .toolchain import Probe
 from .training import BAD, FEEDBACK_CLOSE, FEEDBACK_OPEN, GOOD, SPECIAL_TOKENS, alternate_batches
 
 __all__ = [
+    "cache_folder",
     "BAD",
     "Component",
     "DataError",

@@ -9,12 +9,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from leti_core import LetiError
+from leti_core import LetiError, cache_folder
 
 #: The converted model's folder inside a checkpoint folder.
 CACHE_NAME = "ctranslate2"
 #: Where conversions of hub models go.
-HUB_CACHE = Path(os.environ.get("LETI_CACHE", Path.home() / ".cache" / "leti")) / "ctranslate2"
 
 
 def converted(model: str) -> Path:
@@ -35,7 +34,7 @@ def converted(model: str) -> Path:
             raise LetiError(f"model folder {source} has no config.json: not a transformers checkpoint")
         target = source / CACHE_NAME
     else:
-        target = HUB_CACHE / hashlib.sha256(model.encode()).hexdigest()[:16]
+        target = cache_folder("ctranslate2") / hashlib.sha256(model.encode()).hexdigest()[:16]
     if (target / "model.bin").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

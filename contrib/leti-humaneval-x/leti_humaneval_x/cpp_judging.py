@@ -10,8 +10,11 @@ tests), which differs per completion: the offset goes on the judge's command lin
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from leti_core import Problem
+from leti_core import Problem, cache_folder
 
 _SIGNATURE = re.compile(r"^(?P<returns>[^;{}()#/]*?[\w>&*\s])\b(?P<name>[A-Za-z_]\w*)\s*\((?P<parameters>[^;{}]*)\)\s*$")
 _PARAMETER_NAME = re.compile(r"([A-Za-z_]\w*)\s*$")
@@ -120,12 +123,16 @@ class Judge:
 
 
 class JudgeBuilder:
-    """Builds each problem's judge once (on the host: trusted text only), keeping the executables."""
+    """Builds each problem's judge once (on the host: trusted text only), keeping the executables
+    in memory and in LeTI's cache folder (``cpp-judges``), by a hash of the compiler, its flags and
+    the judge's text."""
 
-    def __init__(self, compiler: str, flags: list[str], link_flags: list[str], timeout: float) -> None:
-        self.command = [compiler, *[flag for flag in flags if not flag.startswith("-O")], "-O0", "-static",
+    def __init__(self, compiler: str, flags: list[str], link_flags: list[str], timeout: float,
+                 folder: Path | None = None) -> None:
+        self.command = [compiler, *[flag for flag in flags if not flag.startswith("-O")], "-O0", "-static", "-s",
                         "-fdiagnostics-color=never"]
         self.link_flags, self.timeout = link_flags, timeout
+        self.folder = folder or cache_folder("cpp-judges")
         self._built: dict[str, Judge] = {}
         self._lock = threading.Lock()
 
@@ -134,16 +141,23 @@ class JudgeBuilder:
         if function is None:
             return Judge(None, "the prompt does not end by opening a function whose parameters all have names")
         source = judge_source(problem, function)
-        key = hashlib.sha256("\0".join([*self.command, *self.link_flags, source]).encode()).hexdigest()
+        version = _compiler_version(self.command[0])
+        key = hashlib.sha256("\0".join([version, *self.command, *self.link_flags, source]).encode()).hexdigest()
         with self._lock:
             known = self._built.get(key)
         if known is None:
-            known = self._build(source)
+            known = self._cached(key) or self._build(source, key)
             with self._lock:
                 self._built[key] = known
         return known
 
-    def _build(self, source: str) -> Judge:
+    def _cached(self, key: str) -> Judge | None:
+        try:
+            return Judge((self.folder / key).read_bytes())
+        except OSError:
+            return None
+
+    def _build(self, source: str, key: str) -> Judge:
         with tempfile.TemporaryDirectory(prefix="leti-cpp-judge-") as folder:
             path = Path(folder) / "judge.cpp"
             path.write_text(source, encoding="utf-8")
@@ -156,4 +170,24 @@ class JudgeBuilder:
             if done.returncode != 0:
                 first = next((line for line in done.stderr.splitlines() if "error" in line), done.stderr.strip()[:200])
                 return Judge(None, f"the judge does not compile: {first.replace(folder + '/', '')}")
+            self._keep(executable, key)
             return Judge(executable.read_bytes())
+
+    def _keep(self, executable: Path, key: str) -> None:
+        """Into the cache folder, whole or not at all (a cache that cannot be written is skipped)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            staged = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}"
+            shutil.copyfile(executable, staged)
+            os.replace(staged, self.folder / key)
+        except OSError:
+            pass
+
+
+@functools.cache
+def _compiler_version(compiler: str) -> str:
+    """What ``compiler --version`` prints (part of a judge's cache key)."""
+    try:
+        return subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return compiler

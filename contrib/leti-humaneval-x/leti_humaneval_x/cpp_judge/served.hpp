@@ -6,18 +6,25 @@ const int REPLIES = 3, REQUESTS = 4;
 
 using handler = void (*)(leti_wire::Reader&, std::string&);
 
+// The arguments of one call, decoded in order (a braced list is evaluated left to right).
+template <std::size_t I, class T> struct slot { T value; };
+template <class Indices, class... T> struct arguments;
+template <std::size_t... I, class... T> struct arguments<std::index_sequence<I...>, T...> : slot<I, T>... {};
+
 template <class Sig> struct entry;
 template <class R, class... A> struct entry<R(A...)> {
     static R (*function)(A...);
     template <std::size_t... I> static void call(leti_wire::Reader& in, std::string& out, std::index_sequence<I...>) {
-        std::tuple<leti_wire::plain<A>...> args{leti_wire::get<leti_wire::plain<A>>(in)...};
+        arguments<std::index_sequence<I...>, leti_wire::plain<A>...> args{{leti_wire::get<leti_wire::plain<A>>(in)}...};
         if (!in.ok) _exit(71);
         if constexpr (std::is_void<R>::value) {
-            function(std::get<I>(args)...);
+            function(static_cast<slot<I, leti_wire::plain<A>>&>(args).value...);
         } else {
-            leti_wire::put(out, static_cast<leti_wire::plain<R>>(function(std::get<I>(args)...)));
+            leti_wire::put(out, static_cast<leti_wire::plain<R>>(
+                function(static_cast<slot<I, leti_wire::plain<A>>&>(args).value...)));
         }
-        (void)std::initializer_list<int>{(leti_wire::changed<A>::value ? (leti_wire::put(out, std::get<I>(args)), 0) : 0)...};
+        (void)std::initializer_list<int>{(leti_wire::changed<A>::value
+            ? (leti_wire::put(out, static_cast<slot<I, leti_wire::plain<A>>&>(args).value), 0) : 0)...};
     }
     static void handle(leti_wire::Reader& in, std::string& out) { call(in, out, std::index_sequence_for<A...>()); }
 };

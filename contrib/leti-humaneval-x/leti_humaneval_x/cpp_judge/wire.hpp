@@ -6,17 +6,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <deque>
-#include <list>
-#include <map>
-#include <set>
 #include <string>
-#include <tuple>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
-#include <vector>
 #include <unistd.h>
 
 namespace leti_wire {
@@ -86,23 +78,31 @@ template <> struct codec<std::string> {
     }
 };
 
-template <class A, class B> struct codec<std::pair<A, B>> {
-    static void put(std::string& out, const std::pair<A, B>& value) {
-        leti_wire::put(out, value.first);
-        leti_wire::put(out, value.second);
-    }
-    static std::pair<A, B> get(Reader& in) {
-        A first = leti_wire::get<A>(in);
-        B second = leti_wire::get<B>(in);
-        return {std::move(first), std::move(second)};
-    }
-};
+// Containers are told apart by what they declare, so no header of theirs is included here (the
+// program's own includes declare the types its signature uses).
+template <class T, class = void> struct is_map : std::false_type {};
+template <class T> struct is_map<T, std::void_t<typename T::key_type, typename T::mapped_type>> : std::true_type {};
+template <class T, class = void> struct is_set : std::false_type {};
+template <class T> struct is_set<T, std::void_t<typename T::key_type>> : std::integral_constant<bool, !is_map<T>::value> {};
+template <class T, class = void> struct is_sequence : std::false_type {};
+template <class T>
+struct is_sequence<T, std::void_t<typename T::value_type, decltype(std::declval<T&>().push_back(std::declval<typename T::value_type>()))>>
+    : std::true_type {};
+template <class T, class = void> struct is_tuple : std::false_type {};
+template <class T> struct is_tuple<T, std::void_t<decltype(std::tuple_size<T>::value)>>
+    : std::integral_constant<bool, !is_sequence<T>::value> {};
 
-template <class... T> struct codec<std::tuple<T...>> {
-    static void put(std::string& out, const std::tuple<T...>& value) {
-        std::apply([&out](const T&... item) { (leti_wire::put(out, item), ...); }, value);
-    }
-    static std::tuple<T...> get(Reader& in) { return std::tuple<T...>{leti_wire::get<T>(in)...}; }
+template <class T, std::size_t... I> void put_items(std::string& out, const T& value, std::index_sequence<I...>) {
+    using std::get;
+    (void)std::initializer_list<int>{(leti_wire::put(out, get<I>(value)), 0)...};
+}
+template <class T, std::size_t... I> T get_items(Reader& in, std::index_sequence<I...>) {
+    return T{leti_wire::get<std::remove_cv_t<std::tuple_element_t<I, T>>>(in)...};
+}
+template <class T> struct codec<T, std::enable_if_t<is_tuple<T>::value>> {
+    static constexpr std::size_t size = std::tuple_size<T>::value;
+    static void put(std::string& out, const T& value) { put_items(out, value, std::make_index_sequence<size>()); }
+    static T get(Reader& in) { return get_items<T>(in, std::make_index_sequence<size>()); }
 };
 
 // Sequences and sets: a count, then the items in order; `add` appends one to the container.
@@ -121,17 +121,11 @@ template <class C, class Item, class Add> struct items {
 struct push_back { template <class C, class T> void operator()(C& c, T&& item) const { c.push_back(std::forward<T>(item)); } };
 struct insert { template <class C, class T> void operator()(C& c, T&& item) const { c.insert(std::forward<T>(item)); } };
 
-template <class T, class A> struct codec<std::vector<T, A>> : items<std::vector<T, A>, T, push_back> {};
-template <class T, class A> struct codec<std::list<T, A>> : items<std::list<T, A>, T, push_back> {};
-template <class T, class A> struct codec<std::deque<T, A>> : items<std::deque<T, A>, T, push_back> {};
-template <class T, class L, class A> struct codec<std::set<T, L, A>> : items<std::set<T, L, A>, T, insert> {};
-template <class T, class L, class A> struct codec<std::multiset<T, L, A>> : items<std::multiset<T, L, A>, T, insert> {};
-template <class T, class H, class E, class A>
-struct codec<std::unordered_set<T, H, E, A>> : items<std::unordered_set<T, H, E, A>, T, insert> {};
-template <class K, class V, class L, class A>
-struct codec<std::map<K, V, L, A>> : items<std::map<K, V, L, A>, std::pair<K, V>, insert> {};
-template <class K, class V, class H, class E, class A>
-struct codec<std::unordered_map<K, V, H, E, A>> : items<std::unordered_map<K, V, H, E, A>, std::pair<K, V>, insert> {};
+template <class T> struct codec<T, std::enable_if_t<is_sequence<T>::value && !std::is_same<T, std::string>::value>>
+    : items<T, typename T::value_type, push_back> {};
+template <class T> struct codec<T, std::enable_if_t<is_set<T>::value>> : items<T, typename T::key_type, insert> {};
+template <class T> struct codec<T, std::enable_if_t<is_map<T>::value>>
+    : items<T, std::pair<typename T::key_type, typename T::mapped_type>, insert> {};
 
 inline bool write_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {
