@@ -18,6 +18,7 @@ from pathlib import Path
 
 from leti_core import SPECIAL_TOKENS
 
+from leti_core import SamplingParams
 from leti_core.app import get_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +29,11 @@ def peak_rss_gib() -> float:
 
 
 def sample_rate(model: str, prompts: list[str], n: int, batch_size: int, max_tokens: int) -> tuple[float, list[list[str]]]:
-    sampler = get_registry().sampler("hf", batch_size=batch_size, max_tokens=max_tokens, seed=0)
-    list(sampler.sample(model, prompts[:1], 1, temperature=1.0))  # load and warm up
+    sampler = get_registry().sampler("hf", batch_size=batch_size)
+    list(sampler.sample(model, prompts[:1], SamplingParams(max_tokens=max_tokens)))  # load and warm up
     sampler.stats["generated_tokens"] = 0
     started = time.perf_counter()
-    groups = list(sampler.sample(model, prompts, n, temperature=1.0))
+    groups = list(sampler.sample(model, prompts, SamplingParams(n=n, max_tokens=max_tokens)))
     elapsed = time.perf_counter() - started
     return sampler.stats["generated_tokens"] / elapsed, groups
 

@@ -22,16 +22,18 @@ UNEXECUTABLE = {"SyntaxError", "IndentationError", "NameError"}
 
 def measure(registry, model: str, problems: list, prompt_format: str, temperature: float, n: int,
             max_tokens: int, seed: int) -> dict:
+    from leti_core import SamplingParams
     from leti_core.app import Scorer, apply_format, sample_and_score, stop_words
 
     task = registry.task("mbpp")
-    sampler = registry.sampler("hf", max_tokens=max_tokens, seed=seed)
+    sampler = registry.sampler("hf")
     shown, chosen = apply_format(problems, prompt_format, task.chat_request,
                                  lambda messages: sampler.render_chat(model, messages), model)
     environment = registry.environment("python")
     scorer = Scorer(environment, registry.feedback("traceback"))
     started = time.perf_counter()
-    scored = sample_and_score(sampler, scorer, model, shown, n, temperature, None, stop=stop_words(chosen))
+    params = SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, stop=stop_words(chosen))
+    scored = sample_and_score(sampler, scorer, model, shown, params, None)
     seconds = time.perf_counter() - started
     tokens = sampler.stats["generated_tokens"]
     sampler.close()

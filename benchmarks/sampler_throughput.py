@@ -46,27 +46,29 @@ def prepare_base() -> Path:
 
 def worker(spec: dict) -> dict:
     """Sample in this process; print what the parent compares."""
+    from leti_core import SamplingParams
     from leti_core.app import get_registry, sample_problems
     from leti_core.prompts import apply_format
 
     registry = get_registry()
     task = registry.task("mbpp", data=spec["data"])
     problems = task.load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
-    sampler = registry.sampler(spec["sampler"], **spec["options"], max_tokens=spec["max_tokens"],
-                               batch_size=spec["batch_size"], seed=0)
+    sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
     problems, _ = apply_format(problems, spec["prompt_format"], task.chat_request,
                                lambda messages: sampler.render_chat(spec["model"], messages), spec["model"],
                                task.code_language)
-    list(sample_problems(sampler, spec["model"], problems[:1], 1, 1.0, None))  # load, convert, warm up
+    params = SamplingParams(n=spec["n"], temperature=spec["temperature"], max_tokens=spec["max_tokens"])
+    list(sample_problems(sampler, spec["model"], problems[:1], params.model_copy(update={"n": 1}), None))  # warm up
     sampler.stats.update({key: 0 for key in sampler.stats})
     started = time.perf_counter()
-    samples = [s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], spec["n"],
-                                              spec["temperature"], None) for s in group]
+    samples = [s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], params, None)
+               for s in group]
     seconds = time.perf_counter() - started
-    greedy_sampler = registry.sampler(spec["sampler"], **spec["options"], max_tokens=spec["greedy_budget"],
-                                      batch_size=spec["batch_size"], seed=0)
+    greedy_sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
     greedy = [s.completion for group in sample_problems(greedy_sampler, spec["model"],
-                                                         problems[: spec["greedy_prompts"]], 1, 0.0, None)
+                                                         problems[: spec["greedy_prompts"]],
+                                                         SamplingParams(temperature=0, max_tokens=spec["greedy_budget"]),
+                                                         None)
               for s in group]
     return {"seconds": seconds, "tokens": sampler.stats["generated_tokens"], "samples": len(samples),
             "greedy": greedy, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -7,12 +7,15 @@ The baseline commit is checked out in a temporary git worktree. In alternating r
 this tree, baseline, ...; so that drift in the machine's speed hits both), a fresh process of
 each runs the reference programs of the environment's task (python: MBPP's 974; javascript and
 cpp: HumanEval-X's 164) through the environment with two workers, and prints programs/s; the
-summary is each side's best round and their ratio.
+summary is each side's best round and their ratio. Both use a fresh LeTI cache folder: the first
+round of a tree builds what it caches (C++ judges), later rounds find it there.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
 from baseline import ROOT, checked_out, run_worker
@@ -46,7 +49,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     data = args.data or str(ROOT.parent / "shared" / "data" / TASKS[args.env][1])
-    with checked_out(args.baseline_commit) as tree:
+    with tempfile.TemporaryDirectory(prefix="leti-cache-") as cache, checked_out(args.baseline_commit) as tree:
+        os.environ["LETI_CACHE"] = cache
         rates: dict[str, list[float]] = {"baseline": [], "this tree": []}
         for round_number in range(1, args.rounds + 1):
             for label, source in (("baseline", tree), ("this tree", ROOT)):

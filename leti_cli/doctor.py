@@ -61,9 +61,9 @@ def _plugins() -> dict[str, Any]:
 
 
 def _sandbox() -> dict[str, Any]:
-    from .sandbox import inspect
-
     from leti_core.app import Resolver, RunConfig, get_registry
+
+    from .sandbox import inspect
 
     name = Resolver(get_registry()).name("sandbox", RunConfig()) or "local"
     report = inspect(name)

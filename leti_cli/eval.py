@@ -35,7 +35,8 @@ from .scoring import FileScorer, summary_dict, summary_line
 VARIANTS = {"yes": ("postprocessed",), "no": ("raw",), "both": ("raw", "postprocessed")}
 KINDS = (*SCORING, "sampler")
 #: Flags of `leti eval` for RunConfig fields, and the field each sets.
-FIELDS = ("task", "env", "feedback", "sampler", "prompt_format", ("samples", "eval_samples"), ("temperature", "eval_temperature"))
+FIELDS = ("task", "env", "feedback", "sampler", "prompt_format", ("samples", "eval_samples"),
+          ("temperature", "eval_temperature"), "top_p", "max_tokens", "seed")
 
 
 def _label(*parts: object) -> str:
@@ -121,8 +122,9 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
     with components:
         components.environment.check()
         with progress_bar(len(problems) * n, "sampling") as advance:
-            raw = [sample for group in sample_problems(components.sampler, str(model), problems, n, temperature,
-                                                       prefix, advance, stop_words(prompt_format))
+            params = config.eval_sampling(stop_words(prompt_format))
+            raw = [sample for group in sample_problems(components.sampler, str(model), problems, params, prefix,
+                                                       advance)
                    for sample in group]
         components.sampler.close()
         write_jsonl(out / "samples.jsonl", raw)

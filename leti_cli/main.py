@@ -6,8 +6,8 @@ import os
 
 import click
 
-from . import eval as eval_command
 from . import doctor, evaluate, plugins, report, run, sandbox, train
+from . import eval as eval_command
 from .errors import run_cli
 
 

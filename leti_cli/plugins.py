@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from leti_core import LetiError
-from leti_core.app import COMPONENT_KINDS, OPTION_FIELDS, Engine, describe_options, get_engine
+from leti_core.app import (
+    COMPONENT_KINDS,
+    OPTION_FIELDS,
+    Engine,
+    describe_options,
+    get_engine,
+)
 
 from .options import KIND_FLAGS
 

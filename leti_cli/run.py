@@ -14,7 +14,7 @@ from .progress import progress_bar
 
 #: The RunConfig fields `leti run` and `leti finetune` take as flags.
 RUN_FIELDS = ("task", "env", "feedback", "sampler", "trainer", "model", "prompt_format", "iterations", "problems", "samples",
-              "temperature", "eval_problems", "eval_samples", "eval_temperature", "eval_condition", "eval_stop",
+              "temperature", "top_p", "max_tokens", "seed", "eval_problems", "eval_samples", "eval_temperature", "eval_condition", "eval_stop",
               "eval_base", "save_every")
 #: What makes `leti finetune` the paper's fine-tuned baseline (30 epochs, lr 1e-4, gold solutions).
 FINETUNE = {"training_data": "gold", "epochs": 30, "learning_rate": 1e-4}

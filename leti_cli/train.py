@@ -41,7 +41,7 @@ def _json_options(text: str | None) -> dict[str, Any]:
     return options
 
 
-@model_command("train", fields=("trainer",), shortcuts=shortcuts_for(KINDS), kinds=KINDS)
+@model_command("train", fields=("trainer", "max_tokens", "seed"), shortcuts=shortcuts_for(KINDS), kinds=KINDS)
 @click.option("--model", required=True, help="Checkpoint folder to start from.")
 @click.option("--texts", "texts_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="JSONL of training texts (an iteration's training.jsonl works).")

@@ -11,20 +11,26 @@ and watch runs. Commands and scripts that drive runs use the application layer, 
 from .batching import in_batches, in_prompt_order
 from .cache import cache_folder
 from .components import (
+    NONCE_VARIABLE,
     Component,
     Environment,
     FeedbackFormatter,
     Options,
     Program,
+    ProgramLimits,
     ProgressCallback,
     Sampler,
-    NONCE_VARIABLE,
     Sandbox,
     Step,
     Task,
     Trainer,
 )
-from .errors import DataError, IncompatibleComponentsError, LetiError, UnknownComponentError
+from .errors import (
+    DataError,
+    IncompatibleComponentsError,
+    LetiError,
+    UnknownComponentError,
+)
 from .hookspecs import hookimpl
 from .jsonl import iter_json_lines, read_models, write_json, write_jsonl
 from .models import (
@@ -41,13 +47,39 @@ from .models import (
 )
 from .prompts import render_with
 from .registry import Register
-from .seeding import stream_seed
 from .run_folder import IterationFolder, RunFolder
+from .sampling import SamplingParams
 from .sandboxed import SandboxedEnvironment, SandboxOptions
+from .seeding import stream_seed
+from .shared_options import (
+    SHARED_OPTIONS,
+    Precision,
+    SamplerOptions,
+    SandboxBackendOptions,
+    TaskOptions,
+    TrainerOptions,
+    shortcut,
+)
 from .toolchain import Probe
-from .training import BAD, FEEDBACK_CLOSE, FEEDBACK_OPEN, GOOD, SPECIAL_TOKENS, alternate_batches
+from .training import (
+    BAD,
+    FEEDBACK_CLOSE,
+    FEEDBACK_OPEN,
+    GOOD,
+    SPECIAL_TOKENS,
+    alternate_batches,
+)
 
 __all__ = [
+    "shortcut",
+    "TrainerOptions",
+    "TaskOptions",
+    "SandboxBackendOptions",
+    "SamplerOptions",
+    "Precision",
+    "SHARED_OPTIONS",
+    "SamplingParams",
+    "ProgramLimits",
     "cache_folder",
     "BAD",
     "Component",

@@ -23,14 +23,28 @@ from .pipeline import (
     sample_and_score,
     sample_problems,
 )
+from .plugins import (
+    Engine,
+    PluginInfo,
+    PluginWarning,
+    get_engine,
+    get_registry,
+    load_engine,
+)
 from .prompts import apply_format, stop_words
-from .plugins import Engine, PluginInfo, PluginWarning, get_engine, get_registry, load_engine
 from .registry import ComponentInfo, Registry
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
 from .run_folder import is_checkpoint
-from .scoring import Scorer, exception_histogram, judged_in_process, pass_at_k, sandbox_errors, usable
+from .scoring import (
+    Scorer,
+    exception_histogram,
+    judged_in_process,
+    pass_at_k,
+    sandbox_errors,
+    usable,
+)
 from .training import condition_prompt, feedback_block, gold_example, training_example
 
 __all__ = [

@@ -14,10 +14,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import IncompatibleComponentsError, LetiError
 from .models import ExecutionResult, Feedback, Problem, ScoredSample
+from .sampling import SamplingParams
 from .toolchain import Probe, check_toolchain
 
 ProgressCallback = Callable[..., None]
@@ -134,10 +142,12 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    timeout: float = Field(default=5.0, gt=0, description="CPU seconds the program may use")
+    timeout: float = Field(default=5.0, gt=0, description="CPU seconds per program (the paper's 5 s)",
+                           json_schema_extra={"shortcut": True})
     wall_timeout: float | None = Field(
-        default=None, gt=0, description="wall-clock backstop for programs that sleep or block [wall_limit]")
-    memory_mb: int = Field(default=1024, gt=0)
+        default=None, gt=0, description="wall-clock backstop for programs that sleep or block "
+        "[max(3 x timeout, timeout + 5)]")
+    memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
 
     @property
     def cpu_seconds(self) -> int:
@@ -175,7 +185,21 @@ class Step(Limits):
         return argv
 
 
-class Program(Limits):
+class ProgramLimits(Limits):
+    """A whole program's limits: its steps' and how much of its output is kept."""
+
+    output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
+
+    def limits(self) -> dict[str, Any]:
+        """The values of these limits alone (a subclass's other fields left out)."""
+        return {name: getattr(self, name) for name in ProgramLimits.model_fields}
+
+    def step_limits(self) -> dict[str, Any]:
+        """The values of a step's limits (``Limits``)."""
+        return {name: getattr(self, name) for name in Limits.model_fields}
+
+
+class Program(ProgramLimits):
     """A program for a sandbox, with the limits to run it under.
 
     Either Python ``source`` (with ``tests``, judged in a process the program cannot reach; without,
@@ -192,7 +216,6 @@ class Program(Limits):
                                "program's process and return plain data; the program never sees it. Its lines follow "
                                "the source's, as in ``source + '\\n' + tests``. Empty: ``source`` runs whole, in its "
                                "own process. For steps: what the judge reads on its stdin, or its executable")
-    output_limit: int = Field(default=64 * 1024, gt=0, description="bytes of stdout/stderr kept")
     files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
     steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")
     judge: Step | None = Field(default=None, description="for steps with ``tests``: the command that judges them "
@@ -263,33 +286,29 @@ class FeedbackFormatter(Component):
 
 
 class Sampler(Component):
-    """Generates completions with a model."""
+    """Generates completions with a model. Its ``Options`` hold how the engine runs (``SamplerOptions``);
+    what each call asks comes in ``SamplingParams``."""
 
     kind = "sampler"
-    #: Whether ``sample`` takes ``stop`` (else callers cut completions themselves).
-    supports_stop: ClassVar[bool] = False
-    #: Whether ``sample`` takes ``stream``: which random stream of the sampler's seed a call uses.
-    supports_stream: ClassVar[bool] = False
 
     @abstractmethod
     def sample(
         self,
         model: str,
         prompts: Sequence[str],
-        n: int,
-        temperature: float,
+        params: SamplingParams,
         progress: ProgressCallback | None = None,
     ) -> Iterator[list[str]]:
-        """Yield ``n`` raw (untrimmed) completions for each prompt, in prompt order.
+        """Yield ``params.n`` raw (untrimmed) completions for each prompt, in prompt order.
 
-        ``model`` is a checkpoint the trainer wrote (or a model reference); ``temperature`` is the
-        run's (training samples and held-out samples each have their own; 0 samples greedily).
-        A sampler with ``supports_stop`` also takes ``stop``: strings at whose first occurrence a
-        sample may end (what follows the first one is never used); each sample ends on its own.
-        A sampler with ``supports_stream`` also takes ``stream`` (an int): the call draws from the
-        random stream ``stream_seed(seed, stream)``, so the same prompts, model and stream give the
-        same completions however a stage was split into calls (what resuming a stage relies on).
+        ``model`` is a checkpoint the trainer wrote (or a model reference). A completion may end at
+        the first of ``params.stop`` (callers cut there themselves); with ``params.stream``, the
+        same prompts, model and stream give the same completions.
         """
+
+    def check(self, params: SamplingParams) -> None:
+        """Before any work: raise LetiError (one line) naming a parameter of ``params`` this sampler
+        cannot honour. Every parameter is honoured by default."""
 
     @classmethod
     def preference(cls) -> int:

@@ -6,25 +6,38 @@ Everything here happens before any model is loaded or any folder is written.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .components import Component
 from .errors import LetiError
+from .pipeline import ProgressFactory, no_progress
 from .plugins import Engine
 from .resolve import KINDS, Resolver
 from .run import LetiRun
-from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, merge_values, read_config_file, split_shortcuts, validate_config
+from .run_config import (
+    OPTION_FIELDS,
+    SHORTCUTS,
+    RunConfig,
+    merge_values,
+    moved_keys,
+    read_config_file,
+    split_shortcuts,
+    validate_config,
+)
 from .run_folder import RunFolder
-from .pipeline import ProgressFactory, no_progress
+
+logger = logging.getLogger(__name__)
 
 
 def build_config(resolver: Resolver, *layers: Mapping[str, Any], source: Path | None = None,
                  kinds: tuple[str, ...] = KINDS) -> RunConfig:
     """A checked config from layers of values, later ones winning. Each layer's shortcuts
     (``epochs``) set the options of the components finally chosen, under that layer's own tables."""
-    split = [split_shortcuts(merge_values(dict(layer))) for layer in layers]
+    split = [split_shortcuts(moved_keys(merge_values(dict(layer)), str(source or "options"), logger.warning))
+             for layer in layers]
     chosen = validate_config(merge_values(*(fields for fields, _ in split)), source)
     backend = [shortcuts["sandbox"] for _, shortcuts in split if shortcuts.get("sandbox")]
     if backend:  # the sandbox backend decides which options `workers` and the like reach
@@ -47,6 +60,7 @@ def saved_values(folder: RunFolder) -> dict[str, Any]:
     if any(key in SHORTCUTS for key in values):
         # written before options moved to the components: its held-out samples ran full length
         values = {"eval_stop": False, **values}
+    values = moved_keys(values, str(folder.config_file), logger.warning)
     env_options = values.get("env_options")
     if isinstance(env_options, dict) and isinstance(env_options.get("sandbox_options"), dict):
         env_options = dict(env_options)

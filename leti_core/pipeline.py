@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from .components import ProgressCallback, Sampler
 from .models import Problem, Sample, ScoredSample
+from .sampling import SamplingParams
 from .scoring import Scorer
 from .training import condition_prompt
 
@@ -33,33 +34,26 @@ def postprocess_samples(samples: Iterable[Sample], stop_words: Sequence[str]) ->
     return [Sample(task_id=sample.task_id, completion=postprocess(sample.completion, stop_words)) for sample in samples]
 
 
-def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], n: int, temperature: float,
-                    condition: str | None, progress: ProgressCallback | None = None,
-                    stop: Sequence[str] = (), stream: int | None = None) -> Iterator[list[Sample]]:
-    """n samples per problem, in problem order, prompts prefixed with ``condition``'s reward token.
-
-    With ``stop``, each completion is cut at the first stop word (generation stops there when the
-    sampler can); without, completions are raw and full length. ``stream`` picks the sampler's
-    random stream, where it takes one.
-    """
+def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], params: SamplingParams,
+                    condition: str | None, progress: ProgressCallback | None = None) -> Iterator[list[Sample]]:
+    """``params.n`` samples per problem, in problem order, prompts prefixed with ``condition``'s reward
+    token; each completion cut at the first of ``params.stop`` (none: raw and full length)."""
+    sampler.check(params)
     prompts = [condition_prompt(problem.model_prompt, condition) for problem in problems]
-    extra: dict[str, object] = {"stop": list(stop)} if stop and sampler.supports_stop else {}
-    if stream is not None and sampler.supports_stream:
-        extra["stream"] = stream
-    groups = sampler.sample(model, prompts, n, temperature=temperature, progress=progress, **extra)
-    if stop:
-        groups = ([postprocess(completion, stop) for completion in group] for group in groups)
+    groups = sampler.sample(model, prompts, params, progress)
+    if params.stop:
+        groups = ([postprocess(completion, params.stop) for completion in group] for group in groups)
     for problem, group in zip(problems, groups, strict=True):
         yield [Sample(task_id=problem.task_id, completion=completion) for completion in group]
 
 
-def sample_and_score(sampler: Sampler, scorer: Scorer, model: str, problems: Sequence[Problem], n: int,
-                     temperature: float, condition: str | None, progress: ProgressCallback | None = None,
-                     stop: Sequence[str] = (), stream: int | None = None) -> list[ScoredSample]:
+def sample_and_score(sampler: Sampler, scorer: Scorer, model: str, problems: Sequence[Problem],
+                     params: SamplingParams, condition: str | None,
+                     progress: ProgressCallback | None = None) -> list[ScoredSample]:
     """Sample and score; each problem's samples execute while the next ones are sampled."""
     by_id: Mapping[str, Problem] = {problem.task_id: problem for problem in problems}
     pending: list[Future[list[ScoredSample]]] = []
     with ThreadPoolExecutor(1) as executor:
-        for samples in sample_problems(sampler, model, problems, n, temperature, condition, progress, stop, stream):
+        for samples in sample_problems(sampler, model, problems, params, condition, progress):
             pending.append(executor.submit(scorer.score, by_id, samples))
         return [item for future in pending for item in future.result()]

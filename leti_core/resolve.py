@@ -13,10 +13,18 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .components import Component, Environment, FeedbackFormatter, Sampler, Task, Trainer, ensure_compatible
+from .components import (
+    Component,
+    Environment,
+    FeedbackFormatter,
+    Sampler,
+    Task,
+    Trainer,
+    ensure_compatible,
+)
 from .errors import LetiError
 from .registry import Registry
-from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig
+from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, shortcut_key
 from .sandboxed import SandboxedEnvironment, with_read_paths
 
 KINDS = ("task", "environment", "sandbox", "feedback", "sampler", "trainer")
@@ -126,15 +134,24 @@ class Resolver:
             if not targets and strict:
                 raise LetiError(f"option {key!r} does not apply to this command")
             placed = False
-            for kind, option in targets:
+            for kind in kinds:
                 cls = self.component_class(kind, config)
-                if cls is not None and option in cls.Options.model_fields:
+                for option in self._shortcut_options(cls, key, [name for target, name in targets if target == kind]):
                     tables[kind][option] = value
                     placed = True
             if not placed and strict:
                 kind, option = targets[0]
                 raise self._unknown(kind, self.component_class(kind, config), option, key)
         return {OPTION_FIELDS[kind]: table for kind, table in tables.items() if table}
+
+    @staticmethod
+    def _shortcut_options(cls: type[Component] | None, key: str, shared: Sequence[str]) -> list[str]:
+        """The options of ``cls`` that the shortcut ``key`` sets: the shared ones it has, and any it
+        marks with that key itself."""
+        if cls is None:
+            return []
+        fields = cls.Options.model_fields
+        return [name for name, info in fields.items() if name in shared or shortcut_key(name, info) == key]
 
     def configure(self, config: RunConfig, kinds: Iterable[str] = KINDS) -> RunConfig:
         """``config`` with every option of the chosen components checked and typed.
@@ -193,7 +210,11 @@ class Resolver:
             return given
         cls = self.component_class(kind, config)
         assert cls is not None
-        return cls(**config.options(kind))
+        options = config.options(kind)
+        if kind == "trainer":  # the run's length and seed, where the trainer takes them and was not told
+            defaults = {key: value for key, value in config.trainer_defaults().items() if key in cls.Options.model_fields}
+            options = {**defaults, **options}
+        return cls(**options)
 
     def _environment(self, config: RunConfig) -> Environment:
         given = self.given.get("environment")

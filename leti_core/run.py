@@ -15,14 +15,27 @@ from pathlib import Path
 from .errors import LetiError
 from .jsonl import read_models, write_json, write_jsonl
 from .models import IterationSummary, Problem, ScoredSample, TrainingExample
-from .pipeline import ProgressFactory, no_progress, postprocess_samples, sample_and_score
+from .pipeline import (
+    ProgressFactory,
+    no_progress,
+    postprocess_samples,
+    sample_and_score,
+)
 from .plugins import Engine
 from .prompts import apply_format, stop_words
-from .resumable import sample_in_chunks
 from .resolve import Components
+from .resumable import sample_in_chunks
 from .run_config import RunConfig
 from .run_folder import RunFolder, is_checkpoint
-from .scoring import Scorer, exception_histogram, judged_in_process, pass_at_k, sandbox_errors, usable
+from .sampling import SamplingParams
+from .scoring import (
+    Scorer,
+    exception_histogram,
+    judged_in_process,
+    pass_at_k,
+    sandbox_errors,
+    usable,
+)
 from .training import SPECIAL_TOKENS, gold_example, training_example
 
 
@@ -55,6 +68,8 @@ class LetiRun:
         self.problems(task.train_split, self.config.problems)  # bad data fails here, before anything is written
         self.problems(task.eval_split, self.config.eval_problems)
         self.components.environment.check()  # broken tools stop the run here, before anything is written
+        for params in (self.config.training_sampling(), self.config.eval_sampling()):
+            self.components.sampler.check(params)  # so does a parameter the sampler cannot honour
         new = not self.folder.path.exists()
         self.folder.path.mkdir(parents=True, exist_ok=True)
         write_json(self.folder.config_file, self.config.user_values())
@@ -121,9 +136,9 @@ class LetiRun:
             examples = self._stage(folder.training, TrainingExample, seconds, "gold", lambda: self._gold(train_problems))
         else:
             condition = "good" if iteration >= 2 else None
+            params = self.config.training_sampling(stop_words(self.prompt_format or "raw"))
             scored = self._stage(folder.samples, ScoredSample, seconds, "sample+execute", lambda: self._sample(
-                model, train_problems, self.config.samples, self.config.temperature, condition, iteration, "train",
-                stop_words(self.prompt_format or "raw"), folder.samples))
+                model, train_problems, params, condition, iteration, "train", folder.samples))
             by_id = {problem.task_id: problem for problem in train_problems}
             scored = self._settle(folder.samples, scored, by_id, iteration, "training")
             examples = self._stage(folder.training, TrainingExample, seconds, "feedback",
@@ -164,8 +179,7 @@ class LetiRun:
         """Held-out samples of ``model``, scored (kept in ``path``), and the problems they are for."""
         problems = self.problems(self.components.task.eval_split, self.config.eval_problems)
         evaluated = self._stage(path, ScoredSample, seconds, "evaluate", lambda: self._sample(
-            str(model), problems, self.config.eval_samples, self.config.eval_temperature, condition, iteration,
-            "eval", self._eval_stop(), path))
+            str(model), problems, self.config.eval_sampling(self._eval_stop()), condition, iteration, "eval", path))
         return self._settle(path, evaluated, {p.task_id: p for p in problems}, iteration, "held-out"), problems
 
     def _settle(self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int,
@@ -220,17 +234,18 @@ class LetiRun:
         task_words = tuple(self.components.task.stop_words) if self._stops_at_task_words() else ()
         return stop_words(self.prompt_format or "raw") + task_words
 
-    def _sample(self, model: str, problems: list[Problem], n: int, temperature: float, condition: str | None,
-                iteration: int, stage: str, stop: tuple[str, ...], stage_file: Path) -> list[ScoredSample]:
+    def _sample(self, model: str, problems: list[Problem], params: SamplingParams, condition: str | None,
+                iteration: int, stage: str, stage_file: Path) -> list[ScoredSample]:
         """Sample and score, saving chunk by chunk beside ``stage_file`` (a killed stage resumes there)."""
+        n = params.n
         with self.progress(len(problems) * n, f"iteration {iteration}: {stage} sampling") as advance:
             def resumed(count: int) -> None:
                 self.log(f"iteration {iteration}: {stage} sampling resumes after {count} saved samples")
                 advance(count)
 
             def sample(part: Sequence[Problem], stream: int) -> list[ScoredSample]:
-                return sample_and_score(self.components.sampler, self.scorer, model, part, n, temperature,
-                                        condition, advance, stop, stream)
+                return sample_and_score(self.components.sampler, self.scorer, model, part,
+                                        params.model_copy(update={"stream": stream}), condition, advance)
 
             scored = sample_in_chunks(problems, n, self.config.save_every, self.folder.in_progress(stage_file),
                                       (iteration, stage), sample, resumed)

@@ -3,21 +3,26 @@ component's options as the user set them.
 
 A component's options (their defaults, bounds and descriptions) live only in its ``Options``
 model; the config holds what the user chose, by kind (``trainer_options = {"epochs": 1}``).
-``SHORTCUTS`` names the recipe numbers that have a top-level key and a flag of their own
-(``epochs = 1``, ``--epochs 1``): each is routed to the option of the chosen component.
+``SHORTCUTS`` (top-level keys and flags such as ``epochs = 1``, ``--epochs 1``) are derived from
+the options every component of a kind shares (``shared_options.py``): each sets that option of the
+chosen component. The sampling parameters (``SamplingParams``) are the run's own fields.
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from .errors import LetiError
 from .prompts import PromptFormat
+from .sampling import SamplingParams
+from .shared_options import SHARED_OPTIONS
 
 Condition = Literal["good", "bad", "none"]
 
@@ -32,28 +37,34 @@ OPTION_FIELDS: dict[str, str] = {
 }
 
 Target = tuple[str, str]
-#: Top-level keys (and flags) for component options: key -> (kind, option) of the components
-#: that take it. A key with several targets sets each chosen component that has that option.
-SHORTCUTS: dict[str, tuple[Target, ...]] = {
-    "data": (("task", "data"),),
-    "timeout": (("environment", "timeout"),),
-    "sandbox": (("environment", "sandbox"),),
-    "workers": (("sandbox", "workers"),),
-    "top_p": (("sampler", "top_p"),),
-    "max_tokens": (("sampler", "max_tokens"), ("trainer", "max_length")),
-    "sample_batch_size": (("sampler", "batch_size"),),
-    "precision": (("sampler", "precision"), ("trainer", "precision")),
-    "seed": (("sampler", "seed"), ("trainer", "seed")),
-    "epochs": (("trainer", "epochs"),),
-    "learning_rate": (("trainer", "learning_rate"),),
-    "weight_decay": (("trainer", "weight_decay"),),
-    "batch_size": (("trainer", "batch_size"),),
-    "micro_batch_size": (("trainer", "micro_batch_size"),),
-    "pretrain_mix": (("trainer", "pretrain_mix"),),
-    "pretrain_corpus": (("trainer", "pretrain_corpus"),),
-    "lora": (("trainer", "lora"),),
-    "launcher": (("trainer", "launcher"),),
-}
+
+
+def shortcut_key(name: str, info: FieldInfo) -> str | None:
+    """The top-level key of an option marked ``shortcut`` (see ``shared_options.shortcut``), else None."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    marker = extra.get("shortcut")
+    return None if not marker else (marker if isinstance(marker, str) else name)
+
+
+def _shortcuts() -> dict[str, tuple[Target, ...]]:
+    table: dict[str, list[Target]] = {}
+    for kind, model in SHARED_OPTIONS.items():
+        for name, info in model.model_fields.items():
+            key = shortcut_key(name, info)
+            if key is not None:
+                table.setdefault(key, []).append((kind, name))
+    return {key: tuple(targets) for key, targets in table.items()}
+
+
+#: Top-level keys (and flags) for component options: key -> (kind, option) of the shared options it
+#: sets. A chosen component that marks another option with the same key gets it too (the `hf`
+#: sampler's ``precision``).
+SHORTCUTS: dict[str, tuple[Target, ...]] = _shortcuts()
+#: Keys that moved: where an old config or run folder had them -> where they are now.
+MOVED = {("sampler_options", "top_p"): "top_p", ("sampler_options", "max_tokens"): "max_tokens",
+         ("sampler_options", "seed"): "seed"}
+#: Trainer options an old run folder got from the same shortcut as a moved key (now the run's default).
+ROUTED_WITH = {"max_tokens": "max_length", "seed": "seed"}
 
 #: What a resume may change: (field, option) pairs that do not alter work already done.
 RESUMABLE = {("iterations", None), ("eval_base", None), ("trainer_options", "launcher")}
@@ -81,6 +92,11 @@ class RunConfig(BaseModel):
     problems: int | None = Field(default=None, ge=1, description="Training problems [all].")
     samples: int = Field(default=128, ge=1, description="Samples per training problem.")
     temperature: float = Field(default=1.0, ge=0, description="Temperature of the training samples.")
+    top_p: float = SamplingParams.model_fields["top_p"]
+    max_tokens: int = Field(default=SamplingParams.model_fields["max_tokens"].default, ge=16, description=(
+        "Prompt + completion tokens of every sample, and the trainer's max_length unless trainer_options sets it."))
+    seed: int = Field(default=SamplingParams.model_fields["seed"].default, description=(
+        "Seed of the sampling, and the trainer's seed unless trainer_options sets it."))
     eval_problems: int | None = Field(
         default=10, ge=1, description="Held-out problems evaluated each iteration (the paper: all 500).")
     eval_samples: int = Field(default=16, ge=1, description="Samples per held-out problem.")
@@ -105,6 +121,23 @@ class RunConfig(BaseModel):
     feedback_options: dict[str, Any] = Field(default_factory=dict, description="options of the feedback formatter")
     sampler_options: dict[str, Any] = Field(default_factory=dict, description="options of the sampler")
     trainer_options: dict[str, Any] = Field(default_factory=dict, description="options of the trainer")
+
+    def training_sampling(self, stop: Sequence[str] = ()) -> SamplingParams:
+        """The training samples' parameters."""
+        return SamplingParams(n=self.samples, temperature=self.temperature, top_p=self.top_p,
+                              max_tokens=self.max_tokens, seed=self.seed, stop=tuple(stop))
+
+    def eval_sampling(self, stop: Sequence[str] = ()) -> SamplingParams:
+        """The held-out samples' parameters."""
+        return SamplingParams(n=self.eval_samples, temperature=self.eval_temperature, top_p=self.top_p,
+                              max_tokens=self.max_tokens, seed=self.seed, stop=tuple(stop))
+
+    def trainer_defaults(self) -> dict[str, Any]:
+        """What the run sets of its trainer's options unless ``trainer_options`` does: the length
+        and seed the user gave the run."""
+        given = {"max_length": self.max_tokens, "seed": self.seed}
+        return {option: value for option, value in given.items()
+                if {"max_length": "max_tokens"}.get(option, option) in self.model_fields_set}
 
     def options(self, kind: str) -> dict[str, Any]:
         """The options set for the component of ``kind``."""
@@ -175,6 +208,25 @@ def split_shortcuts(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """(RunConfig fields, shortcut values) of a table of values."""
     fields = {key: value for key, value in values.items() if key not in SHORTCUTS}
     return fields, {key: value for key, value in values.items() if key in SHORTCUTS}
+
+
+def moved_keys(values: dict[str, Any], source: str, warn: Callable[[str], None]) -> dict[str, Any]:
+    """``values`` with keys that moved (``MOVED``) put where they are now, one line each to ``warn``;
+    where both are set, the new place wins."""
+    values = dict(values)
+    for (table, option), key in MOVED.items():
+        options = values.get(table)
+        if isinstance(options, dict) and option in options:
+            options = dict(options)
+            value = options.pop(option)
+            values[table] = options
+            values.setdefault(key, value)
+            trainer = values.get("trainer_options")
+            twin = ROUTED_WITH.get(key)
+            if isinstance(trainer, dict) and twin is not None and trainer.get(twin) == value:
+                values["trainer_options"] = {name: item for name, item in trainer.items() if name != twin}
+            warn(f"{source}: {table}.{option} is now the run's {key!r} (--{key.replace('_', '-')}); read it from there")
+    return values
 
 
 def validate_config(values: dict[str, Any], source: Path | None = None) -> RunConfig:

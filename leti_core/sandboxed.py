@@ -7,22 +7,25 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from .components import Environment, Options, Program, ProgressCallback, Sandbox
+from .components import (
+    Environment,
+    Options,
+    Program,
+    ProgramLimits,
+    ProgressCallback,
+    Sandbox,
+)
 from .errors import LetiError
 from .models import ExecutionResult
 
 DEFAULT_SANDBOX = "local"
 
 
-class SandboxOptions(Options):
-    """Limits per program and the sandbox backend; subclasses change the defaults."""
+class SandboxOptions(Options, ProgramLimits):
+    """Limits per program (``ProgramLimits``) and the sandbox backend; subclasses change the defaults."""
 
-    timeout: float = Field(default=5.0, gt=0, description="CPU seconds per program (the paper's 5 s)")
-    wall_timeout: float | None = Field(
-        default=None, gt=0, description="wall-clock backstop per program [max(3 x timeout, timeout + 5)]")
-    memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
-    output_limit: int = Field(default=64 * 1024, ge=1024, description="stdout/stderr bytes kept")
-    sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name")
+    sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name", json_schema_extra={
+        "shortcut": True})
 
 
 def with_read_paths(sandbox: type[Sandbox], options: dict[str, Any], read_paths: Sequence[str] = ()) -> dict[str, Any]:
@@ -71,8 +74,7 @@ class SandboxedEnvironment(Environment):
         """Run program texts under this environment's limits, results in order; with ``tests``
         (one per source), each program is judged apart by its tests (``Program.tests``)."""
         programs = [
-            Program(source=source, tests=test, timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
-                    memory_mb=self.options.memory_mb, output_limit=self.options.output_limit)
+            Program(source=source, tests=test, **self.options.limits())
             for source, test in zip(sources, tests if tests is not None else [""] * len(sources), strict=True)
         ]
         return self.sandbox.run(programs, progress=progress)

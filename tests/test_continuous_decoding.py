@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from leti_core import SamplingParams
 from leti_core.app import get_registry
 
 PROMPTS = ['"""\nAdd two numbers.\n"""\n', "def f(x):",
@@ -93,8 +94,9 @@ def test_top_p_keeps_only_the_nucleus():
 
 def test_continuous_sampling_is_seeded_and_keeps_groups_in_prompt_order(tiny_base, model_and_tokenizer):
     def sample(seed: int, temperature: float = 1.0) -> list[list[str]]:
-        sampler = get_registry().sampler("hf", max_tokens=120, batch_size=3, seed=seed, precision="fp32")
-        return list(sampler.sample(str(tiny_base), PROMPTS, 2, temperature=temperature))
+        sampler = get_registry().sampler("hf", batch_size=3, precision="fp32")
+        params = SamplingParams(n=2, temperature=temperature, max_tokens=120, seed=seed)
+        return list(sampler.sample(str(tiny_base), PROMPTS, params))
 
     first = sample(1)
     assert [len(group) for group in first] == [2] * len(PROMPTS)

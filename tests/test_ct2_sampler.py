@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from leti_core import LetiError
+from leti_core import LetiError, SamplingParams
 from leti_core.app import Resolver, RunConfig, get_registry, postprocess
 
 pytest.importorskip("ctranslate2", reason="CTranslate2 is not installed (pip install 'leti[ct2]')")
@@ -23,13 +23,13 @@ def base(tiny_base, tmp_path):
 
 
 def test_conversion_is_cached_inside_the_checkpoint_and_reused(base):
-    sampler = get_registry().sampler("ct2", max_tokens=48, batch_size=4)
-    groups = list(sampler.sample(str(base), PROMPTS, 3, temperature=1.0))
+    sampler = get_registry().sampler("ct2", batch_size=4)
+    groups = list(sampler.sample(str(base), PROMPTS, SamplingParams(n=3, max_tokens=48)))
     assert [len(group) for group in groups] == [3, 3, 3]
     model_bin = base / "ctranslate2" / "model.bin"
     stamp = model_bin.stat().st_mtime_ns
-    again = get_registry().sampler("ct2", max_tokens=48)
-    list(again.sample(str(base), PROMPTS[:1], 1, temperature=1.0))
+    again = get_registry().sampler("ct2")
+    list(again.sample(str(base), PROMPTS[:1], SamplingParams(max_tokens=48)))
     assert model_bin.stat().st_mtime_ns == stamp
 
 
@@ -53,11 +53,12 @@ def test_a_conversion_killed_halfway_is_done_again(base, monkeypatch):
 
 
 def test_greedy_float32_writes_what_hf_writes_in_fp32(base):
-    ct2 = get_registry().sampler("ct2", max_tokens=64, compute_type="float32")
-    hf = get_registry().sampler("hf", max_tokens=64, precision="fp32")
+    ct2 = get_registry().sampler("ct2", compute_type="float32")
+    hf = get_registry().sampler("hf", precision="fp32")
+    greedy = SamplingParams(temperature=0, max_tokens=64)
     # one prompt a call: hf's budget counts the batch's padded prompt length, ct2's each prompt's own
-    ours = [next(ct2.sample(str(base), [prompt], 1, temperature=0))[0] for prompt in PROMPTS]
-    theirs = [next(hf.sample(str(base), [prompt], 1, temperature=0))[0] for prompt in PROMPTS]
+    ours = [next(ct2.sample(str(base), [prompt], greedy))[0] for prompt in PROMPTS]
+    theirs = [next(hf.sample(str(base), [prompt], greedy))[0] for prompt in PROMPTS]
     assert ours == theirs
     assert any(ours)  # something was generated
 
@@ -66,22 +67,22 @@ def test_the_budget_counts_the_prompt_per_sequence(base):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
-    sampler = get_registry().sampler("ct2", max_tokens=60)
+    sampler = get_registry().sampler("ct2")
     prompts = ["x = 1\n" * 10, "y"]  # one prompt leaves a small budget, the other a large one
     budgets = [60 - len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) for prompt in prompts]
     assert 0 < budgets[0] < budgets[1]
-    list(sampler.sample(str(base), prompts, 2, temperature=1.0))
+    list(sampler.sample(str(base), prompts, SamplingParams(n=2, max_tokens=60)))
     # each sequence stops at its own budget: the long prompt's does not cap the short one's
     assert 2 * budgets[0] + budgets[1] < sampler.stats["generated_tokens"] <= 2 * sum(budgets)
-    assert list(sampler.sample(str(base), ["x = 1\n" * 60], 1, temperature=1.0)) == [[""]]
+    assert list(sampler.sample(str(base), ["x = 1\n" * 60], SamplingParams(max_tokens=60))) == [[""]]
 
 
 def test_stop_words_end_each_sample_on_its_own(base):
-    sampler = get_registry().sampler("ct2", max_tokens=200)
-    full = [group for group in sampler.sample(str(base), PROMPTS, 4, temperature=1.0)]
+    sampler = get_registry().sampler("ct2")
+    full = [group for group in sampler.sample(str(base), PROMPTS, SamplingParams(n=4, max_tokens=200))]
     stop = ["\n", "e"]
-    stopped = [group for group in get_registry().sampler("ct2", max_tokens=200).sample(
-        str(base), PROMPTS, 4, temperature=1.0, stop=stop)]
+    stopped = [group for group in get_registry().sampler("ct2").sample(
+        str(base), PROMPTS, SamplingParams(n=4, max_tokens=200, stop=tuple(stop)))]
     generated = lambda groups: sum(len(text) for group in groups for text in group)  # noqa: E731
     assert generated(stopped) < generated(full)
     for group in stopped:

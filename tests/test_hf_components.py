@@ -5,6 +5,7 @@ import pytest
 
 from leti_core import SPECIAL_TOKENS, LetiError
 
+from leti_core import SamplingParams
 from leti_core.app import get_registry
 
 
@@ -20,16 +21,18 @@ def test_prepare_adds_the_four_special_tokens_as_single_tokens(tiny_base):
 
 
 def test_sampler_returns_n_raw_samples_per_prompt_in_order(tiny_base):
-    sampler = get_registry().sampler("hf", max_tokens=48, batch_size=3, seed=1)
+    sampler = get_registry().sampler("hf", batch_size=3)
+    params = SamplingParams(n=2, temperature=1.0, max_tokens=48, seed=1)
     prompts = ['"""\nAdd.\n"""\n', "def f(x):", "# a comment\n"]
-    groups = list(sampler.sample(str(tiny_base), prompts, 2, temperature=1.0))
+    groups = list(sampler.sample(str(tiny_base), prompts, params))
     assert [len(group) for group in groups] == [2, 2, 2]
     assert all(isinstance(text, str) for group in groups for text in group)
     # The budget counts the prompt: a prompt that fills it leaves nothing to generate.
     long_prompt = "x = 1\n" * 40
-    assert list(sampler.sample(str(tiny_base), [long_prompt], 2, temperature=1.0)) == [["", ""]]
-    greedy = get_registry().sampler("hf", max_tokens=48)
-    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], 2, temperature=0))[0] for _ in range(2))
+    assert list(sampler.sample(str(tiny_base), [long_prompt], params)) == [["", ""]]
+    greedy = get_registry().sampler("hf")
+    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], SamplingParams(n=2, temperature=0, max_tokens=48)))[0]
+                     for _ in range(2))
     assert first[0] == first[1] == second[0]
 
 

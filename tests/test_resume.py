@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from leti_core import LetiError, Problem, RunFolder, Sample, ScoredSample
+from leti_core import LetiError, Problem, RunFolder, Sample, SamplingParams, ScoredSample
 from leti_core.app import get_engine, get_registry, prepare_run
 from leti_core.models import ExecutionResult, Feedback
 from leti_core.resumable import chunks, sample_in_chunks, saved
@@ -66,11 +66,12 @@ def test_a_killed_stage_resumes_after_its_last_saved_chunk_and_never_samples_a_s
 def test_resumed_sampling_with_a_real_model_draws_what_an_uninterrupted_one_draws(tiny_base, tmp_path):
     from leti_core.app import sample_problems
 
-    sampler = get_registry().sampler("hf", max_tokens=40, batch_size=4, seed=3)
+    sampler = get_registry().sampler("hf", batch_size=4)
 
     def sample(part, stream):
+        params = SamplingParams(n=2, temperature=1.0, max_tokens=40, seed=3, stream=stream)
         return [ScoredSample(sample=sample, result=ExecutionResult(status="failed"), feedback=Feedback(reward="bad"))
-                for group in sample_problems(sampler, str(tiny_base), part, 2, 1.0, None, stream=stream)
+                for group in sample_problems(sampler, str(tiny_base), part, params, None)
                 for sample in group]
 
     whole = sample_in_chunks(PROBLEMS, 2, 4, tmp_path / "a.jsonl", (1, "train"), sample)
@@ -91,10 +92,10 @@ def test_resumed_sampling_with_a_real_model_draws_what_an_uninterrupted_one_draw
 
 def test_a_run_killed_while_sampling_resumes_the_stage(tmp_path, mbpp_dir):
     class DiesAtTheSecondChunk(FakeSampler):
-        def sample(self, model, prompts, n, temperature, progress=None):
+        def sample(self, model, prompts, params, progress=None):
             if len(self.calls) == 1:
                 raise Killed
-            return super().sample(model, prompts, n, temperature, progress)
+            return super().sample(model, prompts, params, progress)
 
     values = {"data": str(mbpp_dir), "model": "m", "problems": 5, "samples": 1, "save_every": 2,
               "eval_problems": 1, "eval_samples": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -117,11 +118,18 @@ def test_an_option_the_chosen_component_does_not_take_is_an_error():
     config = build_config(resolver, {"task": "eae-sample", "timeout": "12"})
     assert config.env_options == {"timeout": 12.0}
     assert config.user_values() == {"task": "eae-sample", "env_options": {"timeout": 12.0}}
-    # a shortcut with two targets sets both; a later layer wins over an earlier one
-    config = build_config(resolver, {"seed": 3, "trainer_options": {"seed": 1}}, {"seed": 4})
-    assert (config.sampler_options, config.trainer_options) == ({"seed": 4}, {"seed": 4})
-    config = build_config(resolver, {"seed": 3, "trainer_options": {"seed": 1}})
-    assert (config.sampler_options, config.trainer_options) == ({"seed": 3}, {"seed": 1})
+    # a shortcut sets every chosen component that takes it; a later layer wins over an earlier one
+    config = build_config(resolver, {"sampler": "hf", "precision": "bf16", "trainer_options": {"precision": "auto"}},
+                          {"precision": "fp32"})
+    assert (config.sampler_options, config.trainer_options) == ({"precision": "fp32"}, {"precision": "fp32"})
+    config = build_config(resolver, {"sampler": "hf", "precision": "bf16", "trainer_options": {"precision": "auto"}})
+    assert (config.sampler_options, config.trainer_options) == ({"precision": "bf16"}, {"precision": "auto"})
+    # the run's seed and max_tokens are its trainer's unless its trainer options say otherwise
+    config = build_config(resolver, {"seed": 3, "max_tokens": 300, "trainer_options": {"seed": 1}}, {"seed": 4})
+    assert (config.seed, config.max_tokens, config.trainer_options) == (4, 300, {"seed": 1})
+    trainer = resolver.create("trainer", config)
+    assert (trainer.options.seed, trainer.options.max_length) == (1, 300)
+    assert resolver.create("trainer", build_config(resolver, {})).options.max_length == 512
 
 
 #: config.json as `leti run` wrote it before options moved to the components.
@@ -141,7 +149,7 @@ def test_a_run_folder_from_before_resumes_and_reports(tmp_path, mbpp_dir):
     folder.config_file.write_text(json.dumps({**LEGACY, "data": str(mbpp_dir)}))
     engine = load_engine()
     config = read_run_config(folder, Resolver(engine.registry))
-    assert config.trainer_options["max_length"] == 512 and config.sampler_options["batch_size"] == 32
+    assert config.max_tokens == 512 and config.sampler_options["batch_size"] == 32
     assert config.sandbox_options == {"workers": 1} and config.task_options == {"data": str(mbpp_dir)}
     (folder.path / "iteration-1").mkdir()
     folder.iteration(1).summary_file.write_text(json.dumps({
@@ -226,3 +234,21 @@ def test_leti_help_plugins_and_doctor_import_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_sampling_options_kept_with_the_sampler_move_to_the_run_with_one_line_each(tmp_path, mbpp_dir, caplog):
+    folder = RunFolder(tmp_path / "old")
+    folder.path.mkdir()
+    folder.config_file.write_text(json.dumps({
+        "task": "mbpp", "task_options": {"data": str(mbpp_dir)}, "sampler": "hf", "model": "m",
+        "sampler_options": {"max_tokens": 300, "seed": 2, "batch_size": 8},
+        "trainer_options": {"max_length": 300, "seed": 2, "epochs": 1}}))
+    resolver = Resolver(load_engine().registry)
+    with caplog.at_level(logging.WARNING):
+        config = read_run_config(folder, resolver)
+    assert (config.max_tokens, config.seed) == (300, 2)
+    assert (config.sampler_options, config.trainer_options) == ({"batch_size": 8}, {"epochs": 1})
+    moved = [line for line in caplog.text.splitlines() if "is now the run's" in line]
+    assert len(moved) == 2 and "config.json: sampler_options.max_tokens is now the run's 'max_tokens'" in moved[0]
+    given = build_config(resolver, {"sampler": "hf", "sampler_options": {"top_p": 0.5}, "top_p": 0.9})
+    assert given.top_p == 0.9 and given.sampler_options == {}  # the new place wins

@@ -24,15 +24,16 @@ PROMPTS = ["def add(a, b):\n", '"""\nReturn the square.\n"""\n', "x = 1\n"]
 
 SCRIPT = """
 import json, sys
+from leti_core import SamplingParams
 from leti_core.app import get_registry
 
 def main():
     model, stop = sys.argv[1], json.loads(sys.argv[2])
     prompts = json.loads(sys.argv[3])
-    sampler = get_registry().sampler("vllm", max_tokens=64, dtype="float32", enforce_eager=True)
-    greedy = [next(sampler.sample(model, [p], 1, temperature=0))[0] for p in prompts]
-    sampled = list(sampler.sample(model, prompts, 3, temperature=1.0))
-    stopped = list(sampler.sample(model, prompts, 2, temperature=1.0, stop=stop))
+    sampler = get_registry().sampler("vllm", dtype="float32", enforce_eager=True)
+    greedy = [next(sampler.sample(model, [p], SamplingParams(temperature=0, max_tokens=64)))[0] for p in prompts]
+    sampled = list(sampler.sample(model, prompts, SamplingParams(n=3, max_tokens=64)))
+    stopped = list(sampler.sample(model, prompts, SamplingParams(n=2, max_tokens=64, stop=tuple(stop))))
     sampler.close()
     print(json.dumps({"greedy": greedy, "sampled": sampled, "stopped": stopped}))
 
@@ -65,8 +66,9 @@ def test_the_real_engine_samples_like_hf_in_fp32(vllm_model, tmp_path):
                           env={**os.environ, "VLLM_LOGGING_LEVEL": "ERROR"})
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    hf = get_registry().sampler("hf", max_tokens=64, precision="fp32")
-    expected = [next(hf.sample(str(vllm_model), [prompt], 1, temperature=0))[0] for prompt in PROMPTS]
+    hf = get_registry().sampler("hf", precision="fp32")
+    greedy = SamplingParams(temperature=0, max_tokens=64)
+    expected = [next(hf.sample(str(vllm_model), [prompt], greedy))[0] for prompt in PROMPTS]
     assert result["greedy"] == expected
     assert [len(group) for group in result["sampled"]] == [3, 3, 3]
     assert all("\n" not in text for group in result["stopped"] for text in group)

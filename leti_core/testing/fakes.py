@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, create_model
+from pydantic import Field
 
-from ..components import Options, ProgressCallback, Sampler, Trainer
-
-
-def _ignored(*names: str) -> dict[str, Any]:
-    """Options a real component of the kind takes, accepted (and ignored) so a fake drops into any config."""
-    return {name: (Any, Field(default=None, description="accepted and ignored")) for name in names}
+from ..components import ProgressCallback, Sampler, Trainer
+from ..sampling import SamplingParams
+from ..shared_options import SamplerOptions, TrainerOptions
 
 
 class FakeSampler(Sampler):
@@ -22,26 +18,24 @@ class FakeSampler(Sampler):
 
     name = "fake"
 
-    class Options(Options):
+    class Options(SamplerOptions):
         completions: list[str] = Field(default_factory=lambda: ["    return None\n"],
                                        description="answers, used in turn for each sample of a prompt")
         chat: bool = Field(default=False, description="the model has a chat template: <|user|>MESSAGE<|assistant|>")
-
-    Options = create_model("FakeSamplerOptions", __base__=Options,
-                           **_ignored("top_p", "max_tokens", "batch_size", "precision", "seed"))
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.calls: list[dict[str, object]] = []
 
-    def sample(self, model: str, prompts: Sequence[str], n: int, temperature: float,
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
                progress: ProgressCallback | None = None) -> Iterator[list[str]]:
-        self.calls.append({"model": model, "prompts": list(prompts), "n": n, "temperature": temperature})
+        self.calls.append({"model": model, "prompts": list(prompts), "n": params.n, "temperature": params.temperature,
+                           "params": params})
         answers = self.options.completions
         for _ in prompts:
             if progress is not None:
-                progress(n)
-            yield [answers[i % len(answers)] for i in range(n)]
+                progress(params.n)
+            yield [answers[i % len(answers)] for i in range(params.n)]
 
     def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
         return [f"<|user|>{message}<|assistant|>" for message in messages] if self.options.chat else None
@@ -52,9 +46,8 @@ class FakeTrainer(Trainer):
 
     name = "fake"
 
-    Options = create_model("FakeTrainerOptions", __base__=Options, **_ignored(
-        "epochs", "learning_rate", "weight_decay", "batch_size", "micro_batch_size", "max_length", "pretrain_mix",
-        "pretrain_corpus", "precision", "lora", "seed", "launcher"))
+    class Options(TrainerOptions):
+        """The shared trainer options, accepted and recorded (``self.options``), not acted on."""
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)

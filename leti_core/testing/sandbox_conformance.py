@@ -263,7 +263,7 @@ class SandboxConformance:
         assert result.passed and result.stdout == "out 42\n" and result.stderr == "err\n"
 
     def test_output_limit(self, sandbox: Sandbox) -> None:
-        result = run_one(sandbox, "print('y' * 100000)\n", output_limit=1000)
+        result = run_one(sandbox, "print('y' * 100000)\n", output_limit=1024)
         assert result.stdout.startswith("y" * 1000) and "dropped" in result.stdout and len(result.stdout) < 1200
 
     def test_timeout(self, sandbox: Sandbox) -> None:

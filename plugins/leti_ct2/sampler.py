@@ -8,26 +8,28 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler, in_batches, render_with, stream_seed
+from leti_core import (
+    LetiError,
+    ProgressCallback,
+    Sampler,
+    SamplerOptions,
+    SamplingParams,
+    in_batches,
+    render_with,
+)
 
 
 class CT2Sampler(Sampler):
     """Samples with temperature and top-p under a total token budget; EOS or a stop word ends a sample."""
 
     name = "ct2"
-    supports_stop = True
-    supports_stream = True
 
-    class Options(Options):
-        top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
-        max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
-        batch_size: int = Field(default=32, ge=1, description="sequences generated at once")
+    class Options(SamplerOptions):
         compute_type: Literal["float32", "int8_float32", "int8", "int16", "float16", "bfloat16"] = Field(
             default="float32", description="float32 writes what hf writes in fp32; int8 is faster but "
             "changes what the model writes")
         device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda where there is one")
         threads: int = Field(default=0, ge=0, description="CPU threads (0: all cores)")
-        seed: int = Field(default=0, description="seed of the sampling")
 
     @classmethod
     def preference(cls) -> int:
@@ -72,35 +74,26 @@ class CT2Sampler(Sampler):
     def close(self) -> None:
         self._loaded = None
 
-    def sample(
-        self,
-        model: str,
-        prompts: Sequence[str],
-        n: int,
-        temperature: float,
-        progress: ProgressCallback | None = None,
-        stop: Sequence[str] = (),
-        stream: int | None = None,
-    ) -> Iterator[list[str]]:
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
+               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
         import ctranslate2
 
         tokenizer, generator = self._load(model)
-        ctranslate2.set_random_seed(self.options.seed if stream is None else stream_seed(self.options.seed, stream))
+        ctranslate2.set_random_seed(params.random_seed)
         encoded = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
-        yield from in_batches(encoded, n, self.options.batch_size,
-                              lambda batch: self._generate(tokenizer, generator, batch, temperature, stop), progress)
+        yield from in_batches(encoded, params.n, self.options.batch_size,
+                              lambda batch: self._generate(tokenizer, generator, batch, params), progress)
 
-    def _generate(self, tokenizer: Any, generator: Any, prompts: list[list[int]], temperature: float,
-                  stop: Sequence[str]) -> list[str]:
-        budgets = [self.options.max_tokens - len(ids) for ids in prompts]
+    def _generate(self, tokenizer: Any, generator: Any, prompts: list[list[int]], params: SamplingParams) -> list[str]:
+        budgets = [params.max_tokens - len(ids) for ids in prompts]
         if max(budgets) <= 0:
             return [""] * len(prompts)
         tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in prompts]
         # each sequence has its own budget (prompt + completion <= max_tokens) and stops on its own
-        watcher = _StopWatcher(tokenizer, stop, budgets) if stop or len(set(budgets)) > 1 else None
+        watcher = _StopWatcher(tokenizer, params.stop, budgets) if params.stop or len(set(budgets)) > 1 else None
         sampling: dict[str, Any] = (
-            {"sampling_temperature": temperature, "sampling_topk": 0, "sampling_topp": self.options.top_p}
-            if temperature > 0 else {"sampling_topk": 1}
+            {"sampling_temperature": params.temperature, "sampling_topk": 0, "sampling_topp": params.top_p}
+            if params.temperature > 0 else {"sampling_topk": 1}
         )
         results = generator.generate_batch(
             tokens, max_length=max(budgets), include_prompt_in_result=False, end_token=tokenizer.eos_token,

@@ -18,7 +18,15 @@ from leti_core import (
     ScoredSample,
 )
 
-from .counting import ArgumentCounts, count, counts_line, f1_metrics, read_counts, read_predictions, without_tags
+from .counting import (
+    ArgumentCounts,
+    count,
+    counts_line,
+    f1_metrics,
+    read_counts,
+    read_predictions,
+    without_tags,
+)
 from .program import EventMetadata, build_program
 
 

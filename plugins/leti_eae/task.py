@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from leti_core import DataError, LetiError, Options, Problem, Task
+from leti_core import DataError, LetiError, Problem, Task, TaskOptions
 
 from .ontology import EventOntology, read_ontology
 from .prompt import render_arguments, render_prompt
@@ -49,7 +49,7 @@ class EAETask(Task):
     eval_split = "test"
     stop_words = ("\n\n", "\nclass", "\ndef", "\n#", '\n"""', "\nprint", "\nif", "\n<|/")
 
-    class Options(Options):
+    class Options(TaskOptions):
         data: Path | None = Field(default=None, description=(
             f"folder with train.jsonl, dev.jsonl, test.jsonl and {ONTOLOGY_FILE}, or one .jsonl for "
             f"every split (env {DATA_ENV})"))
@@ -118,7 +118,7 @@ class EAESampleTask(EAETask):
 
     name = "eae-sample"
 
-    class Options(Options):
+    class Options(TaskOptions):
         data: Path | None = Field(default=None, description="not used: the sample is built in")
 
     def sources(self) -> tuple[dict[str, Path], Path | None]:

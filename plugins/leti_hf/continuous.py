@@ -46,7 +46,10 @@ def chooser(temperature: float, top_p: float) -> Chooser:
     """Greedy at temperature 0, else sampling from the temperature-scaled nucleus."""
     if temperature <= 0:
         return lambda logits: logits.argmax(-1)
-    from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
+    from transformers.generation.logits_process import (
+        TemperatureLogitsWarper,
+        TopPLogitsWarper,
+    )
 
     temperature_warper = TemperatureLogitsWarper(temperature)
     nucleus = TopPLogitsWarper(top_p) if top_p < 1 else None

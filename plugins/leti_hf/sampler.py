@@ -7,27 +7,32 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leti_core import Options, ProgressCallback, Sampler, in_batches, in_prompt_order, render_with, stream_seed
+from leti_core import (
+    Precision,
+    ProgressCallback,
+    Sampler,
+    SamplerOptions,
+    SamplingParams,
+    in_batches,
+    in_prompt_order,
+    render_with,
+    shortcut,
+)
 
 
 class HFSampler(Sampler):
     """Samples with temperature and top-p under a total token budget; EOS ends a sample."""
 
     name = "hf"
-    supports_stop = True
-    supports_stream = True
 
     @classmethod
     def preference(cls) -> int:
         """Always usable; the engines made for fast sampling come first where installed."""
         return 1
 
-    class Options(Options):
-        top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
-        max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
-        batch_size: int = Field(default=32, ge=1, description="sequences generated at once")
-        precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
-        seed: int = Field(default=0, description="seed of the sampling")
+    class Options(SamplerOptions):
+        precision: Precision = Field(default="auto", description="auto: bf16 where supported",
+                                     json_schema_extra=shortcut())
         decoding: Literal["continuous", "generate"] = Field(
             default="continuous", description="continuous: a finished sequence's slot takes the next one at once "
             "(models with plain full-attention caches; others use generate); generate: transformers' "
@@ -67,38 +72,30 @@ class HFSampler(Sampler):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def sample(
-        self,
-        model: str,
-        prompts: Sequence[str],
-        n: int,
-        temperature: float,
-        progress: ProgressCallback | None = None,
-        stop: Sequence[str] = (),
-        stream: int | None = None,
-    ) -> Iterator[list[str]]:
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
+               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
         import torch
 
         from .continuous import supports_continuous
 
         tokenizer, network = self._load(model)
-        torch.manual_seed(self.options.seed if stream is None else stream_seed(self.options.seed, stream))
+        torch.manual_seed(params.random_seed)
         if self.options.decoding == "continuous" and supports_continuous(network):
-            yield from self._continuous(tokenizer, network, prompts, n, temperature, stop, progress)
+            yield from self._continuous(tokenizer, network, prompts, params, progress)
         else:
-            yield from in_batches(prompts, n, self.options.batch_size,
-                                  lambda batch: self._generate(tokenizer, network, batch, temperature, stop), progress)
+            yield from in_batches(prompts, params.n, self.options.batch_size,
+                                  lambda batch: self._generate(tokenizer, network, batch, params), progress)
 
-    def _continuous(self, tokenizer: Any, network: Any, prompts: Sequence[str], n: int, temperature: float,
-                    stop: Sequence[str], progress: ProgressCallback | None) -> Iterator[list[str]]:
+    def _continuous(self, tokenizer: Any, network: Any, prompts: Sequence[str], params: SamplingParams,
+                    progress: ProgressCallback | None) -> Iterator[list[str]]:
         """Each prompt's ``n`` completions, in prompt order, as soon as all of them have ended."""
         import torch
 
         from .continuous import ContinuousDecoder, chooser
 
-        decoder = ContinuousDecoder(network, tokenizer, self.options.batch_size, self.options.max_tokens,
-                                    chooser(temperature, self.options.top_p), stop)
-        sequences = decoder.decode([prompt for prompt in prompts for _ in range(n)])
+        decoder = ContinuousDecoder(network, tokenizer, self.options.batch_size, params.max_tokens,
+                                    chooser(params.temperature, params.top_p), params.stop)
+        sequences = decoder.decode([prompt for prompt in prompts for _ in range(params.n)])
 
         def finished() -> Iterator[tuple[int, str]]:
             while True:
@@ -114,25 +111,23 @@ class HFSampler(Sampler):
                     progress(1)
                 yield index, tokenizer.decode(tokens, skip_special_tokens=False)
 
-        return in_prompt_order(finished(), len(prompts), n)
+        return in_prompt_order(finished(), len(prompts), params.n)
 
-    def _generate(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
-                  stop: Sequence[str]) -> list[str]:
+    def _generate(self, tokenizer: Any, network: Any, prompts: list[str], params: SamplingParams) -> list[str]:
         import torch
 
         with torch.inference_mode():
-            return self._generate_batch(tokenizer, network, prompts, temperature, stop)
+            return self._generate_batch(tokenizer, network, prompts, params)
 
-    def _generate_batch(self, tokenizer: Any, network: Any, prompts: list[str], temperature: float,
-                        stop: Sequence[str]) -> list[str]:
+    def _generate_batch(self, tokenizer: Any, network: Any, prompts: list[str], params: SamplingParams) -> list[str]:
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(network.device)
         prompt_length = encoded["input_ids"].shape[1]
-        budget = self.options.max_tokens - prompt_length
+        budget = params.max_tokens - prompt_length
         if budget <= 0:
             return [""] * len(prompts)
         sampling: dict[str, Any] = (
-            {"do_sample": True, "temperature": temperature, "top_p": self.options.top_p}
-            if temperature > 0
+            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+            if params.temperature > 0
             else {"do_sample": False}
         )
         output = network.generate(
@@ -142,7 +137,7 @@ class HFSampler(Sampler):
             eos_token_id=tokenizer.eos_token_id,
             top_k=0,
             **sampling,
-            **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {}),
+            **({"stop_strings": list(params.stop), "tokenizer": tokenizer} if params.stop else {}),
         )
         self.stats["sequences"] += len(prompts)
         self.stats["padding_tokens"] += int((encoded["attention_mask"] == 0).sum())

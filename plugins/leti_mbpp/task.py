@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from leti_core import DataError, LetiError, Options, Problem, Task, read_models
+from leti_core import DataError, LetiError, Problem, Task, TaskOptions, read_models
 
 DATA_ENV = "LETI_MBPP_DATA"
 HUB_ID = "google-research-datasets/mbpp"
@@ -87,7 +87,7 @@ class MBPPTask(Task):
     eval_split = "test"
     stop_words = ("\nclass", "\nassert", '\n"""', "\nprint", "\nif", "\n<|/")
 
-    class Options(Options):
+    class Options(TaskOptions):
         data: Path | None = Field(default=None, description=f"mbpp.jsonl or its folder (env {DATA_ENV})")
 
     def __init__(self, **options: Any) -> None:

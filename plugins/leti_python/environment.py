@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leti_core import ExecutionResult, Probe, Problem, ProgressCallback, SandboxedEnvironment, SandboxOptions
+from leti_core import (
+    ExecutionResult,
+    Probe,
+    Problem,
+    ProgressCallback,
+    SandboxedEnvironment,
+    SandboxOptions,
+)
 
 
 def build_program(problem: Problem, completion: str) -> str:

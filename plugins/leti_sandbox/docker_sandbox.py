@@ -8,7 +8,6 @@ optionally gVisor's ``runsc``); the executor inside forks a hardened child per p
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from leti_core import LetiError, Options
+from leti_core import LetiError, SandboxBackendOptions
 
 from . import isolation
 from .docker_args import ContainerSpec, container_layer, run_command
@@ -48,8 +47,7 @@ class DockerSandbox(ExecutorPool):
 
     name = "docker"
 
-    class Options(Options):
-        workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    class Options(SandboxBackendOptions):
         min_level: isolation.Level = Field(default_factory=isolation.default_min_level)
         image: str = Field(default="leti-sandbox:latest", description="image with python3 and the executor")
         build: bool = Field(default=True, description="build the image from the Dockerfile if it is missing")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from leti_core import LetiError, Options
+from leti_core import LetiError, SandboxBackendOptions
 
 from . import bwrap, isolation
 from .pool import ExecutorPool
@@ -47,9 +47,7 @@ class LocalSandbox(ExecutorPool):
 
     name = "local"
 
-    class Options(Options):
-        workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256,
-                             description="executors, so programs run at once")
+    class Options(SandboxBackendOptions):
         min_level: isolation.Level = Field(default_factory=isolation.default_min_level,
                                            description="refuse to run below this isolation level")
         bwrap: Literal["auto", "on", "off"] = Field(default="auto", description="start executors under bubblewrap")

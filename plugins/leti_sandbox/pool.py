@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 from typing import Any
 
-from leti_core import NONCE_VARIABLE, ExecutionResult, LetiError, Program, ProgressCallback, Sandbox, Step
+from leti_core import (
+    NONCE_VARIABLE,
+    ExecutionResult,
+    LetiError,
+    Program,
+    ProgressCallback,
+    Sandbox,
+    Step,
+)
 
 from . import frames, isolation
 from .channel import Capture, cpu_limit_hit, judge, judge_steps, judged

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from pydantic import Field
 
-from leti_core import ExecutionResult, Options, Program, ProgressCallback, Sandbox
+from leti_core import (
+    ExecutionResult,
+    Program,
+    ProgressCallback,
+    Sandbox,
+    SandboxBackendOptions,
+)
 
 from .channel import collect, new_nonce
 
@@ -36,8 +42,7 @@ class SubprocessSandbox(Sandbox):
 
     name = "subprocess"
 
-    class Options(Options):
-        workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    class Options(SandboxBackendOptions):
         python: str = Field(default=sys.executable, description="interpreter that runs programs")
 
     def isolation(self) -> str:

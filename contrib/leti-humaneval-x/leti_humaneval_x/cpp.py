@@ -199,18 +199,16 @@ class CppEnvironment(SandboxedEnvironment):
             Step(name="compile", argv=[compiler, *self.options.flags, "-fdiagnostics-color=never", "-o", BINARY, SOURCE,
                                       *self.options.link_flags],
                  timeout=self.options.compile_timeout, memory_mb=self.options.compile_memory_mb),
-            Step(name="run", argv=[f"./{BINARY}"], timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
-                 memory_mb=self.options.memory_mb),
+            Step(name="run", argv=[f"./{BINARY}"], **self.options.step_limits()),
         ]
 
     def _apart(self, problem: Problem, completion: str, judge: Judge, compiler: str) -> Program:
         function = signature(problem.prompt)
         assert function is not None and judge.executable is not None  # a judge was built from it
         judge_step = Step(name="judge", argv=["./judge", str(tests_offset(problem, completion))],
-                          timeout=self.options.timeout, wall_timeout=self.options.wall_timeout,
-                          memory_mb=self.options.memory_mb)
-        return Program(files={SOURCE: served_source(problem.prompt + completion, function)}, steps=self._steps(compiler),
-                       judge=judge_step, tests=judge.executable, tests_executable=True,
+                          **self.options.step_limits())
+        return Program(files={SOURCE: served_source(problem.prompt + completion, function)},
+                       steps=self._steps(compiler), judge=judge_step, tests=judge.executable, tests_executable=True,
                        output_limit=self.options.output_limit)
 
     def _in_process(self, problem: Problem, completion: str, compiler: str) -> Program:

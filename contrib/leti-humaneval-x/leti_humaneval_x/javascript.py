@@ -123,8 +123,7 @@ class JavaScriptEnvironment(SandboxedEnvironment):
     def execute(self, problems: Sequence[Problem], completions: Sequence[str],
                 progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         node = find_tool(self.options.node, "node", self.name, "node", "nodejs")
-        limits = {"timeout": self.options.timeout, "wall_timeout": self.options.wall_timeout,
-                  "memory_mb": self.options.memory_mb, "memory_limit": "data"}
+        limits = {**self.options.step_limits(), "memory_limit": "data"}
         # the scripts go on the command line: a file in the work folder, the program could rewrite
         step = Step(name="run", argv=[node, "-e", _script("wire.js", "served.js")], **limits)
         # one V8 worker thread for the judge: both processes count against the uid's process limit

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from leti_core import LetiError, Options, Problem, Task
+from leti_core import LetiError, Problem, Task, TaskOptions
 
 from .data import DATA_ENV, Record, read_records
 
@@ -31,7 +31,7 @@ class HumanEvalXTask(Task):
     #: How a chat-format request names the language.
     language_name: ClassVar[str] = ""
 
-    class Options(Options):
+    class Options(TaskOptions):
         data: Path | None = Field(default=None, description=f"humaneval_<language>.jsonl.gz or its folder (env {DATA_ENV})")
 
     def __init__(self, **options: Any) -> None:
