@@ -19,8 +19,9 @@ def checked_out(commit: str) -> Iterator[Path]:
     """``commit`` in a temporary git worktree, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="leti-baseline-") as folder:
         tree = Path(folder) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True, capture_output=True
+        )
         try:
             yield tree
         finally:
@@ -35,9 +36,10 @@ def python_path(tree: Path) -> str:
 def run_worker(tree: Path, code: str) -> dict:
     """Run ``code`` with ``tree`` on the path in a fresh interpreter; it prints ``RESULT {json}``."""
     env = dict(os.environ, PYTHONPATH=python_path(tree))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=tempfile.gettempdir())
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()
+    )
     line = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"{tree}: {done.stderr.strip()[-1500:]}")
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])

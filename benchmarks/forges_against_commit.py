@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from baseline import ROOT, checked_out, run_worker
+
 WORKER = """
 import importlib.util, json, sys
 def load(name, path):
@@ -38,8 +39,16 @@ print("RESULT " + json.dumps({{name: result.status for name, result in zip(names
 
 def measure(tree: Path, options: dict, env_name: str, suite: str) -> dict:
     suite_file, suite_class = suite.rsplit(":", 1)
-    return run_worker(tree, WORKER.format(forging=str(ROOT / "leti_core" / "testing" / "forging.py"), options=options,
-                                          env=env_name, suite_file=str(ROOT / suite_file), suite_class=suite_class))
+    return run_worker(
+        tree,
+        WORKER.format(
+            forging=str(ROOT / "leti_core" / "testing" / "forging.py"),
+            options=options,
+            env=env_name,
+            suite_file=str(ROOT / suite_file),
+            suite_class=suite_class,
+        ),
+    )
 
 
 def main() -> None:
@@ -47,8 +56,11 @@ def main() -> None:
     parser.add_argument("--baseline-commit", required=True)
     parser.add_argument("--sandbox-option", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--env", default="python", help="the environment the forges run in")
-    parser.add_argument("--suite", default="leti_core/testing/forging.py:PythonForges",
-                        help="FILE:CLASS of this tree with the forges, in the environment's language")
+    parser.add_argument(
+        "--suite",
+        default="leti_core/testing/forging.py:PythonForges",
+        help="FILE:CLASS of this tree with the forges, in the environment's language",
+    )
     args = parser.parse_args()
     options = dict(option.split("=", 1) for option in args.sandbox_option)
     with checked_out(args.baseline_commit) as tree:
@@ -56,8 +68,10 @@ def main() -> None:
     print(f"{'forge':20} {'baseline ' + args.baseline_commit:>18} {'this tree':>12}")
     for name in baseline:
         print(f"{name:20} {baseline[name]:>18} {current[name]:>12}")
-    forged = {label: [name for name, status in statuses.items() if name != "honest" and status == "passed"]
-              for label, statuses in (("baseline", baseline), ("this tree", current))}
+    forged = {
+        label: [name for name, status in statuses.items() if name != "honest" and status == "passed"]
+        for label, statuses in (("baseline", baseline), ("this tree", current))
+    }
     for label, names in forged.items():
         print(f"forged passes, {label}: {len(names)}{': ' + ', '.join(names) if names else ''}")
 

@@ -48,12 +48,28 @@ def train(out: Path, run: Path, launcher: list[str]) -> dict:
     texts = run / "iteration-1" / "training.jsonl"
     rows = [json.loads(line) for line in texts.read_text().splitlines()]
     plain = out.with_suffix(".texts.jsonl")
-    plain.write_text("".join(json.dumps({"text": r["reward_token"] + r["feedback_block"] + r["prompt"] + r["completion"]})
-                             + "\n" for r in rows))
+    plain.write_text(
+        "".join(
+            json.dumps({"text": r["reward_token"] + r["feedback_block"] + r["prompt"] + r["completion"]}) + "\n"
+            for r in rows
+        )
+    )
     metrics = out.with_suffix(".json")
-    command = [*launcher, "-m", "leti_hf.launched", "--model", str(run / "base"), "--texts", str(plain), "--out",
-               str(out), "--options", json.dumps({"epochs": 1, "precision": "bf16", "micro_batch_size": 4}),
-               "--metrics", str(metrics)]
+    command = [
+        *launcher,
+        "-m",
+        "leti_hf.launched",
+        "--model",
+        str(run / "base"),
+        "--texts",
+        str(plain),
+        "--out",
+        str(out),
+        "--options",
+        json.dumps({"epochs": 1, "precision": "bf16", "micro_batch_size": 4}),
+        "--metrics",
+        str(metrics),
+    ]
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
     if done.returncode != 0:
@@ -77,29 +93,75 @@ def main() -> None:
     args.out.mkdir(parents=True)
 
     run = args.out / "run"
-    leti("run", "--model", args.model, "--data", args.data, "--sampler", "vllm", "--iterations", 2, "--problems", 32,
-         "--samples", 16, "--epochs", 1, "--batch-size", 64, "--micro-batch-size", 8, "--eval-problems", 100,
-         "--eval-samples", 8, "--out", run)
+    leti(
+        "run",
+        "--model",
+        args.model,
+        "--data",
+        args.data,
+        "--sampler",
+        "vllm",
+        "--iterations",
+        2,
+        "--problems",
+        32,
+        "--samples",
+        16,
+        "--epochs",
+        1,
+        "--batch-size",
+        64,
+        "--micro-batch-size",
+        8,
+        "--eval-problems",
+        100,
+        "--eval-samples",
+        8,
+        "--out",
+        run,
+    )
     for iteration in (1, 2):
         summary = json.loads((run / f"iteration-{iteration}" / "summary.json").read_text())
         minutes = {stage: round(seconds / 60, 2) for stage, seconds in summary["seconds"].items()}
-        print(f"iteration {iteration}: sampling {sampling_rate(run, iteration, args.model):.0f} tokens/s; "
-              f"pass@k {summary['postprocessed']['pass_at']}; loss {summary.get('training_loss')}; minutes {minutes}")
+        print(
+            f"iteration {iteration}: sampling {sampling_rate(run, iteration, args.model):.0f} tokens/s; "
+            f"pass@k {summary['postprocessed']['pass_at']}; loss {summary.get('training_loss')}; minutes {minutes}"
+        )
 
     launchers = {"1 GPU": []}
     accelerate = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus)]
     launchers[f"FSDP x {gpus}"] = [*accelerate, "--config_file", str(ROOT / "configs/accelerate/fsdp.yaml")]
     if importlib.util.find_spec("deepspeed") is not None:
-        launchers[f"ZeRO-3 x {gpus}"] = [*accelerate, "--config_file", str(ROOT / "configs/accelerate/deepspeed-zero3.yaml")]
+        launchers[f"ZeRO-3 x {gpus}"] = [
+            *accelerate,
+            "--config_file",
+            str(ROOT / "configs/accelerate/deepspeed-zero3.yaml"),
+        ]
     else:
         print("deepspeed is not installed: ZeRO-3 skipped (pip install deepspeed)")
     for label, launcher in launchers.items():
         folder = args.out / label.replace(" ", "").replace("x", "-")
         metrics = train(folder, run, launcher or [sys.executable])
-        reloaded = json.loads(leti("eval", "--model", folder, "--data", args.data, "--problems", 8, "--samples", 4,
-                                   "--sampler", "vllm", "--json").stdout)
-        print(f"{label}: {metrics['tokens_per_second']:.0f} training tokens/s, loss {metrics['train_loss']:.4f}; "
-              f"reloaded and sampled: pass@1 {reloaded['variants']['postprocessed'].get('pass@1')}")
+        reloaded = json.loads(
+            leti(
+                "eval",
+                "--model",
+                folder,
+                "--data",
+                args.data,
+                "--problems",
+                8,
+                "--samples",
+                4,
+                "--sampler",
+                "vllm",
+                "--json",
+            ).stdout
+        )
+        print(
+            f"{label}: {metrics['tokens_per_second']:.0f} training tokens/s, loss {metrics['train_loss']:.4f}; "
+            f"reloaded and sampled: pass@1 {reloaded['variants']['postprocessed'].get('pass@1')}"
+        )
 
 
 if __name__ == "__main__":

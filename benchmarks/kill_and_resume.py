@@ -27,9 +27,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-RUN = ["--problems", "16", "--samples", "4", "--save-every", "8", "--max-tokens", "128", "--temperature", "1.0",
-       "--epochs", "3", "--batch-size", "2", "--micro-batch-size", "2", "--no-pretrain-mix",
-       "--trainer-option", "save_steps=5", "--eval-problems", "2", "--eval-samples", "2", "--seed", "7"]
+RUN = [
+    "--problems",
+    "16",
+    "--samples",
+    "4",
+    "--save-every",
+    "8",
+    "--max-tokens",
+    "128",
+    "--temperature",
+    "1.0",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "2",
+    "--micro-batch-size",
+    "2",
+    "--no-pretrain-mix",
+    "--trainer-option",
+    "save_steps=5",
+    "--eval-problems",
+    "2",
+    "--eval-samples",
+    "2",
+    "--seed",
+    "7",
+]
 
 
 def build_model(folder: Path, data: str) -> Path:
@@ -43,8 +67,21 @@ def build_model(folder: Path, data: str) -> Path:
 
 
 def command(model: Path, data: str, out: Path, precision: str) -> list[str]:
-    return [sys.executable, "-m", "leti_cli", "run", "--model", str(model), "--data", data, *RUN,
-            "--precision", precision, "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "leti_cli",
+        "run",
+        "--model",
+        str(model),
+        "--data",
+        data,
+        *RUN,
+        "--precision",
+        precision,
+        "--out",
+        str(out),
+    ]
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen:
@@ -86,18 +123,29 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     model = build_model(args.out / "model", args.data)
-    reference, control = args.out / f"uninterrupted-{args.precision}", args.out / f"uninterrupted-again-{args.precision}"
+    reference, control = (
+        args.out / f"uninterrupted-{args.precision}",
+        args.out / f"uninterrupted-again-{args.precision}",
+    )
     for folder in (reference, control):  # the second: what this machine reproduces with no kill at all
         if not (folder / "iteration-1" / "summary.json").is_file():
             subprocess.run(["rm", "-rf", str(folder)], check=True)
-            subprocess.run(command(model, args.data, folder, args.precision), check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            subprocess.run(
+                command(model, args.data, folder, args.precision),
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
     seconds = json.loads((reference / "iteration-1" / "summary.json").read_text())["seconds"]
-    print(f"uninterrupted ({args.precision}): sampling {seconds['sample+execute']:.1f} s, training {seconds['train']:.1f} s")
+    print(
+        f"uninterrupted ({args.precision}): sampling {seconds['sample+execute']:.1f} s, training {seconds['train']:.1f} s"
+    )
     expected, expected_weights = samples(reference), weights(reference / "iteration-1" / "checkpoint")
     again = weights(control / "iteration-1" / "checkpoint")
-    print(f"a second uninterrupted run: samples identical: {samples(control) == expected}; max weight difference "
-          f"{max((again[n].float() - expected_weights[n].float()).abs().max().item() for n in again):.2e}")
+    print(
+        f"a second uninterrupted run: samples identical: {samples(control) == expected}; max weight difference "
+        f"{max((again[n].float() - expected_weights[n].float()).abs().max().item() for n in again):.2e}"
+    )
     rng = random.Random(args.seed)
     same_all, worst_all = True, 0.0
     for trial in range(args.trials):
@@ -118,8 +166,9 @@ def main() -> None:
         resumes = 0
         while phase(out) != "done":
             resumes += 1
-            done = subprocess.run([sys.executable, "-m", "leti_cli", "run", "--resume", str(out)], capture_output=True,
-                                  text=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "leti_cli", "run", "--resume", str(out)], capture_output=True, text=True
+            )
             log.open("a").write(done.stdout + done.stderr)
             if done.returncode != 0 or resumes > 3:
                 raise SystemExit(f"trial {trial}: resume failed:\n{done.stderr[-2000:]}")
@@ -128,9 +177,11 @@ def main() -> None:
         final = weights(out / "iteration-1" / "checkpoint")
         worst = max((final[name].float() - expected_weights[name].float()).abs().max().item() for name in final)
         same_all, worst_all = same_all and same, max(worst_all, worst)
-        print(f"trial {trial}: killed during {landed:<9} saved samples {saved_lines:>2}, resumed after "
-              f"{found.group(1) if found else 0:>2}; training states {states or '-'}; samples identical: {same}; "
-              f"max weight difference {worst:.2e}")
+        print(
+            f"trial {trial}: killed during {landed:<9} saved samples {saved_lines:>2}, resumed after "
+            f"{found.group(1) if found else 0:>2}; training states {states or '-'}; samples identical: {same}; "
+            f"max weight difference {worst:.2e}"
+        )
     print(f"{args.trials} kills: samples identical in all: {same_all}; largest weight difference {worst_all:.2e}")
 
 

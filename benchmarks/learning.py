@@ -47,8 +47,21 @@ def base_noise(textual: RunData) -> list[float]:
     for seed in NOISE_SEEDS:
         out = textual.path / "eval" / f"base-seed{seed}"
         if not (out / "summary.json").is_file():
-            leti("eval", "--run", str(textual.path), "--iteration", "0", "--condition", "none", "--seed", str(seed),
-                 "--problems", str(config.eval_problems), "--out", str(out))
+            leti(
+                "eval",
+                "--run",
+                str(textual.path),
+                "--iteration",
+                "0",
+                "--condition",
+                "none",
+                "--seed",
+                str(seed),
+                "--problems",
+                str(config.eval_problems),
+                "--out",
+                str(out),
+            )
         summary = json.loads((out / "summary.json").read_text())
         scores.append(summary["variants"]["postprocessed"]["pass@1"])
     return scores
@@ -72,18 +85,23 @@ def same_first_samples(a: RunData, b: RunData) -> bool:
 
 def table(run: RunData) -> None:
     print(f"\n{run.name} ({run.config.feedback} feedback)")
-    print(f"{'iteration':>9} {'steps':>6} {'pass@1 post':>11} {'passed':>7} {'reach tests':>11}  "
-          f"{'SyntaxError':>11} {'IndentationError':>16} {'NameError':>9}  other top exceptions")
+    print(
+        f"{'iteration':>9} {'steps':>6} {'pass@1 post':>11} {'passed':>7} {'reach tests':>11}  "
+        f"{'SyntaxError':>11} {'IndentationError':>16} {'NameError':>9}  other top exceptions"
+    )
     for item in run.iterations:
         post = item.pass_at_postprocessed.get("pass@1", float("nan"))
         if not item.samples:
             print(f"{item.iteration:>9} {item.cumulative_steps:>6} {post:>11.3f}")
             continue
-        others = ", ".join(f"{name} {item.share(name):.0%}" for name in item.exception_histogram
-                           if name not in UNEXECUTABLE)
-        print(f"{item.iteration:>9} {item.cumulative_steps:>6} {post:>11.3f} {item.success_rate:>7.1%} "
-              f"{item.executable_share:>11.1%}  {item.share('SyntaxError'):>11.1%} "
-              f"{item.share('IndentationError'):>16.1%} {item.share('NameError'):>9.1%}  {others}")
+        others = ", ".join(
+            f"{name} {item.share(name):.0%}" for name in item.exception_histogram if name not in UNEXECUTABLE
+        )
+        print(
+            f"{item.iteration:>9} {item.cumulative_steps:>6} {post:>11.3f} {item.success_rate:>7.1%} "
+            f"{item.executable_share:>11.1%}  {item.share('SyntaxError'):>11.1%} "
+            f"{item.share('IndentationError'):>16.1%} {item.share('NameError'):>9.1%}  {others}"
+        )
 
 
 def main() -> None:
@@ -102,16 +120,22 @@ def main() -> None:
     table(textual)
     table(binary)
     spread = max(noise) - min(noise)
-    print(f"\nstarting model, post-processed pass@1 over seeds 0,{','.join(map(str, NOISE_SEEDS))}: "
-          f"{', '.join(f'{x:.3f}' for x in noise)} (mean {statistics.mean(noise):.3f}, spread {spread:.3f})")
+    print(
+        f"\nstarting model, post-processed pass@1 over seeds 0,{','.join(map(str, NOISE_SEEDS))}: "
+        f"{', '.join(f'{x:.3f}' for x in noise)} (mean {statistics.mean(noise):.3f}, spread {spread:.3f})"
+    )
     final = binary.finished[-1].pass_at_postprocessed.get("pass@1", 0.0)
     textual_steps, binary_steps = first_reached(textual, final), first_reached(binary, final)
-    print(f"binary's final post-processed pass@1 {final:.3f}: reached by binary at {binary_steps} steps, "
-          f"by textual at {textual_steps if textual_steps is not None else 'no point'} steps")
+    print(
+        f"binary's final post-processed pass@1 {final:.3f}: reached by binary at {binary_steps} steps, "
+        f"by textual at {textual_steps if textual_steps is not None else 'no point'} steps"
+    )
     sampled = textual.sampled
     fall = sampled[0].executable_share <= sampled[-1].executable_share
-    print(f"textual: SyntaxError+IndentationError+NameError share {1 - sampled[0].executable_share:.1%} -> "
-          f"{1 - sampled[-1].executable_share:.1%} ({'fell' if fall and len(sampled) > 1 else 'did not fall'})")
+    print(
+        f"textual: SyntaxError+IndentationError+NameError share {1 - sampled[0].executable_share:.1%} -> "
+        f"{1 - sampled[-1].executable_share:.1%} ({'fell' if fall and len(sampled) > 1 else 'did not fall'})"
+    )
     print(f"same seed, same first-iteration samples in both runs: {same_first_samples(textual, binary)}")
     print(f"report: {args.out / 'report' / 'report.md'}")
 

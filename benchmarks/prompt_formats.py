@@ -20,15 +20,17 @@ from sampler_throughput import prepare_base
 UNEXECUTABLE = {"SyntaxError", "IndentationError", "NameError"}
 
 
-def measure(registry, model: str, problems: list, prompt_format: str, temperature: float, n: int,
-            max_tokens: int, seed: int) -> dict:
+def measure(
+    registry, model: str, problems: list, prompt_format: str, temperature: float, n: int, max_tokens: int, seed: int
+) -> dict:
     from leti_core import SamplingParams
     from leti_core.app import Scorer, apply_format, sample_and_score, stop_words
 
     task = registry.task("mbpp")
     sampler = registry.sampler("hf")
-    shown, chosen = apply_format(problems, prompt_format, task.chat_request,
-                                 lambda messages: sampler.render_chat(model, messages), model)
+    shown, chosen = apply_format(
+        problems, prompt_format, task.chat_request, lambda messages: sampler.render_chat(model, messages), model
+    )
     environment = registry.environment("python")
     scorer = Scorer(environment, registry.feedback("traceback"))
     started = time.perf_counter()
@@ -40,7 +42,9 @@ def measure(registry, model: str, problems: list, prompt_format: str, temperatur
     environment.close()
     failed = [item.result.exception_type for item in scored if not item.result.passed]
     return {
-        "format": chosen, "temperature": temperature, "samples": len(scored),
+        "format": chosen,
+        "temperature": temperature,
+        "samples": len(scored),
         "passed": sum(item.result.passed for item in scored) / len(scored),
         "unexecutable": sum(kind in UNEXECUTABLE for kind in failed) / len(scored),
         "median_chars": statistics.median(len(item.sample.completion) for item in scored),
@@ -67,13 +71,22 @@ def main() -> None:
     registry = get_registry()
     model = args.model or str(prepare_base())
     problems = registry.task("mbpp").load("train")[: args.problems]
-    print(f"{args.problems} MBPP train problems x {args.samples} samples, up to {args.max_tokens} tokens, seed {args.seed}")
-    print(f"{'format':7} {'T':>4} {'passed':>7} {'SyntaxError+Indentation+NameError':>34} {'median chars':>13} {'tok/s':>6}")
+    print(
+        f"{args.problems} MBPP train problems x {args.samples} samples, up to {args.max_tokens} tokens, seed {args.seed}"
+    )
+    print(
+        f"{'format':7} {'T':>4} {'passed':>7} {'SyntaxError+Indentation+NameError':>34} {'median chars':>13} {'tok/s':>6}"
+    )
     for temperature in (float(t) for t in args.temperatures.split(",")):
         for prompt_format in ("raw", "chat"):
-            row = measure(registry, model, problems, prompt_format, temperature, args.samples, args.max_tokens, args.seed)
-            print(f"{row['format']:7} {temperature:4.1f} {row['passed']:7.1%} {row['unexecutable']:34.1%} "
-                  f"{row['median_chars']:13.0f} {row['tokens_per_s']:6.0f}", flush=True)
+            row = measure(
+                registry, model, problems, prompt_format, temperature, args.samples, args.max_tokens, args.seed
+            )
+            print(
+                f"{row['format']:7} {temperature:4.1f} {row['passed']:7.1%} {row['unexecutable']:34.1%} "
+                f"{row['median_chars']:13.0f} {row['tokens_per_s']:6.0f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

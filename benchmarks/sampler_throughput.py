@@ -54,24 +54,41 @@ def worker(spec: dict) -> dict:
     task = registry.task("mbpp", data=spec["data"])
     problems = task.load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
     sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
-    problems, _ = apply_format(problems, spec["prompt_format"], task.chat_request,
-                               lambda messages: sampler.render_chat(spec["model"], messages), spec["model"],
-                               task.code_language)
+    problems, _ = apply_format(
+        problems,
+        spec["prompt_format"],
+        task.chat_request,
+        lambda messages: sampler.render_chat(spec["model"], messages),
+        spec["model"],
+        task.code_language,
+    )
     params = SamplingParams(n=spec["n"], temperature=spec["temperature"], max_tokens=spec["max_tokens"])
     list(sample_problems(sampler, spec["model"], problems[:1], params.model_copy(update={"n": 1}), None))  # warm up
     sampler.stats.update({key: 0 for key in sampler.stats})
     started = time.perf_counter()
-    samples = [s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], params, None)
-               for s in group]
+    samples = [
+        s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], params, None) for s in group
+    ]
     seconds = time.perf_counter() - started
     greedy_sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
-    greedy = [s.completion for group in sample_problems(greedy_sampler, spec["model"],
-                                                         problems[: spec["greedy_prompts"]],
-                                                         SamplingParams(temperature=0, max_tokens=spec["greedy_budget"]),
-                                                         None)
-              for s in group]
-    return {"seconds": seconds, "tokens": sampler.stats["generated_tokens"], "samples": len(samples),
-            "greedy": greedy, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    greedy = [
+        s.completion
+        for group in sample_problems(
+            greedy_sampler,
+            spec["model"],
+            problems[: spec["greedy_prompts"]],
+            SamplingParams(temperature=0, max_tokens=spec["greedy_budget"]),
+            None,
+        )
+        for s in group
+    ]
+    return {
+        "seconds": seconds,
+        "tokens": sampler.stats["generated_tokens"],
+        "samples": len(samples),
+        "greedy": greedy,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def first_tokens(tokenizer, text: str, count: int = 64) -> list[int]:
@@ -88,8 +105,12 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="prompt + completion tokens (leti run's)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences at once (leti run's)")
     parser.add_argument("--greedy-prompts", type=int, default=50, help="prompts compared at temperature 0")
-    parser.add_argument("--prompt-format", choices=["auto", "raw", "chat"], default="auto",
-                        help="as leti run's (auto: chat for a model with a chat template)")
+    parser.add_argument(
+        "--prompt-format",
+        choices=["auto", "raw", "chat"],
+        default="auto",
+        help="as leti run's (auto: chat for a model with a chat template)",
+    )
     parser.add_argument("--samplers", nargs="*", default=None, help="only these samplers [every installed one]")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -101,20 +122,38 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
-    configs = [(name, options) for name, options in CONFIGS
-               if (name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None)
-               and (args.samplers is None or name in args.samplers)]
-    print(f"{args.prompts} MBPP prompts ({args.prompt_format} format) x {args.samples}, T={args.temperature}, "
-          f"budget {args.max_tokens} tokens, batch {args.batch_size}; greedy identity over 64 tokens on "
-          f"{args.greedy_prompts} prompts; {model}")
+    configs = [
+        (name, options)
+        for name, options in CONFIGS
+        if (name not in ENGINES or importlib.util.find_spec(ENGINES[name]) is not None)
+        and (args.samplers is None or name in args.samplers)
+    ]
+    print(
+        f"{args.prompts} MBPP prompts ({args.prompt_format} format) x {args.samples}, T={args.temperature}, "
+        f"budget {args.max_tokens} tokens, batch {args.batch_size}; greedy identity over 64 tokens on "
+        f"{args.greedy_prompts} prompts; {model}"
+    )
     results = {}
     for name, options in configs:
-        spec = {"data": args.data, "model": str(model), "sampler": name, "options": options,
-                "prompts": args.prompts, "n": args.samples, "temperature": args.temperature,
-                "max_tokens": args.max_tokens, "batch_size": args.batch_size, "greedy_prompts": args.greedy_prompts,
-                "greedy_budget": 320, "prompt_format": args.prompt_format}
-        done = subprocess.run([sys.executable, __file__, "--data", args.data, "--worker", json.dumps(spec)],
-                              capture_output=True, text=True)
+        spec = {
+            "data": args.data,
+            "model": str(model),
+            "sampler": name,
+            "options": options,
+            "prompts": args.prompts,
+            "n": args.samples,
+            "temperature": args.temperature,
+            "max_tokens": args.max_tokens,
+            "batch_size": args.batch_size,
+            "greedy_prompts": args.greedy_prompts,
+            "greedy_budget": 320,
+            "prompt_format": args.prompt_format,
+        }
+        done = subprocess.run(
+            [sys.executable, __file__, "--data", args.data, "--worker", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+        )
         label = f"{name} {' '.join(f'{k}={v}' for k, v in options.items()) or '(defaults)'}"
         if done.returncode != 0:
             print(f"{label}: failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -122,16 +161,25 @@ def main() -> None:
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
     baseline = results.get("hf decoding=generate")
     reference = results.get("hf decoding=generate precision=fp32")
-    print(f"{'configuration':44} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x generate':>10} "
-          f"{'= generate fp32':>15}")
+    print(
+        f"{'configuration':44} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x generate':>10} {'= generate fp32':>15}"
+    )
     for label, result in results.items():
         rate = result["tokens"] / result["seconds"]
         ratio = rate / (baseline["tokens"] / baseline["seconds"]) if baseline else float("nan")
-        same = (sum(first_tokens(tokenizer, a) == first_tokens(tokenizer, b)
-                    for a, b in zip(result["greedy"], reference["greedy"])) / len(reference["greedy"])
-                if reference else float("nan"))
-        print(f"{label:44} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
-              f"{ratio:10.2f} {same:15.0%}")
+        same = (
+            sum(
+                first_tokens(tokenizer, a) == first_tokens(tokenizer, b)
+                for a, b in zip(result["greedy"], reference["greedy"], strict=True)
+            )
+            / len(reference["greedy"])
+            if reference
+            else float("nan")
+        )
+        print(
+            f"{label:44} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
+            f"{ratio:10.2f} {same:15.0%}"
+        )
 
 
 if __name__ == "__main__":

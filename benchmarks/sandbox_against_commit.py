@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from baseline import ROOT, checked_out, run_worker
+
 WORKER = """
 import json, sys, time
 from leti_core.app import get_registry
@@ -34,7 +35,11 @@ print("RESULT " + json.dumps({{"rate": len(problems) / seconds, "passed": sum(r.
 """
 
 
-TASKS = {"python": ("mbpp", "mbpp"), "javascript": ("humaneval-js", "humaneval-x"), "cpp": ("humaneval-cpp", "humaneval-x")}
+TASKS = {
+    "python": ("mbpp", "mbpp"),
+    "javascript": ("humaneval-js", "humaneval-x"),
+    "cpp": ("humaneval-cpp", "humaneval-x"),
+}
 
 
 def measure(tree: Path, env: str, data: str) -> dict:
@@ -56,12 +61,16 @@ def main() -> None:
             for label, source in (("baseline", tree), ("this tree", ROOT)):
                 result = measure(source, args.env, data)
                 rates[label].append(result["rate"])
-                print(f"round {round_number}: {label:9} {result['rate']:7.1f} programs/s "
-                      f"({result['passed']} passed)", flush=True)
+                print(
+                    f"round {round_number}: {label:9} {result['rate']:7.1f} programs/s ({result['passed']} passed)",
+                    flush=True,
+                )
     best = {label: max(values) for label, values in rates.items()}
-    print(f"best: baseline {best['baseline']:.1f}, this tree {best['this tree']:.1f} programs/s: "
-          f"{best['this tree'] / best['baseline']:.3f}x (round-to-round spread of the baseline: "
-          f"{(max(rates['baseline']) - min(rates['baseline'])) / best['baseline']:.1%})")
+    print(
+        f"best: baseline {best['baseline']:.1f}, this tree {best['this tree']:.1f} programs/s: "
+        f"{best['this tree'] / best['baseline']:.3f}x (round-to-round spread of the baseline: "
+        f"{(max(rates['baseline']) - min(rates['baseline'])) / best['baseline']:.1%})"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from leti_core import ExecutionResult, Program, ProgressCallback, Sample, Sandbox
-
 from leti_core.app import Scorer, get_registry
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mbpp"
@@ -81,8 +80,9 @@ class HumanEvalStyleSandbox(ThreadPoolBaseline):
     def outcome(self, program: Program) -> str:
         with multiprocessing.Manager() as manager:
             result = manager.list()
-            process = multiprocessing.Process(target=_unsafe_execute,
-                                              args=(program.source, program.timeout, program.memory_mb, result))
+            process = multiprocessing.Process(
+                target=_unsafe_execute, args=(program.source, program.timeout, program.memory_mb, result)
+            )
             process.start()
             process.join(timeout=program.timeout + 1)
             if process.is_alive():
@@ -128,21 +128,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the local sandbox (best kept)")
     parser.add_argument("--baseline-programs", type=int, default=974, help="programs for the (slow) baseline")
-    parser.add_argument("--exclude", default="123",
-                        help="task ids left out (comma-separated): task 123's reference computes for ~3.7 s "
-                             "by itself, which alone caps a 974-program pass at ~260 programs/s on any executor")
+    parser.add_argument(
+        "--exclude",
+        default="123",
+        help="task ids left out (comma-separated): task 123's reference computes for ~3.7 s "
+        "by itself, which alone caps a 974-program pass at ~260 programs/s on any executor",
+    )
     args = parser.parse_args(argv)
 
     registry = get_registry()
     task = registry.task("mbpp", data=args.data)
     problems = {problem.task_id: problem for problem in task.load("all")}
     excluded = {part.strip() for part in args.exclude.split(",") if part.strip()}
-    samples = [Sample(task_id=key, completion=problem.reference or "")
-               for key, problem in problems.items() if key not in excluded]
+    samples = [
+        Sample(task_id=key, completion=problem.reference or "")
+        for key, problem in problems.items()
+        if key not in excluded
+    ]
     formatter = registry.feedback("traceback")
-    print(f"{len(samples)} MBPP reference programs (left out: {', '.join(sorted(excluded)) or 'none'}), "
-          f"{args.workers} workers, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{len(samples)} MBPP reference programs (left out: {', '.join(sorted(excluded)) or 'none'}), "
+        f"{args.workers} workers, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
     sandbox = registry.sandbox("local", workers=args.workers)
     with registry.environment("python", sandbox_instance=sandbox) as environment:
@@ -165,8 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         rates.append((baseline_sandbox.name, rate))
         print(f"  {baseline_sandbox.name}: {rate:7.1f} programs/s ({passed}/{len(baseline_samples)} passed)")
     name, baseline = rates[0]
-    print(f"local (best of {args.repeat}): {local:.1f} programs/s; {name}: {baseline:.1f} programs/s; "
-          f"ratio: {local / baseline:.1f}x")
+    print(
+        f"local (best of {args.repeat}): {local:.1f} programs/s; {name}: {baseline:.1f} programs/s; "
+        f"ratio: {local / baseline:.1f}x"
+    )
 
 
 def _baselines(workers: int) -> list[ThreadPoolBaseline]:

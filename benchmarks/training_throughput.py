@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from baseline import checked_out
+
 COMMON = {"epochs": 1, "batch_size": 32, "micro_batch_size": 4, "max_length": 512}
 VARIANTS = {
     # the trainer as it was before it kept freed memory and took transformers' default optimizer
@@ -55,16 +56,23 @@ print("METRICS " + json.dumps(metrics))
 
 
 def run(label: str, paths: list[str], options: dict, args: argparse.Namespace, scratch: Path) -> dict | None:
-    code = WORKER.format(paths=paths, texts=str(args.texts), limit=args.texts_limit, options=json.dumps(options),
-                         model=str(args.model), out=str(scratch / label.replace(" ", "_")))
+    code = WORKER.format(
+        paths=paths,
+        texts=str(args.texts),
+        limit=args.texts_limit,
+        options=json.dumps(options),
+        model=str(args.model),
+        out=str(scratch / label.replace(" ", "_")),
+    )
     cache = {"TORCHINDUCTOR_CACHE_DIR": str(scratch / ("inductor-" + label.replace(" ", "_")))}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch,
-                          env={**os.environ, **cache})
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=scratch, env={**os.environ, **cache}
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("METRICS ")]
     if done.returncode != 0 or not lines:
         print(f"{label}: failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
         return None
-    metrics = json.loads(lines[-1][len("METRICS "):])
+    metrics = json.loads(lines[-1][len("METRICS ") :])
     seconds = metrics.get("train_seconds", metrics["seconds"])
     metrics["rate"] = metrics["tokens"] / seconds
     metrics["steady"] = metrics.get("tokens_per_second_after_first_step", float("nan"))
@@ -86,8 +94,12 @@ def main() -> None:
         rows = []
         if args.baseline_commit:
             with checked_out(args.baseline_commit) as tree:
-                rows.append((f"baseline {args.baseline_commit}",
-                             run("baseline", [str(tree), str(tree / "plugins")], {**COMMON}, args, scratch)))
+                rows.append(
+                    (
+                        f"baseline {args.baseline_commit}",
+                        run("baseline", [str(tree), str(tree / "plugins")], {**COMMON}, args, scratch),
+                    )
+                )
         chosen = [name.strip() for name in args.variants.split(";")]
         unknown = [name for name in chosen if name not in VARIANTS]
         if unknown:
@@ -95,19 +107,27 @@ def main() -> None:
         for label, options in ((name, VARIANTS[name]) for name in chosen):
             rows.append((label, run(label, [], {**COMMON, **options}, args, scratch)))
     base = next((metrics for _, metrics in rows if metrics), None)
-    steady_base = next((metrics["steady"] for _, metrics in rows if metrics and not math.isnan(metrics["steady"])),
-                       float("nan"))
+    steady_base = next(
+        (metrics["steady"] for _, metrics in rows if metrics and not math.isnan(metrics["steady"])), float("nan")
+    )
     width = max([len("variant")] + [len(label) for label, _ in rows])
-    print(f"{'variant':{width}} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
-          f"{'last loss':>10} {'peak':>6}")
+    print(
+        f"{'variant':{width}} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
+        f"{'last loss':>10} {'peak':>6}"
+    )
     for label, metrics in rows:
         if metrics is None:
             continue
-        peak = (f"{6 * args.parameters * max(metrics['rate'], metrics['steady']) / (args.peak_tflops * 1e12):6.1%}"
-                if args.peak_tflops else "     -")
-        print(f"{label:{width}} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
-              f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
-              f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}")
+        peak = (
+            f"{6 * args.parameters * max(metrics['rate'], metrics['steady']) / (args.peak_tflops * 1e12):6.1%}"
+            if args.peak_tflops
+            else "     -"
+        )
+        print(
+            f"{label:{width}} {metrics['rate']:9.1f} {metrics['rate'] / base['rate']:7.2f} "
+            f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
+            f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak}"
+        )
 
 
 if __name__ == "__main__":

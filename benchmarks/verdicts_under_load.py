@@ -30,8 +30,10 @@ def score(data: str, workers: int, wall_timeout: float | None = None) -> tuple[C
     options = {"wall_timeout": wall_timeout} if wall_timeout else {}
     with registry.environment("python", sandbox_options={"workers": workers}, **options) as environment:
         scored = Scorer(environment, registry.feedback("traceback")).score(problems, samples)
-    outcome = Counter(item.result.status if item.result.status != "timed out" else f"timed out ({item.result.limit})"
-                      for item in scored)
+    outcome = Counter(
+        item.result.status if item.result.status != "timed out" else f"timed out ({item.result.limit})"
+        for item in scored
+    )
     return outcome, time.monotonic() - started
 
 
@@ -50,13 +52,17 @@ def main() -> None:
     finally:
         for burner in burners:
             burner.kill()
-    for label, outcome, seconds in (("quiet, CPU limit", quiet, quiet_seconds),
-                                    (f"{args.burners} busy, CPU limit", loaded, loaded_seconds),
-                                    (f"{args.burners} busy, 5 s wall", wall, wall_seconds)):
+    for label, outcome, seconds in (
+        ("quiet, CPU limit", quiet, quiet_seconds),
+        (f"{args.burners} busy, CPU limit", loaded, loaded_seconds),
+        (f"{args.burners} busy, 5 s wall", wall, wall_seconds),
+    ):
         print(f"{label:24} {dict(outcome)}  {seconds:.0f} s wall")
     total = sum(loaded.values())
-    print(f"under load: {loaded['passed']} of {total} reference solutions pass "
-          f"({'all' if loaded['passed'] == total else 'NOT all'}); wall time x{loaded_seconds / quiet_seconds:.2f}")
+    print(
+        f"under load: {loaded['passed']} of {total} reference solutions pass "
+        f"({'all' if loaded['passed'] == total else 'NOT all'}); wall time x{loaded_seconds / quiet_seconds:.2f}"
+    )
 
 
 if __name__ == "__main__":

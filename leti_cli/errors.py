@@ -46,5 +46,3 @@ def _os_message(error: OSError) -> str:
 def _fail(message: str, code: int) -> None:
     click.echo(f"Error: {' '.join(message.split())}", err=True)
     sys.exit(code)
-
-

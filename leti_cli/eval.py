@@ -35,8 +35,18 @@ from .scoring import FileScorer, summary_dict, summary_line
 VARIANTS = {"yes": ("postprocessed",), "no": ("raw",), "both": ("raw", "postprocessed")}
 KINDS = (*SCORING, "sampler")
 #: Flags of `leti eval` for RunConfig fields, and the field each sets.
-FIELDS = ("task", "env", "feedback", "sampler", "prompt_format", ("samples", "eval_samples"),
-          ("temperature", "eval_temperature"), "top_p", "max_tokens", "seed")
+FIELDS = (
+    "task",
+    "env",
+    "feedback",
+    "sampler",
+    "prompt_format",
+    ("samples", "eval_samples"),
+    ("temperature", "eval_temperature"),
+    "top_p",
+    "max_tokens",
+    "seed",
+)
 
 
 def _label(*parts: object) -> str:
@@ -65,25 +75,65 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
 
 @model_command("eval", fields=FIELDS, shortcuts=shortcuts_for(KINDS), kinds=KINDS)
 @click.option("--model", help="Hub id, checkpoint folder or .gguf file to sample.")
-@click.option("--run", "run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="A run folder: sample its checkpoint (see --iteration); its settings are the defaults.")
-@click.option("--iteration", type=click.IntRange(min=0), default=None,
-              help="With --run: the iteration's checkpoint (0: the base model) [the last finished].")
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A run folder: sample its checkpoint (see --iteration); its settings are the defaults.",
+)
+@click.option(
+    "--iteration",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --run: the iteration's checkpoint (0: the base model) [the last finished].",
+)
 @click.option("--split", default=None, help="Split [the task's evaluation split].")
 @click.option("--problems", "limit", type=click.IntRange(min=1), default=None, help="Only the first N problems [all].")
-@click.option("--postprocess", type=click.Choice(["yes", "no", "both"]), default="yes", show_default=True,
-              is_flag=False, flag_value="yes", help="Cut completions at the task's stop words; 'both' scores raw and cut.")
+@click.option(
+    "--postprocess",
+    type=click.Choice(["yes", "no", "both"]),
+    default="yes",
+    show_default=True,
+    is_flag=False,
+    flag_value="yes",
+    help="Cut completions at the task's stop words; 'both' scores raw and cut.",
+)
 @click.option("--no-postprocess", is_flag=True, help="Score the raw completions (same as --postprocess no).")
-@click.option("--condition", type=click.Choice(["good", "bad", "none"]), default=None,
-              help="Prefix prompts with <|good|>, <|bad|> or nothing [the run's eval condition, or none].")
-@click.option("--k", "ks", default="1,10,100", show_default=True, callback=lambda c, p, v: parse_ks(v),
-              help="pass@k for these k (those above --samples are skipped).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder for the samples and results files [RUN_DIR/eval/LABEL, or eval/LABEL].")
+@click.option(
+    "--condition",
+    type=click.Choice(["good", "bad", "none"]),
+    default=None,
+    help="Prefix prompts with <|good|>, <|bad|> or nothing [the run's eval condition, or none].",
+)
+@click.option(
+    "--k",
+    "ks",
+    default="1,10,100",
+    show_default=True,
+    callback=lambda c, p, v: parse_ks(v),
+    help="pass@k for these k (those above --samples are skipped).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the samples and results files [RUN_DIR/eval/LABEL, or eval/LABEL].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def command(model: str | None, run_dir: Path | None, iteration: int | None, split: str | None, limit: int | None,
-            postprocess: str, no_postprocess: bool, condition: str | None, ks: tuple[int, ...], out: Path | None,
-            as_json: bool, **given: Any) -> None:
+def command(
+    model: str | None,
+    run_dir: Path | None,
+    iteration: int | None,
+    split: str | None,
+    limit: int | None,
+    postprocess: str,
+    no_postprocess: bool,
+    condition: str | None,
+    ks: tuple[int, ...],
+    out: Path | None,
+    as_json: bool,
+    **given: Any,
+) -> None:
     """Sample a model on a task, write the samples file `leti evaluate` reads, and score it."""
     if (model is None) == (run_dir is None):
         raise click.UsageError("give exactly one of --model and --run")
@@ -105,11 +155,18 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
     n, temperature = config.eval_samples, config.eval_temperature
 
     components = resolver.build(config, kinds=KINDS)
+    sampler = components.sampler
+    assert sampler is not None  # built with the sampler (KINDS)
     task = components.task
     split = split or task.eval_split
-    all_problems, prompt_format = apply_format(task.load(split), config.prompt_format, task.chat_request,
-                                               lambda messages: components.sampler.render_chat(str(model), messages),
-                                               str(model), task.code_language)
+    all_problems, prompt_format = apply_format(
+        task.load(split),
+        config.prompt_format,
+        task.chat_request,
+        lambda messages: sampler.render_chat(str(model), messages),
+        str(model),
+        task.code_language,
+    )
     problems = all_problems[:limit] if limit else all_problems
     if not problems:
         raise LetiError(f"task {config.task!r} split {split!r} has no problems")
@@ -123,28 +180,39 @@ def command(model: str | None, run_dir: Path | None, iteration: int | None, spli
         components.environment.check()
         with progress_bar(len(problems) * n, "sampling") as advance:
             params = config.eval_sampling(stop_words(prompt_format))
-            raw = [sample for group in sample_problems(components.sampler, str(model), problems, params, prefix,
-                                                       advance)
-                   for sample in group]
-        components.sampler.close()
+            raw = [
+                sample
+                for group in sample_problems(sampler, str(model), problems, params, prefix, advance)
+                for sample in group
+            ]
+        sampler.close()
         write_jsonl(out / "samples.jsonl", raw)
         files = {"raw": out / "samples.jsonl"}
         if "postprocessed" in VARIANTS[postprocess]:
             files["postprocessed"] = out / "samples_postprocessed.jsonl"
             write_jsonl(files["postprocessed"], postprocess_samples(raw, task.stop_words))
-        scorer = FileScorer(config.task, split, {p.task_id: p for p in all_problems}, components.environment,
-                            components.formatter, ks)
+        scorer = FileScorer(
+            config.task, split, {p.task_id: p for p in all_problems}, components.environment, components.formatter, ks
+        )
         variants: dict[str, dict[str, Any]] = {}
         for variant in VARIANTS[postprocess]:
             score = scorer.score_file(files[variant])
             variants[variant] = {**summary_dict(score), "samples_file": str(files[variant])}
             if not as_json:
                 click.echo(f"{variant}: {summary_line(score)}")
-    report = {"model": str(model), "task": config.task, "split": split, "problems": len(problems),
-              "samples_per_problem": n, "temperature": temperature, "condition": condition,
-              "prompt_format": prompt_format, "prompt_prefix": condition_prompt("", prefix),
-              "stop_words": list(task.stop_words),
-              "variants": variants}
+    report = {
+        "model": str(model),
+        "task": config.task,
+        "split": split,
+        "problems": len(problems),
+        "samples_per_problem": n,
+        "temperature": temperature,
+        "condition": condition,
+        "prompt_format": prompt_format,
+        "prompt_prefix": condition_prompt("", prefix),
+        "stop_words": list(task.stop_words),
+        "variants": variants,
+    }
     write_json(out / "summary.json", report)
     if as_json:
         click.echo(json.dumps(report))

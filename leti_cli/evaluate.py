@@ -18,10 +18,20 @@ __all__ = ["command"]
 @model_command("evaluate", fields=("task", "env", "feedback"), shortcuts=shortcuts_for(SCORING), kinds=SCORING)
 @click.argument("samples", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--split", default="test", show_default=True, help="Split the task_ids belong to.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Results file (default: SAMPLES_results.jsonl beside SAMPLES).")
-@click.option("--k", "ks", default="1,10,100", show_default=True, callback=lambda c, p, v: parse_ks(v),
-              help="pass@k for these k (those above the samples per task are skipped).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Results file (default: SAMPLES_results.jsonl beside SAMPLES).",
+)
+@click.option(
+    "--k",
+    "ks",
+    default="1,10,100",
+    show_default=True,
+    callback=lambda c, p, v: parse_ks(v),
+    help="pass@k for these k (those above the samples per task are skipped).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def command(samples: Path, split: str, out: Path | None, ks: tuple[int, ...], as_json: bool, **given: Any) -> None:
     """Score SAMPLES (JSONL of {"task_id", "completion"}) and print pass@k."""
@@ -30,6 +40,7 @@ def command(samples: Path, split: str, out: Path | None, ks: tuple[int, ...], as
     with resolver.build(config, kinds=SCORING) as components:
         problems = {problem.task_id: problem for problem in components.task.load(split)}
         components.environment.check()
-        score = FileScorer(config.task, split, problems, components.environment, components.formatter,
-                           ks).score_file(samples, out)
+        score = FileScorer(config.task, split, problems, components.environment, components.formatter, ks).score_file(
+            samples, out
+        )
     echo_summary(score, as_json)

@@ -29,7 +29,11 @@ cli.add_command(doctor.command)
 
 
 #: Library chatter the command line keeps quiet (a user's own setting wins); the Python API leaves it alone.
-QUIET = {"TRANSFORMERS_VERBOSITY": "error", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+QUIET = {
+    "TRANSFORMERS_VERBOSITY": "error",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+}
 
 
 def main(args: list[str] | None = None) -> None:

@@ -56,9 +56,13 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: Sequence[str]) ->
 
 
 def _kind_option(kind: str) -> click.Option:
-    return click.Option([KIND_FLAGS[kind], OPTION_FIELDS[kind]], multiple=True, metavar="KEY=VALUE",
-                        callback=_pairs, help=f"An option of the {kind} (repeatable); "
-                        f"`leti plugins --options NAME` lists them.")
+    return click.Option(
+        [KIND_FLAGS[kind], OPTION_FIELDS[kind]],
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_pairs,
+        help=f"An option of the {kind} (repeatable); `leti plugins --options NAME` lists them.",
+    )
 
 
 def _click_type(annotation: Any, metadata: Sequence[Any] = ()) -> tuple[click.ParamType | None, bool]:
@@ -71,13 +75,21 @@ def _click_type(annotation: Any, metadata: Sequence[Any] = ()) -> tuple[click.Pa
     if typing.get_origin(annotation) is Literal:
         return click.Choice([str(arg) for arg in typing.get_args(annotation)]), False
     if annotation in (int, float):
-        bounds = {name: getattr(item, name) for item in metadata for name in ("ge", "gt", "le", "lt")
-                  if getattr(item, name, None) is not None}
+        bounds = {
+            name: getattr(item, name)
+            for item in metadata
+            for name in ("ge", "gt", "le", "lt")
+            if getattr(item, name, None) is not None
+        }
         if not bounds:
             return (click.INT if annotation is int else click.FLOAT), False
         ranged = click.IntRange if annotation is int else click.FloatRange
-        return ranged(min=bounds.get("ge", bounds.get("gt")), max=bounds.get("le", bounds.get("lt")),
-                      min_open="gt" in bounds, max_open="lt" in bounds), False
+        return ranged(
+            min=bounds.get("ge", bounds.get("gt")),
+            max=bounds.get("le", bounds.get("lt")),
+            min_open="gt" in bounds,
+            max_open="lt" in bounds,
+        ), False
     return click.STRING, False
 
 
@@ -122,8 +134,14 @@ class ModelCommand(click.Command):
     """A command whose flags for RunConfig fields, shortcuts and component options are generated
     from the models on first use (help or parsing), so that `leti --help` loads no plugin."""
 
-    def __init__(self, *args: Any, fields: Sequence[str | tuple[str, str]] = (), shortcuts: Sequence[str] = (),
-                 kinds: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        fields: Sequence[str | tuple[str, str]] = (),
+        shortcuts: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.model_fields, self.shortcuts, self.kinds = tuple(fields), tuple(shortcuts), tuple(kinds)
         self._generated = False
@@ -132,15 +150,17 @@ class ModelCommand(click.Command):
         if not self._generated:
             self._generated = True
             generated: list[click.Parameter] = [
-                _field_option(*((item, item) if isinstance(item, str) else item)) for item in self.model_fields]
+                _field_option(*((item, item) if isinstance(item, str) else item)) for item in self.model_fields
+            ]
             generated += [_shortcut_option(key, self.kinds) for key in self.shortcuts]
             generated += [_kind_option(kind) for kind in self.kinds]
             self.params.extend(generated)
         return super().get_params(ctx)
 
 
-def model_command(name: str, *, fields: Sequence[str | tuple[str, str]] = (), shortcuts: Sequence[str] = (),
-                  kinds: Sequence[str] = ()) -> Callable[[Callable[..., Any]], ModelCommand]:
+def model_command(
+    name: str, *, fields: Sequence[str | tuple[str, str]] = (), shortcuts: Sequence[str] = (), kinds: Sequence[str] = ()
+) -> Callable[[Callable[..., Any]], ModelCommand]:
     """``@click.command`` with generated flags (see ModelCommand)."""
     return click.command(name, cls=ModelCommand, fields=fields, shortcuts=shortcuts, kinds=kinds)
 

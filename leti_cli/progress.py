@@ -41,8 +41,14 @@ def progress_bar(total: int | None, description: str) -> Iterator[ProgressCallba
 class ProgressLines:
     """Progress as plain lines: stage, done/total, rate, ETA."""
 
-    def __init__(self, description: str, total: int | None, emit: Callable[[str], None],
-                 interval: float = LINE_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        description: str,
+        total: int | None,
+        emit: Callable[[str], None],
+        interval: float = LINE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.description, self.total, self.emit, self.interval, self.clock = description, total, emit, interval, clock
         self.done = 0
         self.started = self.last = clock()
@@ -73,4 +79,6 @@ def _duration(seconds: float) -> str:
     if seconds == float("inf"):
         return "unknown"
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )

@@ -13,9 +13,29 @@ from .options import given_layer, model_command, shortcuts_for
 from .progress import progress_bar
 
 #: The RunConfig fields `leti run` and `leti finetune` take as flags.
-RUN_FIELDS = ("task", "env", "feedback", "sampler", "trainer", "model", "prompt_format", "iterations", "problems", "samples",
-              "temperature", "top_p", "max_tokens", "seed", "eval_problems", "eval_samples", "eval_temperature", "eval_condition", "eval_stop",
-              "eval_base", "save_every")
+RUN_FIELDS = (
+    "task",
+    "env",
+    "feedback",
+    "sampler",
+    "trainer",
+    "model",
+    "prompt_format",
+    "iterations",
+    "problems",
+    "samples",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "eval_problems",
+    "eval_samples",
+    "eval_temperature",
+    "eval_condition",
+    "eval_stop",
+    "eval_base",
+    "save_every",
+)
 #: What makes `leti finetune` the paper's fine-tuned baseline (30 epochs, lr 1e-4, gold solutions).
 FINETUNE = {"training_data": "gold", "epochs": 30, "learning_rate": 1e-4}
 
@@ -24,11 +44,20 @@ def _progress(total: int, description: str):
     return progress_bar(total or None, description)
 
 
-def start(out: Path, resume: bool, config_file: Path | None, given: dict[str, Any],
-          defaults: dict[str, Any] | None = None) -> None:
+def start(
+    out: Path, resume: bool, config_file: Path | None, given: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> None:
     """Check everything, build the components, then run."""
-    run = prepare_run(get_engine(), out, given_layer(given), config_file=config_file, resume=resume,
-                      defaults=defaults, progress=_progress, log=lambda m: click.echo(m, err=True))
+    run = prepare_run(
+        get_engine(),
+        out,
+        given_layer(given),
+        config_file=config_file,
+        resume=resume,
+        defaults=defaults,
+        progress=_progress,
+        log=lambda m: click.echo(m, err=True),
+    )
     try:
         run.run()
     finally:
@@ -37,12 +66,21 @@ def start(out: Path, resume: bool, config_file: Path | None, given: dict[str, An
 
 
 def run_options(function: Any) -> Any:
-    for decorator in reversed([
-        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                     help="TOML, YAML or JSON file of these options (command-line options win)."),
-        click.option("--resume", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                     help="Continue the run in this folder without redoing finished stages."),
-    ]):
+    for decorator in reversed(
+        [
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                help="TOML, YAML or JSON file of these options (command-line options win).",
+            ),
+            click.option(
+                "--resume",
+                type=click.Path(path_type=Path, file_okay=False, exists=True),
+                help="Continue the run in this folder without redoing finished stages.",
+            ),
+        ]
+    ):
         function = decorator(function)
     return function
 
@@ -64,5 +102,10 @@ def finetune_command(out: Path | None, resume: Path | None, config_file: Path | 
     """The fine-tuned baseline: plain fine-tuning on the gold solutions (30 epochs, lr 1e-4)."""
     if out is not None and resume is not None:
         raise click.UsageError("give --out for a new run or --resume for an old one, not both")
-    start(resume or out or Path("runs") / "finetune", resume is not None, config_file,
-          {**given, "training_data": "gold"}, FINETUNE)
+    start(
+        resume or out or Path("runs") / "finetune",
+        resume is not None,
+        config_file,
+        {**given, "training_data": "gold"},
+        FINETUNE,
+    )

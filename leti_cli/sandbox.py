@@ -24,8 +24,9 @@ def _docker_engine() -> dict[str, Any]:
     if client is None:
         return {"on": False, "detail": "no docker client on PATH"}
     try:
-        done = subprocess.run([client, "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                              text=True, timeout=15)
+        done = subprocess.run(
+            [client, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=15
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return {"on": False, "detail": f"docker info failed: {error}"}
     if done.returncode != 0:
@@ -43,7 +44,7 @@ def inspect(name: str) -> dict[str, Any]:
     try:
         with registry.sandbox(name, **options) as sandbox:
             report["isolation"] = sandbox.isolation()
-            report["layers"] = dict(getattr(sandbox, "layers", {}) or {})
+            report["layers"] = sandbox.layers()
             report["verdicts"] = sandbox.verdicts()
     except LetiError as error:
         report["error"] = str(error)
@@ -69,8 +70,10 @@ def check(name: str | None, as_json: bool) -> None:
         for layer, state in report["layers"].items():
             click.echo(f"  [{'on ' if state.get('on') else 'off'}] {layer.ljust(width)}  {state.get('detail', '')}")
         if report["layers"]:
-            click.echo("  levels: basic < confined < full; backends refuse to run below `full` unless the "
-                       "sandbox option min_level (or LETI_SANDBOX_MIN_LEVEL) says otherwise")
+            click.echo(
+                "  levels: basic < confined < full; backends refuse to run below `full` unless the "
+                "sandbox option min_level (or LETI_SANDBOX_MIN_LEVEL) says otherwise"
+            )
     for kind, how in report.get("verdicts", {}).items():
         click.echo(f"  verdicts ({kind}): {how}")
     engine = report["docker-engine"]

@@ -52,16 +52,23 @@ class FileScorer:
         rows = read_models(samples, Sample)
         for number, sample in rows:
             if sample.key not in self.problems:
-                raise DataError(f"{samples}:{number}: task_id {sample.task_id!r} is not in "
-                                f"{self.task_name} split {self.split!r}")
+                raise DataError(
+                    f"{samples}:{number}: task_id {sample.task_id!r} is not in {self.task_name} split {self.split!r}"
+                )
         batch = [sample for _, sample in rows]
         with progress_bar(len(batch), "executing") as advance:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
         passed = outcomes(scored, lambda item: item.result.passed)
-        return FileScore(pass_at_k(scored, self.ks), metrics, out, len(sandbox_errors(scored)),
-                         judged_in_process(scored), rate(passed) if passed else None)
+        return FileScore(
+            pass_at_k(scored, self.ks),
+            metrics,
+            out,
+            len(sandbox_errors(scored)),
+            judged_in_process(scored),
+            rate(passed) if passed else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,16 @@ class FileScore:
 def summary_dict(score: FileScore) -> dict[str, Any]:
     """The machine-readable summary `leti evaluate --json` prints."""
     summary = score.pass_at
-    return {**summary.pass_at, "problems": summary.problems, "samples": summary.samples,
-            "pass@1 interval": score.pass1_interval.model_dump() if score.pass1_interval else None,
-            "sandbox_errors": score.sandbox_errors, "judged_in_process": score.judged_in_process,
-            "metrics": score.metrics, "results": str(score.results)}
+    return {
+        **summary.pass_at,
+        "problems": summary.problems,
+        "samples": summary.samples,
+        "pass@1 interval": score.pass1_interval.model_dump() if score.pass1_interval else None,
+        "sandbox_errors": score.sandbox_errors,
+        "judged_in_process": score.judged_in_process,
+        "metrics": score.metrics,
+        "results": str(score.results),
+    }
 
 
 def summary_line(score: FileScore) -> str:
@@ -96,12 +109,16 @@ def summary_line(score: FileScore) -> str:
         line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
     if score.pass1_interval is not None:
         interval = score.pass1_interval
-        line += (f"\npass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
-                 f"({interval.samples} samples)")
+        line += (
+            f"\npass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
+            f"({interval.samples} samples)"
+        )
     if score.judged_in_process:
         shown = ", ".join(score.judged_in_process[:10]) + (", ..." if len(score.judged_in_process) > 10 else "")
-        line += (f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "
-                 f"(a program can forge those passes): {shown}")
+        line += (
+            f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "
+            f"(a program can forge those passes): {shown}"
+        )
     return line
 
 

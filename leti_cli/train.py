@@ -23,7 +23,9 @@ def read_texts(path: Path) -> list[str]:
         if isinstance(row, dict) and isinstance(row.get("text"), str):
             texts.append(row["text"])
         elif isinstance(row, dict) and {"prompt", "completion"} <= row.keys():
-            texts.append(row.get("reward_token", "") + row.get("feedback_block", "") + row["prompt"] + row["completion"])
+            texts.append(
+                row.get("reward_token", "") + row.get("feedback_block", "") + row["prompt"] + row["completion"]
+            )
         else:
             raise DataError(f"{path}:{number}: expected an object with 'text' or 'prompt' and 'completion'")
     return texts
@@ -43,13 +45,21 @@ def _json_options(text: str | None) -> dict[str, Any]:
 
 @model_command("train", fields=("trainer", "max_tokens", "seed"), shortcuts=shortcuts_for(KINDS), kinds=KINDS)
 @click.option("--model", required=True, help="Checkpoint folder to start from.")
-@click.option("--texts", "texts_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="JSONL of training texts (an iteration's training.jsonl works).")
-@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Checkpoint folder to write.")
+@click.option(
+    "--texts",
+    "texts_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSONL of training texts (an iteration's training.jsonl works).",
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Checkpoint folder to write."
+)
 @click.option("--trainer-options", "options_json", default=None, help="JSON object of trainer options.")
 @click.option("--metrics", type=click.Path(path_type=Path, dir_okay=False), help="Write training metrics here.")
-def command(model: str, texts_file: Path, out: Path, options_json: str | None, metrics: Path | None,
-            **given: Any) -> None:
+def command(
+    model: str, texts_file: Path, out: Path, options_json: str | None, metrics: Path | None, **given: Any
+) -> None:
     """Fine-tune MODEL on TEXTS and write the checkpoint to OUT."""
     resolver = Resolver(get_engine().registry)
     layer = given_layer(given)

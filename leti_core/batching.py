@@ -22,8 +22,13 @@ def in_prompt_order(finished: Iterable[tuple[int, str]], prompts: int, n: int) -
             next_prompt += 1
 
 
-def in_batches(prompts: Sequence[P], n: int, batch_size: int, generate: Callable[[list[P]], list[str]],
-               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
+def in_batches(
+    prompts: Sequence[P],
+    n: int,
+    batch_size: int,
+    generate: Callable[[list[P]], list[str]],
+    progress: ProgressCallback | None = None,
+) -> Iterator[list[str]]:
     """Run ``generate`` on static batches of ``batch_size`` sequences (each prompt ``n`` times, in
     order) and yield each prompt's ``n`` completions as soon as all of them are done, in prompt order."""
     sequences = [index for index in range(len(prompts)) for _ in range(n)]

@@ -12,7 +12,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -72,7 +72,7 @@ class Component:
     def close(self) -> None:
         """Release processes, containers or memory held by the component."""
 
-    def __enter__(self) -> Component:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -119,9 +119,7 @@ class Sandbox(Component):
     runs_steps: ClassVar[bool] = False
 
     @abstractmethod
-    def run(
-        self, programs: Sequence[Program], progress: ProgressCallback | None = None
-    ) -> list[ExecutionResult]:
+    def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run each program in isolation; results come back in the order of ``programs``.
 
         Never raises for a program's own failure: a crash, a hang or a kill becomes a result.
@@ -136,17 +134,24 @@ class Sandbox(Component):
         ``tests``; "steps": programs of steps), each a line saying whether a program can forge a pass."""
         return {}
 
+    def layers(self) -> dict[str, dict[str, Any]]:
+        """Each isolation layer by name: ``{"on": bool, "reason": str, ...}`` (empty: it names none)."""
+        return {}
+
 
 class Limits(BaseModel):
     """What a program (or one step of it) may use."""
 
     model_config = ConfigDict(frozen=True)
 
-    timeout: float = Field(default=5.0, gt=0, description="CPU seconds per program (the paper's 5 s)",
-                           json_schema_extra={"shortcut": True})
+    timeout: float = Field(
+        default=5.0, gt=0, description="CPU seconds per program (the paper's 5 s)", json_schema_extra={"shortcut": True}
+    )
     wall_timeout: float | None = Field(
-        default=None, gt=0, description="wall-clock backstop for programs that sleep or block "
-        "[max(3 x timeout, timeout + 5)]")
+        default=None,
+        gt=0,
+        description="wall-clock backstop for programs that sleep or block [max(3 x timeout, timeout + 5)]",
+    )
     memory_mb: int = Field(default=1024, ge=64, description="address-space limit per program")
 
     @property
@@ -171,11 +176,16 @@ class Step(Limits):
     """One command of a program in any language (compile, run, ...), with limits of its own."""
 
     name: str = Field(min_length=1, description="what the step does, named in results (compile, run)")
-    argv: list[str] = Field(min_length=1, description="the command; argv[0] an absolute path, or ./NAME for a "
-                            "file in the work folder (a compiled program)")
+    argv: list[str] = Field(
+        min_length=1,
+        description="the command; argv[0] an absolute path, or ./NAME for a "
+        "file in the work folder (a compiled program)",
+    )
     memory_limit: Literal["address", "data"] = Field(
-        default="address", description="address: the address space (RLIMIT_AS); data: writable memory only "
-        "(RLIMIT_DATA), for runtimes such as V8 that reserve gigabytes of address space at start")
+        default="address",
+        description="address: the address space (RLIMIT_AS); data: writable memory only "
+        "(RLIMIT_DATA), for runtimes such as V8 that reserve gigabytes of address space at start",
+    )
 
     @field_validator("argv")
     @classmethod
@@ -211,22 +221,31 @@ class Program(ProgramLimits):
     """
 
     source: str = ""
-    tests: str | bytes = Field(default="", description="Python test code, judged apart from ``source``: the sandbox "
-                               "runs it in a process of its own, where the program's top-level names call into the "
-                               "program's process and return plain data; the program never sees it. Its lines follow "
-                               "the source's, as in ``source + '\\n' + tests``. Empty: ``source`` runs whole, in its "
-                               "own process. For steps: what the judge reads on its stdin, or its executable")
+    tests: str | bytes = Field(
+        default="",
+        description="Python test code, judged apart from ``source``: the sandbox "
+        "runs it in a process of its own, where the program's top-level names call into the "
+        "program's process and return plain data; the program never sees it. Its lines follow "
+        "the source's, as in ``source + '\\n' + tests``. Empty: ``source`` runs whole, in its "
+        "own process. For steps: what the judge reads on its stdin, or its executable",
+    )
     files: dict[str, str] = Field(default_factory=dict, description="file name -> text, for steps")
     steps: list[Step] = Field(default_factory=list, description="commands run in order (none: Python source)")
-    judge: Step | None = Field(default=None, description="for steps with ``tests``: the command that judges them "
-                               "apart. The last step then serves the program (requests on fd 4, replies on fd 3) "
-                               "while this runs beside it: the tests on its stdin, the channel on fds 4 (requests) "
-                               "and 5 (replies), its JSON report on fd 3 ({completed, error?, ended?}). Its argv must "
-                               "not name files in the work folder: the program could rewrite them")
-    tests_executable: bool = Field(default=False, description="the tests are the judge's executable (a compiled "
-                                   "judge, such as C++ tests): the sandbox runs them from memory, never from a file "
-                                   "the program can reach, with ``judge.argv`` as their arguments (argv[0] only names "
-                                   "the process)")
+    judge: Step | None = Field(
+        default=None,
+        description="for steps with ``tests``: the command that judges them "
+        "apart. The last step then serves the program (requests on fd 4, replies on fd 3) "
+        "while this runs beside it: the tests on its stdin, the channel on fds 4 (requests) "
+        "and 5 (replies), its JSON report on fd 3 ({completed, error?, ended?}). Its argv must "
+        "not name files in the work folder: the program could rewrite them",
+    )
+    tests_executable: bool = Field(
+        default=False,
+        description="the tests are the judge's executable (a compiled "
+        "judge, such as C++ tests): the sandbox runs them from memory, never from a file "
+        "the program can reach, with ``judge.argv`` as their arguments (argv[0] only names "
+        "the process)",
+    )
 
     @model_validator(mode="after")
     def _judged_steps(self) -> Program:
@@ -339,11 +358,17 @@ class Trainer(Component):
         texts: Sequence[str],
         output_dir: Path,
         progress: ProgressCallback | None = None,
+        log_dir: Path | None = None,
     ) -> dict[str, float]:
         """Fine-tune the checkpoint ``model`` on ``texts``, save the result to ``output_dir``
         (written whole or not at all), and return training metrics (``steps``, ``tokens``,
-        ``train_loss``, ...). A trainer that also takes ``log_dir`` gets the run's folder for its
-        per-step logs (TensorBoard event files)."""
+        ``train_loss``, ...). ``log_dir``: the run's folder for per-step logs (TensorBoard event
+        files), or None."""
+
+    @classmethod
+    def default_model(cls) -> str | None:
+        """The model a run starts from when the user names none (None: the user must name one)."""
+        return None
 
 
 KINDS: dict[str, type[Component]] = {

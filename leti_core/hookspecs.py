@@ -60,14 +60,16 @@ def leti_run_start(run_dir: Path, run: RunFolder, config: dict[str, Any]) -> Non
 
 
 @hookspec
-def leti_samples_scored(run_dir: Path, run: RunFolder, iteration: int, stage: str,
-                        scored: Sequence[ScoredSample]) -> None:
+def leti_samples_scored(
+    run_dir: Path, run: RunFolder, iteration: int, stage: str, scored: Sequence[ScoredSample]
+) -> None:
     """Called after a batch of samples got results and feedback (stage: "train" or "eval")."""
 
 
 @hookspec
-def leti_iteration_end(run_dir: Path, run: RunFolder, summary: IterationSummary,
-                       summaries: Sequence[IterationSummary]) -> None:
+def leti_iteration_end(
+    run_dir: Path, run: RunFolder, summary: IterationSummary, summaries: Sequence[IterationSummary]
+) -> None:
     """Called after each iteration has trained, evaluated and saved its checkpoint; ``summaries``
     holds every finished iteration so far, this one last."""
 

@@ -100,7 +100,11 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[st
 
 def write_json(path: str | os.PathLike[str], value: BaseModel | dict[str, Any]) -> None:
     """Write one JSON document atomically."""
-    _replace_atomically(Path(path), lambda handle: handle.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n"))
+
+    def write(handle: TextIO) -> None:
+        handle.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n")
+
+    _replace_atomically(Path(path), write)
 
 
 def append_jsonl(path: str | os.PathLike[str], rows: Iterable[BaseModel | dict[str, Any]]) -> None:

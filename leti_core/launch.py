@@ -32,12 +32,15 @@ from .run_folder import RunFolder
 logger = logging.getLogger(__name__)
 
 
-def build_config(resolver: Resolver, *layers: Mapping[str, Any], source: Path | None = None,
-                 kinds: tuple[str, ...] = KINDS) -> RunConfig:
+def build_config(
+    resolver: Resolver, *layers: Mapping[str, Any], source: Path | None = None, kinds: tuple[str, ...] = KINDS
+) -> RunConfig:
     """A checked config from layers of values, later ones winning. Each layer's shortcuts
     (``epochs``) set the options of the components finally chosen, under that layer's own tables."""
-    split = [split_shortcuts(moved_keys(merge_values(dict(layer)), str(source or "options"), logger.warning))
-             for layer in layers]
+    split = [
+        split_shortcuts(moved_keys(merge_values(dict(layer)), str(source or "options"), logger.warning))
+        for layer in layers
+    ]
     chosen = validate_config(merge_values(*(fields for fields, _ in split)), source)
     backend = [shortcuts["sandbox"] for _, shortcuts in split if shortcuts.get("sandbox")]
     if backend:  # the sandbox backend decides which options `workers` and the like reach
@@ -64,8 +67,11 @@ def saved_values(folder: RunFolder) -> dict[str, Any]:
     env_options = values.get("env_options")
     if isinstance(env_options, dict) and isinstance(env_options.get("sandbox_options"), dict):
         env_options = dict(env_options)
-        values = {**values, "env_options": env_options,
-                  "sandbox_options": {**env_options.pop("sandbox_options"), **values.get("sandbox_options", {})}}
+        values = {
+            **values,
+            "env_options": env_options,
+            "sandbox_options": {**env_options.pop("sandbox_options"), **values.get("sandbox_options", {})},
+        }
     return values
 
 
@@ -84,8 +90,12 @@ def read_run_config(folder: RunFolder, resolver: Resolver, kinds: tuple[str, ...
     config = _saved_fields(folder, fields)
     try:
         routed = resolver.route(config, shortcuts, kinds, strict=False)
-        return resolver.configure(config.model_copy(update=merge_values(
-            {field: config.options(kind) for kind, field in OPTION_FIELDS.items()}, routed)), kinds)
+        return resolver.configure(
+            config.model_copy(
+                update=merge_values({field: config.options(kind) for kind, field in OPTION_FIELDS.items()}, routed)
+            ),
+            kinds,
+        )
     except LetiError as error:
         raise LetiError(f"{folder.config_file}: cannot be used with the installed components: {error}") from None
 
@@ -97,10 +107,18 @@ def _saved_fields(folder: RunFolder, fields: dict[str, Any]) -> RunConfig:
         raise LetiError(f"{folder.config_file}: not a LeTI run config ({error})") from None
 
 
-def prepare_run(engine: Engine, out: str | Path, values: Mapping[str, Any] | RunConfig | None = None, *,
-                config_file: Path | None = None, resume: bool = False, defaults: Mapping[str, Any] | None = None,
-                components: Mapping[str, Component | type[Component]] | None = None,
-                progress: ProgressFactory = no_progress, log: Callable[[str], None] = print) -> LetiRun:
+def prepare_run(
+    engine: Engine,
+    out: str | Path,
+    values: Mapping[str, Any] | RunConfig | None = None,
+    *,
+    config_file: Path | None = None,
+    resume: bool = False,
+    defaults: Mapping[str, Any] | None = None,
+    components: Mapping[str, Component | type[Component]] | None = None,
+    progress: ProgressFactory = no_progress,
+    log: Callable[[str], None] = print,
+) -> LetiRun:
     """A run ready to ``run()``: config checked, folder checked, components built; nothing written yet.
 
     ``values`` are RunConfig fields and shortcuts (``{"epochs": 1}``) or a RunConfig; ``components``
@@ -112,7 +130,7 @@ def prepare_run(engine: Engine, out: str | Path, values: Mapping[str, Any] | Run
     if isinstance(values, RunConfig):
         values = values.user_values()
     given = dict(values or {})
-    for kind, component in (components or {}).items():
+    for kind in components or {}:
         if kind in ("task", "feedback", "sampler", "trainer"):
             given.setdefault(kind, resolver.name(kind, RunConfig()))
         elif kind == "environment":
@@ -124,8 +142,9 @@ def prepare_run(engine: Engine, out: str | Path, values: Mapping[str, Any] | Run
         changed = config.differences(saved)
         if changed:
             key, now, before = changed[0]
-            raise LetiError(f"--resume {folder.path}: the run was made with another config "
-                            f"({key}: {before!r} there, {now!r} now)")
+            raise LetiError(
+                f"--resume {folder.path}: the run was made with another config ({key}: {before!r} there, {now!r} now)"
+            )
     else:
         if folder.exists():
             raise LetiError(f"{folder.path} already holds a run: use --resume {folder.path}, or another --out")

@@ -20,8 +20,11 @@ class Problem(BaseModel):
 
     task_id: str
     prompt: str = Field(description="what the model continues; the program begins with it")
-    preamble: str = Field(default="", description="what the model reads before the prompt that is not part of the "
-                          "program (a chat template's turns); empty in the paper's raw format")
+    preamble: str = Field(
+        default="",
+        description="what the model reads before the prompt that is not part of the "
+        "program (a chat template's turns); empty in the paper's raw format",
+    )
     tests: list[str] = Field(default_factory=list)
     test_setup: str = ""
     reference: str | None = None
@@ -70,10 +73,16 @@ class ErrorInfo(BaseModel):
     message: str = ""
     frames: list[Frame] = Field(default_factory=list)
     syntax_error: bool = False
-    text: str | None = Field(default=None, description="the error as the language's own tools print it, trimmed "
-                             "to the program's lines (compilers, other runtimes); the feedback then shows it as it is")
-    compared: str | None = Field(default=None, description="for a failed assert whose comparison the judge made "
-                                 "between plain values: the comparison with those values (\"assert 480 == 240\")")
+    text: str | None = Field(
+        default=None,
+        description="the error as the language's own tools print it, trimmed "
+        "to the program's lines (compilers, other runtimes); the feedback then shows it as it is",
+    )
+    compared: str | None = Field(
+        default=None,
+        description="for a failed assert whose comparison the judge made "
+        'between plain values: the comparison with those values ("assert 480 == 240")',
+    )
 
 
 class ExecutionResult(BaseModel):
@@ -87,14 +96,22 @@ class ExecutionResult(BaseModel):
     duration: float = 0.0
     isolation: str | None = None
     limit: Literal["cpu", "wall"] | None = Field(
-        default=None, description="for a timeout: the limit that ended the program (CPU time, or the wall-clock backstop)")
-    step: str | None = Field(default=None, description="for a program of steps: the step that ended it (its "
-                             "output is stdout and stderr), or the last")
-    returncode: int | None = Field(default=None, description="for a program of steps: that step's exit status "
-                                   "(negative: the signal that killed it)")
+        default=None,
+        description="for a timeout: the limit that ended the program (CPU time, or the wall-clock backstop)",
+    )
+    step: str | None = Field(
+        default=None,
+        description="for a program of steps: the step that ended it (its output is stdout and stderr), or the last",
+    )
+    returncode: int | None = Field(
+        default=None,
+        description="for a program of steps: that step's exit status (negative: the signal that killed it)",
+    )
     judged: Literal["apart", "in process"] | None = Field(
-        default=None, description="where the verdict was decided: apart (by a judge the program cannot reach, from "
-        "plain values) or in process (the program's own process or code had a say: a program can forge such a pass)")
+        default=None,
+        description="where the verdict was decided: apart (by a judge the program cannot reach, from "
+        "plain values) or in process (the program's own process or code had a say: a program can forge such a pass)",
+    )
 
     @property
     def passed(self) -> bool:
@@ -173,16 +190,20 @@ class IterationSummary(BaseModel):
     exception_histogram: dict[str, int] = Field(default_factory=dict)
     evaluation: PassAtK | None = Field(default=None, description="held-out pass@k of the raw completions")
     postprocessed: PassAtK | None = Field(
-        default=None, description="held-out pass@k with completions cut at the task's stop words")
+        default=None, description="held-out pass@k with completions cut at the task's stop words"
+    )
     extra_metrics: dict[str, float] = Field(default_factory=dict)
     training_tokens: int = 0
     training_steps: int = 0
     training_loss: float | None = Field(default=None, description="mean training loss of the iteration")
     sandbox_errors: int = Field(
-        default=0, description="programs the sandbox could not run (never trained on, not in pass@k)")
+        default=0, description="programs the sandbox could not run (never trained on, not in pass@k)"
+    )
     judged_in_process: list[str] = Field(
-        default_factory=list, description="problems with a verdict the program's own process had a say in "
-        "(ExecutionResult.judged): a program can forge such a pass")
+        default_factory=list,
+        description="problems with a verdict the program's own process had a say in "
+        "(ExecutionResult.judged): a program can forge such a pass",
+    )
     seconds: dict[str, float] = Field(default_factory=dict)
     checkpoint: str | None = None
 
@@ -199,8 +220,15 @@ class IterationSummary(BaseModel):
         counts = data.get("evaluation") or {}
         if isinstance(counts, PassAtK):
             counts = counts.model_dump()
-        return {**data, "extra_metrics": extra, "postprocessed": {
-            "problems": counts.get("problems", 0), "samples": counts.get("samples", 0), "pass_at": legacy}}
+        return {
+            **data,
+            "extra_metrics": extra,
+            "postprocessed": {
+                "problems": counts.get("problems", 0),
+                "samples": counts.get("samples", 0),
+                "pass_at": legacy,
+            },
+        }
 
 
 _LEGACY_SUFFIX = " (post-processed)"

@@ -32,9 +32,5 @@ def summarize(counts: Iterable[tuple[int, int]], ks: Sequence[int] = DEFAULT_KS)
     if not counts:
         return PassAtK(problems=0, samples=0, pass_at={})
     smallest = min(n for n, _ in counts)
-    scores = {
-        f"pass@{k}": sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
-        for k in ks
-        if k <= smallest
-    }
+    scores = {f"pass@{k}": sum(pass_at_k(n, c, k) for n, c in counts) / len(counts) for k in ks if k <= smallest}
     return PassAtK(problems=len(counts), samples=sum(n for n, _ in counts), pass_at=scores)

@@ -34,8 +34,14 @@ def postprocess_samples(samples: Iterable[Sample], stop_words: Sequence[str]) ->
     return [Sample(task_id=sample.task_id, completion=postprocess(sample.completion, stop_words)) for sample in samples]
 
 
-def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], params: SamplingParams,
-                    condition: str | None, progress: ProgressCallback | None = None) -> Iterator[list[Sample]]:
+def sample_problems(
+    sampler: Sampler,
+    model: str,
+    problems: Sequence[Problem],
+    params: SamplingParams,
+    condition: str | None,
+    progress: ProgressCallback | None = None,
+) -> Iterator[list[Sample]]:
     """``params.n`` samples per problem, in problem order, prompts prefixed with ``condition``'s reward
     token; each completion cut at the first of ``params.stop`` (none: raw and full length)."""
     sampler.check(params)
@@ -47,9 +53,15 @@ def sample_problems(sampler: Sampler, model: str, problems: Sequence[Problem], p
         yield [Sample(task_id=problem.task_id, completion=completion) for completion in group]
 
 
-def sample_and_score(sampler: Sampler, scorer: Scorer, model: str, problems: Sequence[Problem],
-                     params: SamplingParams, condition: str | None,
-                     progress: ProgressCallback | None = None) -> list[ScoredSample]:
+def sample_and_score(
+    sampler: Sampler,
+    scorer: Scorer,
+    model: str,
+    problems: Sequence[Problem],
+    params: SamplingParams,
+    condition: str | None,
+    progress: ProgressCallback | None = None,
+) -> list[ScoredSample]:
     """Sample and score; each problem's samples execute while the next ones are sampled."""
     by_id: Mapping[str, Problem] = {problem.task_id: problem for problem in problems}
     pending: list[Future[list[ScoredSample]]] = []

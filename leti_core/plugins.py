@@ -53,8 +53,9 @@ class Engine:
     registry: Registry = field(default_factory=Registry)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
 
-    def add_plugin(self, plugin: ModuleType | object, name: str, distribution: str | None = None,
-                   version: str | None = None) -> None:
+    def add_plugin(
+        self, plugin: ModuleType | object, name: str, distribution: str | None = None, version: str | None = None
+    ) -> None:
         """Register a plugin object (a module or an instance with hook implementations)."""
         self.manager.register(plugin, name=name)
         self.plugins[name] = PluginInfo(name, distribution, version)
@@ -80,8 +81,9 @@ class Engine:
 
     def observers(self) -> list[PluginInfo]:
         """Plugins that implement at least one observer hook (loggers and the like)."""
-        names = {impl.plugin_name for hook in OBSERVER_HOOKS
-                 for impl in getattr(self.manager.hook, hook).get_hookimpls()}
+        names = {
+            impl.plugin_name for hook in OBSERVER_HOOKS for impl in getattr(self.manager.hook, hook).get_hookimpls()
+        }
         return [info for name, info in sorted(self.plugins.items()) if name in names]
 
     # Observer hooks, typed.
@@ -89,7 +91,9 @@ class Engine:
         self.manager.hook.leti_run_start(run_dir=run.path, run=run, config=config.model_dump())
 
     def samples_scored(self, run: RunFolder, iteration: int, stage: str, scored: Sequence[ScoredSample]) -> None:
-        self.manager.hook.leti_samples_scored(run_dir=run.path, run=run, iteration=iteration, stage=stage, scored=scored)
+        self.manager.hook.leti_samples_scored(
+            run_dir=run.path, run=run, iteration=iteration, stage=stage, scored=scored
+        )
 
     def iteration_end(self, run: RunFolder, summary: IterationSummary, summaries: Sequence[IterationSummary]) -> None:
         self.manager.hook.leti_iteration_end(run_dir=run.path, run=run, summary=summary, summaries=summaries)

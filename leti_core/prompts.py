@@ -25,6 +25,7 @@ def code_open(language: str = "python") -> str:
     """The opening of a Markdown code block in ``language``."""
     return f"```{language}\n"
 
+
 ChatRenderer = Callable[[Sequence[str]], "list[str] | None"]
 """Renders user messages with a model's chat template (prompt for the assistant's turn included);
 None when the model has no chat template."""
@@ -35,8 +36,12 @@ def render_with(tokenizer: Any, messages: Sequence[str]) -> list[str] | None:
     (None when the tokenizer has no template). For samplers built on a transformers tokenizer."""
     if not getattr(tokenizer, "chat_template", None):
         return None
-    return [tokenizer.apply_chat_template([{"role": "user", "content": message}], tokenize=False,
-                                          add_generation_prompt=True) for message in messages]
+    return [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
+        )
+        for message in messages
+    ]
 
 
 def chat_problem(problem: Problem, rendered_request: str, code_start: str, language: str = "python") -> Problem:
@@ -50,8 +55,14 @@ def stop_words(prompt_format: str) -> tuple[str, ...]:
     return (CODE_CLOSE,) if prompt_format == "chat" else ()
 
 
-def apply_format(problems: Sequence[Problem], prompt_format: str, requests: Callable[[Problem], tuple[str, str]],
-                 render: ChatRenderer, model: str, language: str = "python") -> tuple[list[Problem], str]:
+def apply_format(
+    problems: Sequence[Problem],
+    prompt_format: str,
+    requests: Callable[[Problem], tuple[str, str]],
+    render: ChatRenderer,
+    model: str,
+    language: str = "python",
+) -> tuple[list[Problem], str]:
     """The problems in ``prompt_format`` and the format chosen (``auto`` resolved to raw or chat).
 
     ``requests(problem)`` gives a problem's chat request and program start (``Task.chat_request``);
@@ -66,5 +77,7 @@ def apply_format(problems: Sequence[Problem], prompt_format: str, requests: Call
         if prompt_format == "chat":
             raise LetiError(f"prompt format 'chat': model {model!r} has no chat template; use --prompt-format raw")
         return list(problems), "raw"
-    return [chat_problem(problem, text, start, language)
-            for problem, text, (_, start) in zip(problems, rendered, asked, strict=True)], "chat"
+    return [
+        chat_problem(problem, text, start, language)
+        for problem, text, (_, start) in zip(problems, rendered, asked, strict=True)
+    ], "chat"

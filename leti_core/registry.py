@@ -49,8 +49,7 @@ class ComponentInfo:
             value = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as error:
             raise LetiError(
-                f"{self.kind} {self.name!r} from plugin {self.plugin!r} cannot be loaded "
-                f"from {self.target}: {error}"
+                f"{self.kind} {self.name!r} from plugin {self.plugin!r} cannot be loaded from {self.target}: {error}"
             ) from None
         if not (isinstance(value, type) and issubclass(value, KINDS[self.kind])):
             raise LetiError(f"{self.target} is not a {KINDS[self.kind].__name__} subclass")
@@ -135,12 +134,13 @@ class Registry:
         return cls(**dict(options or {}))
 
     def _typed(self, kind: str, expected: type[C], name: str, options: Mapping[str, Any]) -> C:
+        """The component, checked to be of the kind's interface (``expected`` is abstract)."""
         component = self.create(kind, name, options)
         assert isinstance(component, expected)
         return component
 
     def task(self, name: str, **options: Any) -> Task:
-        return self._typed("task", Task, name, options)
+        return self._typed("task", Task, name, options)  # type: ignore[type-abstract]
 
     def environment(self, name: str, sandbox_options: Mapping[str, Any] | None = None, **options: Any) -> Environment:
         """The environment ``name``; a sandboxed one gets its sandbox from this registry when first used."""
@@ -149,19 +149,20 @@ class Registry:
         cls = self.load("environment", name)
         if issubclass(cls, SandboxedEnvironment) and "sandbox_instance" not in options:
             options["sandbox_factory"] = lambda backend, read_paths=(): self.sandbox(
-                backend, **with_read_paths(self.load("sandbox", backend), dict(sandbox_options or {}), read_paths))
+                backend, **with_read_paths(self.load("sandbox", backend), dict(sandbox_options or {}), read_paths)
+            )
         elif sandbox_options:
             raise LetiError(f"environment {name!r} runs no sandbox: it takes no sandbox options")
-        return self._typed("environment", Environment, name, options)
+        return self._typed("environment", Environment, name, options)  # type: ignore[type-abstract]
 
     def sandbox(self, name: str, **options: Any) -> Sandbox:
-        return self._typed("sandbox", Sandbox, name, options)
+        return self._typed("sandbox", Sandbox, name, options)  # type: ignore[type-abstract]
 
     def feedback(self, name: str, **options: Any) -> FeedbackFormatter:
-        return self._typed("feedback", FeedbackFormatter, name, options)
+        return self._typed("feedback", FeedbackFormatter, name, options)  # type: ignore[type-abstract]
 
     def sampler(self, name: str, **options: Any) -> Sampler:
-        return self._typed("sampler", Sampler, name, options)
+        return self._typed("sampler", Sampler, name, options)  # type: ignore[type-abstract]
 
     def trainer(self, name: str, **options: Any) -> Trainer:
-        return self._typed("trainer", Trainer, name, options)
+        return self._typed("trainer", Trainer, name, options)  # type: ignore[type-abstract]

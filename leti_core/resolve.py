@@ -58,8 +58,14 @@ def describe_options(cls: type[Component]) -> list[dict[str, Any]]:
     rows = []
     for name, info in cls.Options.model_fields.items():
         default = info.get_default(call_default_factory=True)
-        rows.append({"name": name, "type": _type_name(info.annotation), "default": default,
-                     "description": info.description or ""})
+        rows.append(
+            {
+                "name": name,
+                "type": _type_name(info.annotation),
+                "default": default,
+                "description": info.description or "",
+            }
+        )
     return rows
 
 
@@ -103,26 +109,32 @@ class Resolver:
             return config.env_options.get("sandbox") or env_cls.Options.model_fields["sandbox"].get_default()
         if kind == "sampler" and config.sampler is None:
             return self.preferred_sampler()
-        return {"task": config.task, "feedback": config.feedback, "sampler": config.sampler,
-                "trainer": config.trainer}[kind]
+        return {"task": config.task, "feedback": config.feedback, "sampler": config.sampler, "trainer": config.trainer}[
+            kind
+        ]
 
     def preferred_sampler(self) -> str:
         """The installed sampler that suits this machine best (``Sampler.preference``)."""
         ranked = []
         for name in self.registry.names("sampler"):
             try:
-                ranked.append((self.registry.load("sampler", name).preference(), name))
+                cls = self.registry.load("sampler", name)
             except LetiError:
                 continue
+            if issubclass(cls, Sampler):
+                ranked.append((cls.preference(), name))
         best = max(ranked, default=(0, ""))
         if best[0] <= 0:
-            raise LetiError("no sampler suits this machine: choose one with --sampler "
-                            f"(installed: {', '.join(self.registry.names('sampler')) or 'none'})")
+            raise LetiError(
+                "no sampler suits this machine: choose one with --sampler "
+                f"(installed: {', '.join(self.registry.names('sampler')) or 'none'})"
+            )
         return best[1]
 
     # --- checking --------------------------------------------------------------------------
-    def route(self, config: RunConfig, shortcuts: Mapping[str, Any], kinds: Iterable[str] = KINDS,
-              strict: bool = True) -> dict[str, Any]:
+    def route(
+        self, config: RunConfig, shortcuts: Mapping[str, Any], kinds: Iterable[str] = KINDS, strict: bool = True
+    ) -> dict[str, Any]:
         """Shortcut values as option tables ({"trainer_options": {"epochs": 1}}) of the components
         ``config`` chooses; a shortcut that none of them takes is a LetiError (``strict``) or dropped."""
         kinds = tuple(kinds)
@@ -165,8 +177,10 @@ class Resolver:
             cls = self.component_class(kind, config)
             if cls is None:
                 if table:
-                    raise LetiError(f"{kind} options {sorted(table)} given, but environment "
-                                    f"{self.name('environment', config)!r} runs no sandbox")
+                    raise LetiError(
+                        f"{kind} options {sorted(table)} given, but environment "
+                        f"{self.name('environment', config)!r} runs no sandbox"
+                    )
                 continue
             if table and not isinstance(self.given.get(kind, cls), type):
                 raise LetiError(f"{kind} {cls.name!r} was given as an object: set its options when you create it")
@@ -212,16 +226,19 @@ class Resolver:
         assert cls is not None
         options = config.options(kind)
         if kind == "trainer":  # the run's length and seed, where the trainer takes them and was not told
-            defaults = {key: value for key, value in config.trainer_defaults().items() if key in cls.Options.model_fields}
+            defaults = {
+                key: value for key, value in config.trainer_defaults().items() if key in cls.Options.model_fields
+            }
             options = {**defaults, **options}
         return cls(**options)
 
     def _environment(self, config: RunConfig) -> Environment:
         given = self.given.get("environment")
         if given is not None and not isinstance(given, type):
+            assert isinstance(given, Environment)
             return given
         cls = self.component_class("environment", config)
-        assert cls is not None
+        assert cls is not None and issubclass(cls, Environment)
         options = dict(config.env_options)
         if issubclass(cls, SandboxedEnvironment):
             sandbox = self.given.get("sandbox")

@@ -33,7 +33,7 @@ def saved(path: Path, parts: Sequence[Sequence[Problem]], n: int) -> list[list[S
     rows: list[ScoredSample] = []
     lines = 0
     with path.open(encoding="utf-8", errors="replace") as handle:
-        for lines, line in enumerate(handle, 1):
+        for lines, line in enumerate(handle, 1):  # noqa: B007 (the count is read after the loop)
             try:
                 rows.append(ScoredSample.model_validate_json(line))
             except ValidationError:
@@ -51,8 +51,15 @@ def saved(path: Path, parts: Sequence[Sequence[Problem]], n: int) -> list[list[S
     return whole
 
 
-def sample_in_chunks(problems: Sequence[Problem], n: int, programs: int, in_progress: Path, stream: tuple[object, ...],
-                     sample: SampleChunk, resumed: Callable[[int], None] | None = None) -> list[ScoredSample]:
+def sample_in_chunks(
+    problems: Sequence[Problem],
+    n: int,
+    programs: int,
+    in_progress: Path,
+    stream: tuple[object, ...],
+    sample: SampleChunk,
+    resumed: Callable[[int], None] | None = None,
+) -> list[ScoredSample]:
     """Every problem's ``n`` scored samples, chunk by chunk, resuming after the chunks
     ``in_progress`` holds; ``resumed(count)`` is told how many samples were found saved."""
     parts = chunks(problems, n, programs)

@@ -12,9 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from .components import Sampler, Trainer
 from .errors import LetiError
 from .jsonl import read_models, write_json, write_jsonl
-from .models import IterationSummary, Problem, ScoredSample, TrainingExample
+from .models import IterationSummary, PassAtK, Problem, ScoredSample, TrainingExample
 from .pipeline import (
     ProgressFactory,
     no_progress,
@@ -60,6 +63,16 @@ class LetiRun:
             raise LetiError("a run needs a sampler and a trainer")
 
     @property
+    def sampler(self) -> Sampler:
+        assert self.components.sampler is not None  # a run has one (__post_init__)
+        return self.components.sampler
+
+    @property
+    def trainer(self) -> Trainer:
+        assert self.components.trainer is not None  # a run has one (__post_init__)
+        return self.components.trainer
+
+    @property
     def scorer(self) -> Scorer:
         return Scorer(self.components.environment, self.components.formatter)
 
@@ -69,7 +82,7 @@ class LetiRun:
         self.problems(task.eval_split, self.config.eval_problems)
         self.components.environment.check()  # broken tools stop the run here, before anything is written
         for params in (self.config.training_sampling(), self.config.eval_sampling()):
-            self.components.sampler.check(params)  # so does a parameter the sampler cannot honour
+            self.sampler.check(params)  # so does a parameter the sampler cannot honour
         new = not self.folder.path.exists()
         self.folder.path.mkdir(parents=True, exist_ok=True)
         write_json(self.folder.config_file, self.config.user_values())
@@ -81,8 +94,10 @@ class LetiRun:
             raise
         self._choose_prompt_format()
         self.engine.run_start(self.folder, self.config)
-        chosen = "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
-        self.log(f"sampler {self.components.sampler.name!r}{chosen}; trainer {self.components.trainer.name!r}")
+        chosen = (
+            "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
+        )
+        self.log(f"sampler {self.sampler.name!r}{chosen}; trainer {self.trainer.name!r}")
         if self.config.eval_base:
             self._evaluate_base()
         summaries: list[IterationSummary] = []
@@ -95,11 +110,11 @@ class LetiRun:
         if not is_checkpoint(self.folder.base):
             reference = self.config.model or _default_model_reference(self.components)
             self.log(f"preparing {reference} with LeTI's special tokens")
-            self.components.trainer.prepare(reference, SPECIAL_TOKENS, self.folder.base)
+            self.trainer.prepare(reference, SPECIAL_TOKENS, self.folder.base)
 
     def _choose_prompt_format(self) -> None:
         """Resolve the prompt format with the base model's tokenizer and put the loaded problems in it."""
-        chosen = self.config.prompt_format
+        chosen: str = self.config.prompt_format
         for split, problems in self._problems.items():  # the first split resolves "auto" for the others
             self._problems[split], chosen = self._formatted(problems, chosen)
         self.prompt_format = chosen
@@ -107,9 +122,14 @@ class LetiRun:
 
     def _formatted(self, problems: list[Problem], requested: str) -> tuple[list[Problem], str]:
         task = self.components.task
-        return apply_format(problems, requested, task.chat_request,
-                            lambda messages: self.components.sampler.render_chat(str(self.folder.base), messages),
-                            str(self.folder.base), task.code_language)
+        return apply_format(
+            problems,
+            requested,
+            task.chat_request,
+            lambda messages: self.sampler.render_chat(str(self.folder.base), messages),
+            str(self.folder.base),
+            task.code_language,
+        )
 
     def problems(self, split: str, limit: int | None) -> list[Problem]:
         """The first ``limit`` problems of ``split``, in the run's prompt format once it is chosen."""
@@ -133,24 +153,37 @@ class LetiRun:
         train_problems = self.problems(task.train_split, self.config.problems)
         if self.config.training_data == "gold":
             scored: list[ScoredSample] = []
-            examples = self._stage(folder.training, TrainingExample, seconds, "gold", lambda: self._gold(train_problems))
+            examples = self._stage(
+                folder.training, TrainingExample, seconds, "gold", lambda: self._gold(train_problems)
+            )
         else:
             condition = "good" if iteration >= 2 else None
             params = self.config.training_sampling(stop_words(self.prompt_format or "raw"))
-            scored = self._stage(folder.samples, ScoredSample, seconds, "sample+execute", lambda: self._sample(
-                model, train_problems, params, condition, iteration, "train", folder.samples))
+            scored = self._stage(
+                folder.samples,
+                ScoredSample,
+                seconds,
+                "sample+execute",
+                lambda: self._sample(model, train_problems, params, condition, iteration, "train", folder.samples),
+            )
             by_id = {problem.task_id: problem for problem in train_problems}
             scored = self._settle(folder.samples, scored, by_id, iteration, "training")
-            examples = self._stage(folder.training, TrainingExample, seconds, "feedback",
-                                   lambda: [training_example(by_id[item.sample.key], item) for item in usable(scored)])
+            examples = self._stage(
+                folder.training,
+                TrainingExample,
+                seconds,
+                "feedback",
+                lambda: [training_example(by_id[item.sample.key], item) for item in usable(scored)],
+            )
         if not folder.trained:
-            self.components.sampler.close()  # free the sampling model's memory before training
+            self.sampler.close()  # free the sampling model's memory before training
             started = time.monotonic()
-            trainer = self.components.trainer
-            logs = {"log_dir": self.folder.training_logs(iteration)} if _takes(trainer.train, "log_dir") else {}
+            trainer = self.trainer
+            logs = {"log_dir": self.folder.training_logs(iteration)}
             with self.progress(0, f"iteration {iteration}: training steps") as advance:
-                metrics = trainer.train(model, [example.text for example in examples], folder.checkpoint, advance,
-                                        **logs)
+                metrics = trainer.train(
+                    model, [example.text for example in examples], folder.checkpoint, advance, **logs
+                )
             seconds["train"] = time.monotonic() - started
             write_json(folder.train_metrics, metrics)
         metrics = folder.metrics()
@@ -174,16 +207,25 @@ class LetiRun:
         self.folder.write_summary(summary)
         self.log(summary_line(summary))
 
-    def _evaluate(self, model: Path, path: Path, condition: str | None, iteration: int,
-                  seconds: dict[str, float]) -> tuple[list[ScoredSample], list[Problem]]:
+    def _evaluate(
+        self, model: Path, path: Path, condition: str | None, iteration: int, seconds: dict[str, float]
+    ) -> tuple[list[ScoredSample], list[Problem]]:
         """Held-out samples of ``model``, scored (kept in ``path``), and the problems they are for."""
         problems = self.problems(self.components.task.eval_split, self.config.eval_problems)
-        evaluated = self._stage(path, ScoredSample, seconds, "evaluate", lambda: self._sample(
-            str(model), problems, self.config.eval_sampling(self._eval_stop()), condition, iteration, "eval", path))
+        evaluated = self._stage(
+            path,
+            ScoredSample,
+            seconds,
+            "evaluate",
+            lambda: self._sample(
+                str(model), problems, self.config.eval_sampling(self._eval_stop()), condition, iteration, "eval", path
+            ),
+        )
         return self._settle(path, evaluated, {p.task_id: p for p in problems}, iteration, "held-out"), problems
 
-    def _settle(self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int,
-                stage: str) -> list[ScoredSample]:
+    def _settle(
+        self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int, stage: str
+    ) -> list[ScoredSample]:
         """Run once more what the sandbox failed to run (its failure, not the program's), keep the
         stage file up to date, and stop when too many still failed: a verdict the program did not
         cause is never trained on."""
@@ -191,7 +233,7 @@ class LetiRun:
         if failed:
             again = self.scorer.score(problems, [scored[index].sample for index in failed])
             scored = list(scored)
-            for index, item in zip(failed, again):
+            for index, item in zip(failed, again, strict=True):
                 scored[index] = item
             write_jsonl(path, scored)
         errors = sandbox_errors(scored)
@@ -199,10 +241,13 @@ class LetiRun:
             raise LetiError(
                 f"iteration {iteration}: the sandbox could not run {len(errors)} of {len(scored)} {stage} programs "
                 f"({errors[0].result.reason}); nothing was trained on them. Check the sandbox (leti sandbox check), "
-                f"then --resume: those programs run again")
+                f"then --resume: those programs run again"
+            )
         if errors:
-            self.log(f"iteration {iteration}: {len(errors)} {stage} programs could not be run by the sandbox; "
-                     "they are left out of training and pass@k")
+            self.log(
+                f"iteration {iteration}: {len(errors)} {stage} programs could not be run by the sandbox; "
+                "they are left out of training and pass@k"
+            )
         return scored
 
     def _gold(self, problems: list[Problem]) -> list[TrainingExample]:
@@ -214,7 +259,9 @@ class LetiRun:
             examples.append(gold_example(problem, solution))
         return examples
 
-    def _stage(self, path: Path, model: type, seconds: dict[str, float], name: str, produce: Callable[[], list]) -> list:
+    def _stage(
+        self, path: Path, model: type[BaseModel], seconds: dict[str, float], name: str, produce: Callable[[], list]
+    ) -> list:
         if path.is_file():
             return [row for _, row in read_models(path, model)]
         started = time.monotonic()
@@ -234,28 +281,59 @@ class LetiRun:
         task_words = tuple(self.components.task.stop_words) if self._stops_at_task_words() else ()
         return stop_words(self.prompt_format or "raw") + task_words
 
-    def _sample(self, model: str, problems: list[Problem], params: SamplingParams, condition: str | None,
-                iteration: int, stage: str, stage_file: Path) -> list[ScoredSample]:
+    def _sample(
+        self,
+        model: str,
+        problems: list[Problem],
+        params: SamplingParams,
+        condition: str | None,
+        iteration: int,
+        stage: str,
+        stage_file: Path,
+    ) -> list[ScoredSample]:
         """Sample and score, saving chunk by chunk beside ``stage_file`` (a killed stage resumes there)."""
         n = params.n
         with self.progress(len(problems) * n, f"iteration {iteration}: {stage} sampling") as advance:
+
             def resumed(count: int) -> None:
                 self.log(f"iteration {iteration}: {stage} sampling resumes after {count} saved samples")
                 advance(count)
 
             def sample(part: Sequence[Problem], stream: int) -> list[ScoredSample]:
-                return sample_and_score(self.components.sampler, self.scorer, model, part,
-                                        params.model_copy(update={"stream": stream}), condition, advance)
+                return sample_and_score(
+                    self.sampler,
+                    self.scorer,
+                    model,
+                    part,
+                    params.model_copy(update={"stream": stream}),
+                    condition,
+                    advance,
+                )
 
-            scored = sample_in_chunks(problems, n, self.config.save_every, self.folder.in_progress(stage_file),
-                                      (iteration, stage), sample, resumed)
+            scored = sample_in_chunks(
+                problems,
+                n,
+                self.config.save_every,
+                self.folder.in_progress(stage_file),
+                (iteration, stage),
+                sample,
+                resumed,
+            )
         self.engine.samples_scored(self.folder, iteration, stage, scored)
         return scored
 
-    def _summarize(self, iteration: int, scored: list[ScoredSample], evaluated: list[ScoredSample],
-                   eval_problems: list[Problem], metrics: dict[str, float],
-                   seconds: dict[str, float]) -> IterationSummary:
+    def _summarize(
+        self,
+        iteration: int,
+        scored: list[ScoredSample],
+        evaluated: list[ScoredSample],
+        eval_problems: list[Problem],
+        metrics: dict[str, float],
+        seconds: dict[str, float],
+    ) -> IterationSummary:
         by_id = {problem.task_id: problem for problem in eval_problems}
+        raw: PassAtK | None
+        postprocessed: PassAtK | None
         if self._stops_at_task_words():  # the held-out samples ended at the stop words: post-processed already
             raw, postprocessed = None, pass_at_k(evaluated)
         else:
@@ -279,32 +357,32 @@ class LetiRun:
         )
 
 
-def _takes(function: Callable[..., object], name: str) -> bool:
-    """Whether ``function`` accepts the keyword ``name`` (interfaces grow; older plugins keep working)."""
-    import inspect
-
-    parameters = inspect.signature(function).parameters
-    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-
-
 def _default_model_reference(components: Components) -> str:
-    default = getattr(components.trainer, "default_model", None)
+    trainer = components.trainer
+    default = trainer.default_model() if trainer is not None else None
     if default is None:
-        raise LetiError(f"trainer {components.trainer.name!r} has no default model: pass --model")
-    return default()
+        raise LetiError(f"trainer {getattr(trainer, 'name', '?')!r} has no default model: pass --model")
+    return default
 
 
 def summary_line(summary: IterationSummary) -> str:
     """One line per iteration: samples, success rate, pass@k, steps, tokens, top exception types."""
     raw = summary.evaluation.pass_at if summary.evaluation else {}
     cut = summary.postprocessed.pass_at if summary.postprocessed else {}
-    scores = ", ".join([f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()])
+    scores = ", ".join(
+        [f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()]
+    )
     if summary.iteration == 0:
         return f"iteration 0 (the starting model): {scores}"
     top = ", ".join(f"{k} {v}" for k, v in list(summary.exception_histogram.items())[:3])
     loss = f", loss {summary.training_loss:.4f}" if summary.training_loss is not None else ""
-    judged = (f"; {len(summary.judged_in_process)} problems judged in the program's process"
-              if summary.judged_in_process else "")
-    return (f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "
-            f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens{loss}; "
-            f"errors: {top or 'none'}{judged}")
+    judged = (
+        f"; {len(summary.judged_in_process)} problems judged in the program's process"
+        if summary.judged_in_process
+        else ""
+    )
+    return (
+        f"iteration {summary.iteration}: {summary.samples} samples, success {summary.success_rate:.1%}, "
+        f"{scores}; {summary.training_steps} steps, {summary.training_tokens} tokens{loss}; "
+        f"errors: {top or 'none'}{judged}"
+    )

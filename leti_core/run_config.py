@@ -11,17 +11,17 @@ chosen component. The sampling parameters (``SamplingParams``) are the run's own
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
 from .errors import LetiError
 from .prompts import PromptFormat
-from .sampling import SamplingParams
+from .sampling import SamplingParams, sampling_field
 from .shared_options import SHARED_OPTIONS
 
 Condition = Literal["good", "bad", "none"]
@@ -61,8 +61,11 @@ def _shortcuts() -> dict[str, tuple[Target, ...]]:
 #: sampler's ``precision``).
 SHORTCUTS: dict[str, tuple[Target, ...]] = _shortcuts()
 #: Keys that moved: where an old config or run folder had them -> where they are now.
-MOVED = {("sampler_options", "top_p"): "top_p", ("sampler_options", "max_tokens"): "max_tokens",
-         ("sampler_options", "seed"): "seed"}
+MOVED = {
+    ("sampler_options", "top_p"): "top_p",
+    ("sampler_options", "max_tokens"): "max_tokens",
+    ("sampler_options", "seed"): "seed",
+}
 #: Trainer options an old run folder got from the same shortcut as a moved key (now the run's default).
 ROUTED_WITH = {"max_tokens": "max_length", "seed": "seed"}
 
@@ -79,42 +82,67 @@ class RunConfig(BaseModel):
     env: str | None = Field(default=None, description="Environment [the task's].")
     feedback: str = Field(default="traceback", description="Feedback formatter (traceback, binary, ...)")
     sampler: str | None = Field(
-        default=None, description="Sampler [the best installed for this machine: vllm with a GPU, else hf].")
+        default=None, description="Sampler [the best installed for this machine: vllm with a GPU, else hf]."
+    )
     trainer: str = Field(default="hf", description="Trainer.")
-    model: str | None = Field(default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M].")
+    model: str | None = Field(
+        default=None, description="Hub id, checkpoint folder or .gguf file [embedded SmolLM2-135M]."
+    )
     training_data: Literal["feedback", "gold"] = Field(
-        default="feedback", description="feedback: LeTI; gold: the fine-tuned baseline on reference solutions.")
+        default="feedback", description="feedback: LeTI; gold: the fine-tuned baseline on reference solutions."
+    )
     prompt_format: PromptFormat = Field(
-        default="auto", description="raw: the task's prompt as it is (the paper's, for base models); chat: the "
+        default="auto",
+        description="raw: the task's prompt as it is (the paper's, for base models); chat: the "
         "problem asked with the model's chat template, answered in a code block (instruct models); auto: chat "
-        "where the model has a chat template.")
+        "where the model has a chat template.",
+    )
     iterations: int = Field(default=1, ge=1, description="LeTI iterations.")
     problems: int | None = Field(default=None, ge=1, description="Training problems [all].")
     samples: int = Field(default=128, ge=1, description="Samples per training problem.")
     temperature: float = Field(default=1.0, ge=0, description="Temperature of the training samples.")
-    top_p: float = SamplingParams.model_fields["top_p"]
-    max_tokens: int = Field(default=SamplingParams.model_fields["max_tokens"].default, ge=16, description=(
-        "Prompt + completion tokens of every sample, and the trainer's max_length unless trainer_options sets it."))
-    seed: int = Field(default=SamplingParams.model_fields["seed"].default, description=(
-        "Seed of the sampling, and the trainer's seed unless trainer_options sets it."))
+    top_p: float = sampling_field("top_p")
+    max_tokens: int = Field(
+        default=SamplingParams.model_fields["max_tokens"].default,
+        ge=16,
+        description=(
+            "Prompt + completion tokens of every sample, and the trainer's max_length unless trainer_options sets it."
+        ),
+    )
+    seed: int = Field(
+        default=SamplingParams.model_fields["seed"].default,
+        description=("Seed of the sampling, and the trainer's seed unless trainer_options sets it."),
+    )
     eval_problems: int | None = Field(
-        default=10, ge=1, description="Held-out problems evaluated each iteration (the paper: all 500).")
+        default=10, ge=1, description="Held-out problems evaluated each iteration (the paper: all 500)."
+    )
     eval_samples: int = Field(default=16, ge=1, description="Samples per held-out problem.")
     eval_temperature: float = Field(default=0.1, ge=0, description="Temperature of the held-out samples.")
     eval_condition: Condition = Field(default="good", description="Held-out prompt prefix: <|good|>, <|bad|> or none.")
     eval_stop: bool = Field(
-        default=True, description="Stop held-out samples at the task's stop words and report only the "
-        "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.")
+        default=True,
+        description="Stop held-out samples at the task's stop words and report only the "
+        "post-processed pass@k (the paper's); --no-eval-stop samples full length and reports raw pass@k too.",
+    )
     save_every: int = Field(
-        default=256, ge=1, description="Programs sampled and executed between saves of a sampling stage: a killed "
+        default=256,
+        ge=1,
+        description="Programs sampled and executed between saves of a sampling stage: a killed "
         "run resumes after the last save. Each save's chunk has its own random stream, so this number is part of "
-        "what the samples are.")
+        "what the samples are.",
+    )
     eval_base: bool = Field(
-        default=False, description="Evaluate the starting model first, as iteration 0 (where the paper's curves "
-        "start), without a reward token: it has not learned them yet.")
+        default=False,
+        description="Evaluate the starting model first, as iteration 0 (where the paper's curves "
+        "start), without a reward token: it has not learned them yet.",
+    )
     max_sandbox_errors: float = Field(
-        default=0.02, ge=0, le=1, description="Share of an iteration's programs the sandbox may fail to run before "
-        "the iteration stops instead of training (such results are retried once, never trained on, not in pass@k).")
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Share of an iteration's programs the sandbox may fail to run before "
+        "the iteration stops instead of training (such results are retried once, never trained on, not in pass@k).",
+    )
     task_options: dict[str, Any] = Field(default_factory=dict, description="options of the task")
     env_options: dict[str, Any] = Field(default_factory=dict, description="options of the environment")
     sandbox_options: dict[str, Any] = Field(default_factory=dict, description="options of the sandbox")
@@ -124,20 +152,35 @@ class RunConfig(BaseModel):
 
     def training_sampling(self, stop: Sequence[str] = ()) -> SamplingParams:
         """The training samples' parameters."""
-        return SamplingParams(n=self.samples, temperature=self.temperature, top_p=self.top_p,
-                              max_tokens=self.max_tokens, seed=self.seed, stop=tuple(stop))
+        return SamplingParams(
+            n=self.samples,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+            stop=tuple(stop),
+        )
 
     def eval_sampling(self, stop: Sequence[str] = ()) -> SamplingParams:
         """The held-out samples' parameters."""
-        return SamplingParams(n=self.eval_samples, temperature=self.eval_temperature, top_p=self.top_p,
-                              max_tokens=self.max_tokens, seed=self.seed, stop=tuple(stop))
+        return SamplingParams(
+            n=self.eval_samples,
+            temperature=self.eval_temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+            stop=tuple(stop),
+        )
 
     def trainer_defaults(self) -> dict[str, Any]:
         """What the run sets of its trainer's options unless ``trainer_options`` does: the length
         and seed the user gave the run."""
         given = {"max_length": self.max_tokens, "seed": self.seed}
-        return {option: value for option, value in given.items()
-                if {"max_length": "max_tokens"}.get(option, option) in self.model_fields_set}
+        return {
+            option: value
+            for option, value in given.items()
+            if {"max_length": "max_tokens"}.get(option, option) in self.model_fields_set
+        }
 
     def options(self, kind: str) -> dict[str, Any]:
         """The options set for the component of ``kind``."""

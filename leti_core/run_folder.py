@@ -84,8 +84,9 @@ class IterationFolder:
         """The iteration's summary; LetiError when it is missing or malformed."""
         summary = read_json(self.summary_file, IterationSummary)
         if summary.iteration != self.number:
-            raise LetiError(f"{self.summary_file}: says iteration {summary.iteration}, "
-                            f"the folder is iteration {self.number}")
+            raise LetiError(
+                f"{self.summary_file}: says iteration {summary.iteration}, the folder is iteration {self.number}"
+            )
         return summary
 
     def scored_samples(self) -> list[ScoredSample]:
@@ -116,7 +117,9 @@ def read_json(path: Path, model: type[M]) -> M:
     except ValidationError as error:
         detail = error.errors()[0]
         where = ".".join(str(part) for part in detail["loc"])
-        raise LetiError(f"{path}: not a LeTI {model.__name__} ({where + ': ' if where else ''}{detail['msg']})") from None
+        raise LetiError(
+            f"{path}: not a LeTI {model.__name__} ({where + ': ' if where else ''}{detail['msg']})"
+        ) from None
 
 
 class RunFolder:
@@ -166,8 +169,11 @@ class RunFolder:
         """Iteration folders that exist, in order."""
         if not self.path.is_dir():
             return
-        numbers = sorted(int(match.group(1)) for entry in self.path.iterdir()
-                         if entry.is_dir() and (match := _ITERATION.fullmatch(entry.name)))
+        numbers = sorted(
+            int(match.group(1))
+            for entry in self.path.iterdir()
+            if entry.is_dir() and (match := _ITERATION.fullmatch(entry.name))
+        )
         for number in numbers:
             yield self.iteration(number)
 
@@ -180,8 +186,10 @@ class RunFolder:
         if iteration is None:
             finished = [folder.number for folder in self.iterations() if folder.finished]
             if not finished:
-                raise LetiError(f"{self.path} has no finished iteration (no iteration-K/summary.json); "
-                                "pass --iteration 0 for its base model")
+                raise LetiError(
+                    f"{self.path} has no finished iteration (no iteration-K/summary.json); "
+                    "pass --iteration 0 for its base model"
+                )
             iteration = finished[-1]
         folder, label = self.checkpoint_path(iteration), ("base" if iteration == 0 else f"iteration-{iteration}")
         if not is_checkpoint(folder):
@@ -204,4 +212,3 @@ class RunFolder:
     # writes -------------------------------------------------------------------------------
     def write_summary(self, summary: IterationSummary) -> None:
         write_json(self.iteration(summary.iteration).summary_file, summary)
-

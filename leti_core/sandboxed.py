@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from .components import (
+    Component,
     Environment,
     Options,
     Program,
@@ -19,16 +20,21 @@ from .errors import LetiError
 from .models import ExecutionResult
 
 DEFAULT_SANDBOX = "local"
+#: ``factory(backend_name, read_paths=())`` -> the sandbox an environment runs its programs in.
+SandboxFactory = Callable[..., Sandbox]
 
 
 class SandboxOptions(Options, ProgramLimits):
     """Limits per program (``ProgramLimits``) and the sandbox backend; subclasses change the defaults."""
 
-    sandbox: str = Field(default=DEFAULT_SANDBOX, description="sandbox backend by name", json_schema_extra={
-        "shortcut": True})
+    sandbox: str = Field(
+        default=DEFAULT_SANDBOX, description="sandbox backend by name", json_schema_extra={"shortcut": True}
+    )
 
 
-def with_read_paths(sandbox: type[Sandbox], options: dict[str, Any], read_paths: Sequence[str] = ()) -> dict[str, Any]:
+def with_read_paths(
+    sandbox: type[Component], options: dict[str, Any], read_paths: Sequence[str] = ()
+) -> dict[str, Any]:
     """A sandbox's options with the paths an environment's tools read added, where the backend
     takes ``read_paths`` (a container has its own files)."""
     if read_paths and "read_paths" in sandbox.Options.model_fields:
@@ -46,8 +52,13 @@ class SandboxedEnvironment(Environment):
 
     Options: ClassVar[type[SandboxOptions]] = SandboxOptions
 
-    def __init__(self, *, sandbox_instance: Sandbox | None = None,
-                 sandbox_factory: Callable[[str], Sandbox] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sandbox_instance: Sandbox | None = None,
+        sandbox_factory: SandboxFactory | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self._sandbox = sandbox_instance
         self._factory = sandbox_factory
@@ -57,11 +68,14 @@ class SandboxedEnvironment(Environment):
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
             if self._factory is None:
-                raise LetiError(f"environment {self.name!r} has no sandbox: create it through a registry "
-                                "(registry.environment(...)) or pass sandbox_instance=")
+                raise LetiError(
+                    f"environment {self.name!r} has no sandbox: create it through a registry "
+                    "(registry.environment(...)) or pass sandbox_instance="
+                )
             paths = self.read_paths()
-            self._sandbox = self._factory(self.options.sandbox, read_paths=paths) if paths else \
-                self._factory(self.options.sandbox)
+            self._sandbox = (
+                self._factory(self.options.sandbox, read_paths=paths) if paths else self._factory(self.options.sandbox)
+            )
         return self._sandbox
 
     def read_paths(self) -> list[str]:
@@ -69,8 +83,9 @@ class SandboxedEnvironment(Environment):
         (a sandbox that closes the filesystem opens them read-only, and nothing else)."""
         return []
 
-    def run_sources(self, sources: Sequence[str], progress: ProgressCallback | None = None,
-                    tests: Sequence[str] | None = None) -> list[ExecutionResult]:
+    def run_sources(
+        self, sources: Sequence[str], progress: ProgressCallback | None = None, tests: Sequence[str] | None = None
+    ) -> list[ExecutionResult]:
         """Run program texts under this environment's limits, results in order; with ``tests``
         (one per source), each program is judged apart by its tests (``Program.tests``)."""
         programs = [
@@ -79,11 +94,15 @@ class SandboxedEnvironment(Environment):
         ]
         return self.sandbox.run(programs, progress=progress)
 
-    def run_programs(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+    def run_programs(
+        self, programs: Sequence[Program], progress: ProgressCallback | None = None
+    ) -> list[ExecutionResult]:
         """Run programs (of steps, in any language) in this environment's sandbox, results in order."""
         if any(program.steps for program in programs) and not self.sandbox.runs_steps:
-            raise LetiError(f"environment {self.name!r} runs commands, and sandbox {self.options.sandbox!r} runs only "
-                            "Python programs: use --sandbox local (or docker, with the language in its image)")
+            raise LetiError(
+                f"environment {self.name!r} runs commands, and sandbox {self.options.sandbox!r} runs only "
+                "Python programs: use --sandbox local (or docker, with the language in its image)"
+            )
         return self.sandbox.run(programs, progress=progress)
 
     def close(self) -> None:

@@ -57,7 +57,9 @@ def pass_at_k(scored: Iterable[ScoredSample], ks: Sequence[int] = DEFAULT_KS) ->
 
 def exception_histogram(scored: Iterable[ScoredSample]) -> dict[str, int]:
     """How often each exception type (or Timeout) ended a failing sample (sandbox errors left out)."""
-    counts = Counter(item.result.exception_type for item in usable(scored) if not item.result.passed)
+    counts = Counter(
+        kind for item in usable(scored) if not item.result.passed and (kind := item.result.exception_type) is not None
+    )
     return dict(counts.most_common())
 
 

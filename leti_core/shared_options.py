@@ -26,22 +26,29 @@ def shortcut(key: str | None = None) -> dict[str, Any]:
 class TaskOptions(Options):
     """Every task's options."""
 
-    data: Path | None = Field(default=None, description="the task's data: a file or folder [the task's own]",
-                              json_schema_extra=shortcut())
+    data: Path | None = Field(
+        default=None, description="the task's data: a file or folder [the task's own]", json_schema_extra=shortcut()
+    )
 
 
 class SandboxBackendOptions(Options):
     """Every sandbox backend's options."""
 
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256,
-                         description="programs run at once [the machine's cores]", json_schema_extra=shortcut())
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="programs run at once [the machine's cores]",
+        json_schema_extra=shortcut(),
+    )
 
 
 class SamplerOptions(Options):
     """Every sampler's engine settings (what a call asks is in ``SamplingParams``)."""
 
-    batch_size: int = Field(default=32, ge=1, description="sequences generated at once",
-                            json_schema_extra=shortcut("sample_batch_size"))
+    batch_size: int = Field(
+        default=32, ge=1, description="sequences generated at once", json_schema_extra=shortcut("sample_batch_size")
+    )
 
 
 Precision = Literal["auto", "bf16", "fp32"]
@@ -52,28 +59,45 @@ class TrainerOptions(Options):
     cannot honour one that was set (``lora`` without adapters, say) raises LetiError when built.
     ``max_length`` and ``seed`` are the run's ``max_tokens`` and ``seed`` unless set here."""
 
-    epochs: int = Field(default=3, ge=1, description="passes over the training texts per iteration",
-                        json_schema_extra=shortcut())
-    learning_rate: float = Field(default=1e-5, gt=0, description="AdamW learning rate (constant)",
-                                 json_schema_extra=shortcut())
+    epochs: int = Field(
+        default=3, ge=1, description="passes over the training texts per iteration", json_schema_extra=shortcut()
+    )
+    learning_rate: float = Field(
+        default=1e-5, gt=0, description="AdamW learning rate (constant)", json_schema_extra=shortcut()
+    )
     weight_decay: float = Field(default=0.01, ge=0, description="AdamW weight decay", json_schema_extra=shortcut())
-    batch_size: int = Field(default=128, ge=1, description="sequences per optimizer step (global)",
-                            json_schema_extra=shortcut())
-    micro_batch_size: int = Field(default=4, ge=1, description="sequences per forward pass per device",
-                                  json_schema_extra=shortcut())
-    max_length: int = Field(default=SamplingParams.model_fields["max_tokens"].default, ge=16,
-                            description="tokens per sequence [the run's max_tokens]")
-    seed: int = Field(default=SamplingParams.model_fields["seed"].default,
-                      description="seed of the data order and initialisation [the run's seed]")
+    batch_size: int = Field(
+        default=128, ge=1, description="sequences per optimizer step (global)", json_schema_extra=shortcut()
+    )
+    micro_batch_size: int = Field(
+        default=4, ge=1, description="sequences per forward pass per device", json_schema_extra=shortcut()
+    )
+    max_length: int = Field(
+        default=SamplingParams.model_fields["max_tokens"].default,
+        ge=16,
+        description="tokens per sequence [the run's max_tokens]",
+    )
+    seed: int = Field(
+        default=SamplingParams.model_fields["seed"].default,
+        description="seed of the data order and initialisation [the run's seed]",
+    )
     precision: Precision = Field(default="auto", description="auto: bf16 where supported", json_schema_extra=shortcut())
-    pretrain_mix: bool = Field(default=True, description="alternate 1:1 with pretraining batches (the paper's "
-                               "regularisation)", json_schema_extra=shortcut())
-    pretrain_corpus: str = Field(default="stdlib", description="'stdlib', a folder of .py files, or a hub dataset",
-                                 json_schema_extra=shortcut())
-    lora: bool = Field(default=False, description="train adapters (LoRA) instead of every weight",
-                       json_schema_extra=shortcut())
-    launcher: str | None = Field(default=None, description="run training under this command, e.g. 'accelerate launch "
-                                 "--num_processes 8'", json_schema_extra=shortcut())
+    pretrain_mix: bool = Field(
+        default=True,
+        description="alternate 1:1 with pretraining batches (the paper's regularisation)",
+        json_schema_extra=shortcut(),
+    )
+    pretrain_corpus: str = Field(
+        default="stdlib", description="'stdlib', a folder of .py files, or a hub dataset", json_schema_extra=shortcut()
+    )
+    lora: bool = Field(
+        default=False, description="train adapters (LoRA) instead of every weight", json_schema_extra=shortcut()
+    )
+    launcher: str | None = Field(
+        default=None,
+        description="run training under this command, e.g. 'accelerate launch --num_processes 8'",
+        json_schema_extra=shortcut(),
+    )
 
 
 #: Component kind -> the Options base every component of the kind subclasses.

@@ -48,8 +48,12 @@ def check_toolchain(environment: Environment) -> None:
     good, bad = environment.execute([probe.problem, probe.problem], [probe.good, probe.bad])
     fix = f"; {probe.fix}" if probe.fix else ""
     if not good.passed:
-        raise LetiError(f"environment {environment.name!r} cannot judge programs here: a known-good program did not "
-                        f"pass, {_what_happened(good)}{fix}")
+        raise LetiError(
+            f"environment {environment.name!r} cannot judge programs here: a known-good program did not "
+            f"pass, {_what_happened(good)}{fix}"
+        )
     if bad.status != "failed":
-        raise LetiError(f"environment {environment.name!r} cannot judge programs here: a known-failing program was "
-                        f"not judged a failure, {_what_happened(bad)}{fix}")
+        raise LetiError(
+            f"environment {environment.name!r} cannot judge programs here: a known-failing program was "
+            f"not judged a failure, {_what_happened(bad)}{fix}"
+        )

@@ -55,19 +55,49 @@ def tiny_base(tiny_model, tmp_path_factory) -> Path:
     return base
 
 
-TINY_RUN = ["--problems", "3", "--samples", "2", "--max-tokens", "96", "--eval-problems", "2", "--eval-samples", "2",
-            "--batch-size", "4", "--epochs", "1", "--timeout", "10"]
+TINY_RUN = [
+    "--problems",
+    "3",
+    "--samples",
+    "2",
+    "--max-tokens",
+    "96",
+    "--eval-problems",
+    "2",
+    "--eval-samples",
+    "2",
+    "--batch-size",
+    "4",
+    "--epochs",
+    "1",
+    "--timeout",
+    "10",
+]
 
 
 @pytest.fixture(scope="session")
 def tiny_runs(tiny_model, mbpp_dir, tmp_path_factory) -> dict[str, Path]:
     """Two real runs of the tiny model: `textual` (2 iterations) and `binary` feedback (1 iteration)."""
     folder = tmp_path_factory.mktemp("runs")
-    runs = {"textual": (folder / "textual", ["--iterations", "2"]),
-            "binary": (folder / "binary", ["--iterations", "1", "--feedback", "binary", "--batch-size", "2",
-                                           "--no-eval-stop"])}
+    runs = {
+        "textual": (folder / "textual", ["--iterations", "2"]),
+        "binary": (
+            folder / "binary",
+            ["--iterations", "1", "--feedback", "binary", "--batch-size", "2", "--no-eval-stop"],
+        ),
+    }
     for run_dir, extra in runs.values():
-        done = leti("run", "--data", mbpp_dir, "--model", tiny_model, *TINY_RUN, *extra, "--out", run_dir,
-                    env={"LETI_TENSORBOARD": "1"})
+        done = leti(
+            "run",
+            "--data",
+            mbpp_dir,
+            "--model",
+            tiny_model,
+            *TINY_RUN,
+            *extra,
+            "--out",
+            run_dir,
+            env={"LETI_TENSORBOARD": "1"},
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     return {name: run_dir for name, (run_dir, _) in runs.items()}

@@ -34,7 +34,7 @@ def enable_exec(source: str) -> str:
     lines = source.splitlines(keepends=True)
     for index, line in enumerate(lines):
         if COMMENTED.match(line):
-            following = next(l for l in lines[index + 1:] if l.strip() and not l.lstrip().startswith("#"))
+            following = next(text for text in lines[index + 1 :] if text.strip() and not text.lstrip().startswith("#"))
             indent = following[: len(following) - len(following.lstrip())]
             lines[index] = indent + EXEC_LINE + "\n"
     source = "".join(lines)

@@ -19,8 +19,17 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 hostile_text = st.one_of(
     st.text(max_size=400),
     st.binary(max_size=400).map(lambda b: b.decode("latin-1")),
-    st.sampled_from(["[" * 5000, '{"task_id": ' + "9" * 5000 + "}", "\x00\x01\x02", '{"task_id": 11}',
-                     '{"task_id": null, "completion": 3}', "NaN", '"' + "x" * 100_000 + '"']),
+    st.sampled_from(
+        [
+            "[" * 5000,
+            '{"task_id": ' + "9" * 5000 + "}",
+            "\x00\x01\x02",
+            '{"task_id": 11}',
+            '{"task_id": null, "completion": 3}',
+            "NaN",
+            '"' + "x" * 100_000 + '"',
+        ]
+    ),
 )
 
 
@@ -48,11 +57,16 @@ def test_samples_files(capsys, tmp_path_factory, mbpp_dir, content):
 
 
 @FUZZ
-@given(suffix=st.sampled_from([".toml", ".yaml", ".json", ".ini"]),
-       content=st.one_of(st.binary(max_size=400), hostile_text.map(str.encode),
-                         st.dictionaries(st.text(max_size=20), st.one_of(st.integers(), st.text(max_size=20),
-                                                                          st.booleans(), st.none()),
-                                         max_size=5).map(lambda d: json.dumps(d).encode())))
+@given(
+    suffix=st.sampled_from([".toml", ".yaml", ".json", ".ini"]),
+    content=st.one_of(
+        st.binary(max_size=400),
+        hostile_text.map(str.encode),
+        st.dictionaries(
+            st.text(max_size=20), st.one_of(st.integers(), st.text(max_size=20), st.booleans(), st.none()), max_size=5
+        ).map(lambda d: json.dumps(d).encode()),
+    ),
+)
 def test_config_files(capsys, tmp_path_factory, suffix, content):
     folder = tmp_path_factory.mktemp("c")
     path = folder / f"leti{suffix}"
@@ -65,10 +79,15 @@ def test_config_files(capsys, tmp_path_factory, suffix, content):
 
 
 @FUZZ
-@given(flag=st.sampled_from(["--sandbox-option", "--env-option", "--task-option", "--feedback-option"]),
-       pair=st.one_of(hostile_text, st.tuples(st.sampled_from(["workers", "timeout", "data", "min_level", "window",
-                                                                "memory_mb", "bwrap"]), hostile_text)
-                      .map(lambda kv: f"{kv[0]}={kv[1]}")))
+@given(
+    flag=st.sampled_from(["--sandbox-option", "--env-option", "--task-option", "--feedback-option"]),
+    pair=st.one_of(
+        hostile_text,
+        st.tuples(
+            st.sampled_from(["workers", "timeout", "data", "min_level", "window", "memory_mb", "bwrap"]), hostile_text
+        ).map(lambda kv: f"{kv[0]}={kv[1]}"),
+    ),
+)
 @example(flag="--sandbox-option", pair="workers=" + "[" * 5000)  # found by hypothesis: JSON nested too deep
 @example(flag="--task-option", pair="data=" + "[" * 5000)  # found by hypothesis: a file name too long to stat
 def test_component_option_values(capsys, tmp_path, mbpp_dir, flag, pair):
@@ -78,8 +97,9 @@ def test_component_option_values(capsys, tmp_path, mbpp_dir, flag, pair):
 
 
 def test_unwritable_and_full_outputs_are_one_line_errors(capsys, tmp_path, mbpp_dir, mbpp_records, monkeypatch):
-    samples = write_lines(tmp_path / "s.jsonl", [{"task_id": r["task_id"], "completion": r["code"]}
-                                                  for r in mbpp_records[10:12]])
+    samples = write_lines(
+        tmp_path / "s.jsonl", [{"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records[10:12]]
+    )
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     code, err = _leti(capsys, "evaluate", "--data", mbpp_dir, "--workers", "1", "--out", blocked / "r.jsonl", samples)

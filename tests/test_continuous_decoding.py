@@ -6,9 +6,13 @@ import torch
 from leti_core import SamplingParams
 from leti_core.app import get_registry
 
-PROMPTS = ['"""\nAdd two numbers.\n"""\n', "def f(x):",
-           "# a longer prompt, so that it arrives wider than the batch it joins\n" * 2,
-           "import re\n", "class Stack:\n    def push(self, item):"]
+PROMPTS = [
+    '"""\nAdd two numbers.\n"""\n',
+    "def f(x):",
+    "# a longer prompt, so that it arrives wider than the batch it joins\n" * 2,
+    "import re\n",
+    "class Stack:\n    def push(self, item):",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +27,14 @@ def model_and_tokenizer(tiny_base):
 def generated_alone(model, tokenizer, prompt: str, max_tokens: int) -> list[int]:
     """Greedy tokens of ``prompt`` on its own (no padding, no neighbours), up to EOS."""
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
-    output = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                            max_new_tokens=max_tokens - ids.shape[1], pad_token_id=tokenizer.pad_token_id,
-                            eos_token_id=tokenizer.eos_token_id)[0, ids.shape[1]:].tolist()
+    output = model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        do_sample=False,
+        max_new_tokens=max_tokens - ids.shape[1],
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )[0, ids.shape[1] :].tolist()
     return output[: output.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in output else output
 
 
@@ -46,8 +55,9 @@ def test_refilled_slots_decode_what_each_prompt_decodes_alone(model_and_tokenize
     monkeypatch.setattr(continuous, "TRIM_COLUMNS", 2)
     alone = [generated_alone(model, tokenizer, prompt, 120) for prompt in PROMPTS]
     for stop in ((), ("e",)):  # long sequences; short ones, so that a wider prompt joins a narrower batch
-        decoder = continuous.ContinuousDecoder(model, tokenizer, slots=2, max_tokens=120,
-                                               choose=continuous.chooser(0.0, 1.0), stop=stop)
+        decoder = continuous.ContinuousDecoder(
+            model, tokenizer, slots=2, max_tokens=120, choose=continuous.chooser(0.0, 1.0), stop=stop
+        )
         with torch.inference_mode():
             finished = list(decoder.decode(PROMPTS * 2))
         assert sorted(index for index, _ in finished) == list(range(2 * len(PROMPTS)))
@@ -67,7 +77,7 @@ def test_a_stop_word_ends_its_sequence_at_the_token_that_completes_it(model_and_
     word = text[len(text) // 2 : len(text) // 2 + 2]
     decoder = ContinuousDecoder(model, tokenizer, slots=3, max_tokens=120, choose=chooser(0.0, 1.0), stop=[word])
     with torch.inference_mode():
-        (_, tokens), = decoder.decode(PROMPTS[1:2])
+        ((_, tokens),) = decoder.decode(PROMPTS[1:2])
     assert tokens == full[: len(tokens)]
     assert word in tokenizer.decode(tokens) and word not in tokenizer.decode(tokens[:-1])
 
@@ -108,15 +118,20 @@ def test_continuous_sampling_is_seeded_and_keeps_groups_in_prompt_order(tiny_bas
 
 
 def test_models_with_windowed_caches_are_left_to_generate():
-    from transformers import LlamaConfig, MistralConfig
-
     from leti_hf.continuous import supports_continuous
+    from transformers import LlamaConfig, MistralConfig
 
     class Model:
         def __init__(self, config):
             self.config = config
 
-    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-             "num_key_value_heads": 2, "vocab_size": 64}
+    small = {
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 2,
+        "vocab_size": 64,
+    }
     assert supports_continuous(Model(LlamaConfig(**small)))
     assert not supports_continuous(Model(MistralConfig(sliding_window=8, **small)))

@@ -81,8 +81,12 @@ def test_stop_words_end_each_sample_on_its_own(base):
     sampler = get_registry().sampler("ct2")
     full = [group for group in sampler.sample(str(base), PROMPTS, SamplingParams(n=4, max_tokens=200))]
     stop = ["\n", "e"]
-    stopped = [group for group in get_registry().sampler("ct2").sample(
-        str(base), PROMPTS, SamplingParams(n=4, max_tokens=200, stop=tuple(stop)))]
+    stopped = [
+        group
+        for group in get_registry()
+        .sampler("ct2")
+        .sample(str(base), PROMPTS, SamplingParams(n=4, max_tokens=200, stop=tuple(stop)))
+    ]
     generated = lambda groups: sum(len(text) for group in groups for text in group)  # noqa: E731
     assert generated(stopped) < generated(full)
     for group in stopped:

@@ -47,19 +47,25 @@ def test_evaluate_gold_and_wrong_completions_on_the_sample_data(tmp_path, sample
     gold_total = sum(len(p.metadata["gold"]) for p in problems)
     # 1 predicted, 1 identified, 0 classified, out of gold_total gold arguments
     i_f1 = 100 * 2 / (1 + gold_total)
-    assert lines[1] == (f"arg_i_precision = 100.0000, arg_i_recall = {100 / gold_total:.4f}, arg_i_f1 = {i_f1:.4f}, "
-                        "arg_c_precision = 0.0000, arg_c_recall = 0.0000, arg_c_f1 = 0.0000")
+    assert lines[1] == (
+        f"arg_i_precision = 100.0000, arg_i_recall = {100 / gold_total:.4f}, arg_i_f1 = {i_f1:.4f}, "
+        "arg_c_precision = 0.0000, arg_c_recall = 0.0000, arg_c_f1 = 0.0000"
+    )
     results = [json.loads(line) for line in (tmp_path / "wrong_results.jsonl").read_text().splitlines()]
-    assert results[0]["feedback"] == ('AssertionError: argument "The coast guard" is in the wrong role: '
-                                      "it is not the artifact of this event")
-    assert results[1]["feedback"] == (f"AssertionError: only 0 out of {len(problems[1].metadata['gold'])} "
-                                      "arguments are correctly identified")
+    assert results[0]["feedback"] == (
+        'AssertionError: argument "The coast guard" is in the wrong role: it is not the artifact of this event'
+    )
+    assert results[1]["feedback"] == (
+        f"AssertionError: only 0 out of {len(problems[1].metadata['gold'])} arguments are correctly identified"
+    )
 
 
 def test_sample_task_refuses_data_and_eae_needs_it(tmp_path):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": "x", "completion": ")"}])
-    for args, fragment in ((("--task", "eae-sample", "--data", tmp_path), "use --task eae --data PATH"),
-                           (("--task", "eae"), "needs event data")):
+    for args, fragment in (
+        (("--task", "eae-sample", "--data", tmp_path), "use --task eae --data PATH"),
+        (("--task", "eae"), "needs event data"),
+    ):
         done = leti("evaluate", *args, samples)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert fragment in done.stderr

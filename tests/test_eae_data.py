@@ -9,25 +9,30 @@ from pathlib import Path
 import pytest
 
 from leti_core import DataError, LetiError
-
 from leti_core.app import load_engine
 
 from .conftest import leti
 
 SENTENCE = {
-    "doc_id": "d1", "sent_id": "s1",
+    "doc_id": "d1",
+    "sent_id": "s1",
     "tokens": ["Two", "men", "rowed", "a", "boat", "to", "Vell", "."],
     "entity_mentions": [
         {"id": "e1", "entity_type": "PER", "start": 0, "end": 2, "text": "Two men"},
         {"id": "e2", "entity_type": "VEH", "start": 3, "end": 5, "text": "a boat"},
         {"id": "e3", "entity_type": "GPE", "start": 6, "end": 7, "text": "Vell"},
     ],
-    "event_mentions": [{
-        "event_type": "Movement:Transport", "trigger": {"start": 2, "end": 3, "text": "rowed"},
-        "arguments": [{"entity_id": "e1", "role": "Artifact", "text": "Two men"},
-                      {"entity_id": "e2", "role": "vehicle", "text": "a boat"},
-                      {"entity_id": "e3", "role": "destination", "text": "Vell"}],
-    }],
+    "event_mentions": [
+        {
+            "event_type": "Movement:Transport",
+            "trigger": {"start": 2, "end": 3, "text": "rowed"},
+            "arguments": [
+                {"entity_id": "e1", "role": "Artifact", "text": "Two men"},
+                {"entity_id": "e2", "role": "vehicle", "text": "a boat"},
+                {"entity_id": "e3", "role": "destination", "text": "Vell"},
+            ],
+        }
+    ],
 }
 
 
@@ -91,20 +96,41 @@ def test_splits_files_and_options(registry, folder, tmp_path):
 BAD_LINES = [
     ('{"doc_id": "d2", "tokens": ["a"]', ":2: not valid JSON"),
     (changed(tokens=[]), ":2: tokens: List should have at least 1 item"),
-    (changed(event_mentions=[{**SENTENCE["event_mentions"][0], "event_type": "Life:Die"}]),
-     ":2: event_mentions[0].event_type: 'Life:Die' is not an event type of the ontology"),
-    (changed(event_mentions=[{**SENTENCE["event_mentions"][0],
-                              "arguments": [{"entity_id": "e1", "role": "pilot", "text": "Two men"}]}]),
-     ":2: event_mentions[0].arguments[0].role: 'pilot' is not a role of Movement:Transport"),
-    (changed(event_mentions=[{**SENTENCE["event_mentions"][0],
-                              "arguments": [{"entity_id": "e9", "role": "agent", "text": "x"}]}]),
-     ":2: event_mentions[0].arguments[0].entity_id: no entity mention 'e9'"),
-    (changed(entity_mentions=[{**SENTENCE["entity_mentions"][0], "end": 12}]),
-     ":2: entity_mentions[0]: span 0-12 is outside the sentence's 8 tokens"),
-    (changed(event_mentions=[{**SENTENCE["event_mentions"][0], "trigger": {"start": 3, "end": 2, "text": "x"}}]),
-     ":2: event_mentions.0.trigger: Value error, end (2) must be greater than start (3)"),
-    (changed(entity_mentions=[{**SENTENCE["entity_mentions"][0], "entity_type": "ANIMAL"}]),
-     ":2: event_mentions[0].arguments[0]: entity type 'ANIMAL' of 'e1' is not in the ontology"),
+    (
+        changed(event_mentions=[{**SENTENCE["event_mentions"][0], "event_type": "Life:Die"}]),
+        ":2: event_mentions[0].event_type: 'Life:Die' is not an event type of the ontology",
+    ),
+    (
+        changed(
+            event_mentions=[
+                {
+                    **SENTENCE["event_mentions"][0],
+                    "arguments": [{"entity_id": "e1", "role": "pilot", "text": "Two men"}],
+                }
+            ]
+        ),
+        ":2: event_mentions[0].arguments[0].role: 'pilot' is not a role of Movement:Transport",
+    ),
+    (
+        changed(
+            event_mentions=[
+                {**SENTENCE["event_mentions"][0], "arguments": [{"entity_id": "e9", "role": "agent", "text": "x"}]}
+            ]
+        ),
+        ":2: event_mentions[0].arguments[0].entity_id: no entity mention 'e9'",
+    ),
+    (
+        changed(entity_mentions=[{**SENTENCE["entity_mentions"][0], "end": 12}]),
+        ":2: entity_mentions[0]: span 0-12 is outside the sentence's 8 tokens",
+    ),
+    (
+        changed(event_mentions=[{**SENTENCE["event_mentions"][0], "trigger": {"start": 3, "end": 2, "text": "x"}}]),
+        ":2: event_mentions.0.trigger: Value error, end (2) must be greater than start (3)",
+    ),
+    (
+        changed(entity_mentions=[{**SENTENCE["entity_mentions"][0], "entity_type": "ANIMAL"}]),
+        ":2: event_mentions[0].arguments[0]: entity type 'ANIMAL' of 'e1' is not in the ontology",
+    ),
     (SENTENCE, ":2: task id 'd1/s1#0' repeats"),
 ]
 
@@ -127,15 +153,26 @@ def _ontology(folder: Path, edit) -> Path:
 
 
 BAD_ONTOLOGIES = [
-    (lambda o: o["event_types"]["Movement:Transport"].pop("roles"),
-     "event_types.Movement:Transport.roles: Field required"),
-    (lambda o: o["event_types"]["Movement:Transport"]["roles"].update(vehicle=["BOAT"]),
-     "event_types.Movement:Transport.roles.vehicle: unknown entity type 'BOAT'"),
-    (lambda o: o["event_types"].update({"Transport:Transport": o["event_types"]["Movement:Transport"]}),
-     "event_types.Transport:Transport: class name 'Transport' is also used by Movement:Transport; set class_name"),
-    (lambda o: o["entity_types"].update({"NOT-OK": {"description": "x"}}),
-     "entity_types.NOT-OK: an entity type must be a Python identifier"),
-    (lambda o: o["entity_types"]["PER"].update(colour="red"), "entity_types.PER.colour: Extra inputs are not permitted"),
+    (
+        lambda o: o["event_types"]["Movement:Transport"].pop("roles"),
+        "event_types.Movement:Transport.roles: Field required",
+    ),
+    (
+        lambda o: o["event_types"]["Movement:Transport"]["roles"].update(vehicle=["BOAT"]),
+        "event_types.Movement:Transport.roles.vehicle: unknown entity type 'BOAT'",
+    ),
+    (
+        lambda o: o["event_types"].update({"Transport:Transport": o["event_types"]["Movement:Transport"]}),
+        "event_types.Transport:Transport: class name 'Transport' is also used by Movement:Transport; set class_name",
+    ),
+    (
+        lambda o: o["entity_types"].update({"NOT-OK": {"description": "x"}}),
+        "entity_types.NOT-OK: an entity type must be a Python identifier",
+    ),
+    (
+        lambda o: o["entity_types"]["PER"].update(colour="red"),
+        "entity_types.PER.colour: Extra inputs are not permitted",
+    ),
 ]
 
 
@@ -162,4 +199,5 @@ def test_cli_prints_one_error_line_for_bad_data(folder, tmp_path):
     done = leti("evaluate", "--task", "eae", "--data", folder, samples)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert [line for line in done.stderr.splitlines() if line.startswith("Error:")] == [
-        f"Error: {folder / 'test.jsonl'}:2: tokens: Input should be a valid list"]
+        f"Error: {folder / 'test.jsonl'}:2: tokens: Input should be a valid list"
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from leti_core import ExecutionResult, IncompatibleComponentsError, Sample, Sandbox
-
 from leti_core.app import Scorer, ensure_compatible, load_engine
 
 TOWED = "test-01/s1#0"  # The coast guard **towed** the damaged yacht to the harbour at Brenholm .
@@ -51,24 +50,36 @@ def test_gold_arguments_score_100_on_every_split(registry, scorer):
 
 WRONG = [
     # (completion, feedback, (predicted, identified, classified)) against 3 gold arguments
-    ('agent=[ORG("The coast guard")], vehicle=[VEH("the damaged yacht")], destination=[FAC("the harbour")])',
-     'AssertionError: argument "the damaged yacht" is in the wrong role: it is not the vehicle of this event',
-     (3, 3, 2)),
-    (GOLD[:-1] + ', origin=[GPE("Brenholm")])',
-     'AssertionError: argument "Brenholm" (origin) matches no argument of this event',
-     (4, 3, 3)),
-    ('agent=[ORG("the coast  GUARD")], artifact=[VEH("the damaged yacht")])',
-     "AssertionError: only 2 out of 3 arguments are correctly identified",
-     (2, 2, 2)),
-    ('agent=ORG("The coast guard"), artifact=[VEH("the damaged yacht")])',
-     "AssertionError: agent must be a list of entity instances, got ORG",
-     (1, 1, 1)),
-    ('agent=["The coast guard"])',
-     "AssertionError: agent must be a list of entity instances, but agent[0] is a str: 'The coast guard'",
-     (0, 0, 0)),
-    (GOLD + "\ntransport_event = None",
-     "AssertionError: transport_event must be a Transport instance, got NoneType",
-     (0, 0, 0)),
+    (
+        'agent=[ORG("The coast guard")], vehicle=[VEH("the damaged yacht")], destination=[FAC("the harbour")])',
+        'AssertionError: argument "the damaged yacht" is in the wrong role: it is not the vehicle of this event',
+        (3, 3, 2),
+    ),
+    (
+        GOLD[:-1] + ', origin=[GPE("Brenholm")])',
+        'AssertionError: argument "Brenholm" (origin) matches no argument of this event',
+        (4, 3, 3),
+    ),
+    (
+        'agent=[ORG("the coast  GUARD")], artifact=[VEH("the damaged yacht")])',
+        "AssertionError: only 2 out of 3 arguments are correctly identified",
+        (2, 2, 2),
+    ),
+    (
+        'agent=ORG("The coast guard"), artifact=[VEH("the damaged yacht")])',
+        "AssertionError: agent must be a list of entity instances, got ORG",
+        (1, 1, 1),
+    ),
+    (
+        'agent=["The coast guard"])',
+        "AssertionError: agent must be a list of entity instances, but agent[0] is a str: 'The coast guard'",
+        (0, 0, 0),
+    ),
+    (
+        GOLD + "\ntransport_event = None",
+        "AssertionError: transport_event must be a Transport instance, got NoneType",
+        (0, 0, 0),
+    ),
 ]
 
 
@@ -87,11 +98,15 @@ def test_wrong_completions_get_the_evaluators_message(scorer, sample_problems, c
 
 def test_errors_in_the_completion_show_its_own_frame(scorer, sample_problems):
     prompt_lines = sample_problems[TOWED].prompt.count("\n") + 1
-    unknown, syntax, keyword = score(scorer, sample_problems, [
-        'agent=[BOAT("The coast guard")])',
-        'agent=[ORG("The coast guard")]',
-        'pilot=[PER("someone")])',
-    ])
+    unknown, syntax, keyword = score(
+        scorer,
+        sample_problems,
+        [
+            'agent=[BOAT("The coast guard")])',
+            'agent=[ORG("The coast guard")]',
+            'pilot=[PER("someone")])',
+        ],
+    )
     assert unknown.feedback.text == (
         "Traceback (most recent call last):\n"
         f'  File "program.py", line {prompt_lines}, in <module>\n'
@@ -121,25 +136,34 @@ def test_hand_computed_micro_f1(scorer, sample_problems):
 
 
 def test_one_to_one_matching_and_duplicates(scorer, sample_problems):
-    twice, both_roles = score(scorer, sample_problems, [
-        'agent=[ORG("The coast guard"), ORG("the coast guard")], artifact=[VEH("the damaged yacht")], '
-        'destination=[FAC("the harbour")])',
-        'agent=[ORG("The coast guard")], artifact=[ORG("The coast guard"), VEH("the damaged yacht")], '
-        'destination=[FAC("the harbour")])',
-    ])
+    twice, both_roles = score(
+        scorer,
+        sample_problems,
+        [
+            'agent=[ORG("The coast guard"), ORG("the coast guard")], artifact=[VEH("the damaged yacht")], '
+            'destination=[FAC("the harbour")])',
+            'agent=[ORG("The coast guard")], artifact=[ORG("The coast guard"), VEH("the damaged yacht")], '
+            'destination=[FAC("the harbour")])',
+        ],
+    )
     assert twice.result.passed  # a repeated argument counts once
     assert both_roles.feedback.text == (
-        'AssertionError: argument "The coast guard" is in the wrong role: it is not the artifact of this event')
+        'AssertionError: argument "The coast guard" is in the wrong role: it is not the artifact of this event'
+    )
     metrics = scorer.environment.metrics([both_roles], sample_problems)
     assert metrics["arg_i_precision"] == pytest.approx(75.0)  # the second copy identifies nothing
     assert metrics["arg_c_recall"] == pytest.approx(100.0)
 
 
 def test_the_program_cannot_forge_its_counts(scorer, sample_problems):
-    [item] = score(scorer, sample_problems, [
-        ')\nprint("[leti-eae-counts] {\\"predicted\\": 3, \\"gold\\": 3, \\"identified\\": 3, \\"classified\\": 3}")\n'
-        'print("[leti-eae-predictions] 0000 [[\\"agent\\", \\"The coast guard\\"]]")',
-    ])
+    [item] = score(
+        scorer,
+        sample_problems,
+        [
+            ')\nprint("[leti-eae-counts] {\\"predicted\\": 3, \\"gold\\": 3, \\"identified\\": 3, \\"classified\\": 3}")\n'
+            'print("[leti-eae-predictions] 0000 [[\\"agent\\", \\"The coast guard\\"]]")',
+        ],
+    )
     assert item.feedback.text == "AssertionError: only 0 out of 3 arguments are correctly identified"
     assert item.result.stdout.count("[leti-eae") == 1
     assert scorer.environment.metrics([item], sample_problems)["arg_i_recall"] == 0.0
@@ -178,7 +202,8 @@ def test_eae_and_python_do_not_mix(registry):
 def test_a_run_that_times_out_predicts_nothing(registry, sample_problems):
     with registry.environment("eae", timeout=1) as environment:
         scored = Scorer(environment, registry.feedback("traceback")).score(
-            sample_problems, [Sample(task_id=TOWED, completion=GOLD + "\nwhile True:\n    pass\n")])
+            sample_problems, [Sample(task_id=TOWED, completion=GOLD + "\nwhile True:\n    pass\n")]
+        )
         metrics = environment.metrics(scored, sample_problems)
     assert scored[0].result.status == "timed out" and scored[0].feedback.text == "timeout"
     assert metrics["arg_i_precision"] == metrics["arg_i_recall"] == 0.0

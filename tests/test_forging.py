@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from leti_core.testing import PythonForges
-from leti_core.testing.probes import docker_engine_answers
 from leti_python.environment import PythonEnvironment
 from leti_sandbox.local_sandbox import LocalSandbox
 from leti_sandbox.subprocess_sandbox import SubprocessSandbox
+
+from leti_core.testing import PythonForges
+from leti_core.testing.probes import docker_engine_answers
 
 
 class LocalForges(PythonForges):
@@ -43,9 +43,16 @@ class TestLocalWithoutUid(LocalForges):
 class TestSubprocess(PythonForges):
     """`subprocess` says it judges in process (`leti sandbox check`): these forges pass there."""
 
-    known_forges = {name: "subprocess judges in the program's own process (see `leti sandbox check`)"
-                    for name in ("always-equal", "subclass-equal", "stack-walk", "heap-scan", "other-processes",
-                                 )}
+    known_forges = {
+        name: "subprocess judges in the program's own process (see `leti sandbox check`)"
+        for name in (
+            "always-equal",
+            "subclass-equal",
+            "stack-walk",
+            "heap-scan",
+            "other-processes",
+        )
+    }
     unsafe = {"kill-the-judge": "the program runs as the caller's uid: it would kill the caller's processes"}
 
     @pytest.fixture(scope="class")

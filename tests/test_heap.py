@@ -7,7 +7,6 @@ import resource
 
 import pytest
 import torch
-
 from leti_hf.heap import USER_SETTINGS, freed_memory_kept
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
@@ -61,6 +60,7 @@ def test_cpu_training_runs_inside_the_kept_heap_as_its_option_says(keep, tiny_ba
     import contextlib
 
     import leti_hf.training
+
     from leti_core.app import get_registry
 
     seen: list[bool] = []
@@ -71,7 +71,8 @@ def test_cpu_training_runs_inside_the_kept_heap_as_its_option_says(keep, tiny_ba
         yield enabled
 
     monkeypatch.setattr(leti_hf.training, "freed_memory_kept", recording)
-    trainer = get_registry().trainer("hf", epochs=1, batch_size=2, micro_batch_size=2, pretrain_mix=False,
-                                     keep_freed_memory=keep)
+    trainer = get_registry().trainer(
+        "hf", epochs=1, batch_size=2, micro_batch_size=2, pretrain_mix=False, keep_freed_memory=keep
+    )
     trainer.train(str(tiny_base), ["<|good|>x = 1\n"] * 2, tmp_path / "ck")
     assert seen == [keep]

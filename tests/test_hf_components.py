@@ -1,13 +1,11 @@
 """The hf sampler and trainer on a tiny random model built here."""
 
 import json
+
 import pytest
 
-from leti_core import SPECIAL_TOKENS, LetiError
-
-from leti_core import SamplingParams
+from leti_core import SPECIAL_TOKENS, LetiError, SamplingParams
 from leti_core.app import get_registry
-
 
 
 def test_prepare_adds_the_four_special_tokens_as_single_tokens(tiny_base):
@@ -31,14 +29,18 @@ def test_sampler_returns_n_raw_samples_per_prompt_in_order(tiny_base):
     long_prompt = "x = 1\n" * 40
     assert list(sampler.sample(str(tiny_base), [long_prompt], params)) == [["", ""]]
     greedy = get_registry().sampler("hf")
-    first, second = (list(greedy.sample(str(tiny_base), prompts[:1], SamplingParams(n=2, temperature=0, max_tokens=48)))[0]
-                     for _ in range(2))
+    first, second = (
+        list(greedy.sample(str(tiny_base), prompts[:1], SamplingParams(n=2, temperature=0, max_tokens=48)))[0]
+        for _ in range(2)
+    )
     assert first[0] == first[1] == second[0]
 
 
 def test_trainer_reduces_loss_and_writes_a_reloadable_checkpoint(tiny_base, tmp_path):
     texts = ["<|good|>def add(a, b):\n    return a + b\n"] * 8
-    trainer = get_registry().trainer("hf", epochs=4, batch_size=4, micro_batch_size=2, learning_rate=3e-3, pretrain_mix=False)
+    trainer = get_registry().trainer(
+        "hf", epochs=4, batch_size=4, micro_batch_size=2, learning_rate=3e-3, pretrain_mix=False
+    )
     metrics = trainer.train(str(tiny_base), texts, tmp_path / "ck")
     assert metrics["feedback_steps"] == 8 and metrics["pretraining_steps"] == 0
     assert metrics["last_loss"] < metrics["first_loss"]
@@ -46,7 +48,6 @@ def test_trainer_reduces_loss_and_writes_a_reloadable_checkpoint(tiny_base, tmp_
     mixed = get_registry().trainer("hf", epochs=1, batch_size=4, micro_batch_size=2, max_length=64)
     metrics = mixed.train(str(tmp_path / "ck"), texts, tmp_path / "ck2")
     assert metrics["feedback_steps"] == metrics["pretraining_steps"] == 2
-
 
 
 def test_training_loss_sums_token_losses_over_the_global_token_count_without_recomputation(tiny_base, tmp_path):
@@ -57,8 +58,16 @@ def test_training_loss_sums_token_losses_over_the_global_token_count_without_rec
     options = get_registry().trainer("hf").options
     assert options.gradient_checkpointing is False
     sequences = [[5, 6, 7, 8, 9], [10, 11]]
-    trainer = build_trainer(options, load_model(str(tiny_base)), load_tokenizer(str(tiny_base)), sequences,
-                            steps=1, micro=2, accumulation=1, state=tmp_path)
+    trainer = build_trainer(
+        options,
+        load_model(str(tiny_base)),
+        load_tokenizer(str(tiny_base)),
+        sequences,
+        steps=1,
+        micro=2,
+        accumulation=1,
+        state=tmp_path,
+    )
     assert not trainer.args.gradient_checkpointing  # trl's default would recompute every layer
     assert not getattr(trainer.args, "activation_checkpointing", False)  # its newer name
     from trl import SFTConfig
@@ -72,8 +81,9 @@ def test_training_loss_sums_token_losses_over_the_global_token_count_without_rec
         loss = trainer.compute_loss(model, dict(batch), num_items_in_batch=torch.tensor(9))
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     shifted = batch["labels"][:, 1:]
-    summed = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), shifted.flatten(),
-                                               ignore_index=-100, reduction="sum")
+    summed = torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), shifted.flatten(), ignore_index=-100, reduction="sum"
+    )
     assert loss.item() == pytest.approx(summed.item() / 9, rel=1e-4)  # 9: the accumulated batch's token count
 
 
@@ -87,6 +97,7 @@ def test_every_global_batch_is_sorted_by_length_and_keeps_its_sequences():
     batches = [sequences[i : i + 3] for i in range(0, len(sequences), 3)]
     assert all([len(seq) for seq in batch] == sorted(len(seq) for seq in batch) for batch in batches)
     assert sorted(map(len, batches[0] + batches[2])) == [1, 2, 3, 4, 5, 6]
+
 
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(LetiError, match="model folder .* has no config.json"):
@@ -102,11 +113,33 @@ def test_accelerate_launch_trains_on_two_cpu_processes(tiny_base, tmp_path):
 
     texts = tmp_path / "training.jsonl"
     texts.write_text("".join(json.dumps({"text": f"<|good|>x = {i}\n"}) + "\n" for i in range(8)))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "-m", "leti_cli", "train", "--model", str(tiny_base), "--texts", str(texts),
-               "--out", str(tmp_path / "ck"), "--metrics", str(tmp_path / "metrics.json"),
-               "--trainer-options", json.dumps({"epochs": 1, "batch_size": 4, "micro_batch_size": 1, "pretrain_mix": False})]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--cpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "leti_cli",
+        "train",
+        "--model",
+        str(tiny_base),
+        "--texts",
+        str(texts),
+        "--out",
+        str(tmp_path / "ck"),
+        "--metrics",
+        str(tmp_path / "metrics.json"),
+        "--trainer-options",
+        json.dumps({"epochs": 1, "batch_size": 4, "micro_batch_size": 1, "pretrain_mix": False}),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -53,8 +53,10 @@ def test_unknown_split_and_bad_data_file(tmp_path):
 
 
 def test_all_164_canonical_solutions_pass(tmp_path, problems):
-    samples = write_lines(tmp_path / "canonical.jsonl", (
-        {"task_id": task_id, "completion": p["canonical_solution"]} for task_id, p in problems.items()))
+    samples = write_lines(
+        tmp_path / "canonical.jsonl",
+        ({"task_id": task_id, "completion": p["canonical_solution"]} for task_id, p in problems.items()),
+    )
     done = leti("evaluate", "--task", "humaneval", samples, "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -67,9 +69,11 @@ def test_the_reference_helper_enables_a_commented_exec_line():
     from .human_eval_reference import enable_exec
 
     # The layout of human_eval/execution.py in the human-eval repository.
-    commented = ("try:\n    with time_limit(3):\n# WARNING\n# uncomment the following line:\n"
-                 "#                         exec(check_program, exec_globals)\n"
-                 "        result.append('passed')\nexcept BaseException:\n    pass\n")
+    commented = (
+        "try:\n    with time_limit(3):\n# WARNING\n# uncomment the following line:\n"
+        "#                         exec(check_program, exec_globals)\n"
+        "        result.append('passed')\nexcept BaseException:\n    pass\n"
+    )
     assert enable_exec(commented).splitlines()[4] == "        exec(check_program, exec_globals)"
     with pytest.raises(AssertionError):
         enable_exec("nothing to run here\n")
@@ -77,8 +81,18 @@ def test_the_reference_helper_enables_a_commented_exec_line():
 
 # --- broken completions of many kinds --------------------------------------------------------
 
-MUTATIONS = [("+ 1", "+ 2"), ("- 1", "- 2"), ("<=", "<"), (">=", ">"), ("<", "<="), (">", ">="),
-             ("==", "!="), ("True", "False"), ("0", "1"), ("[::-1]", "")]
+MUTATIONS = [
+    ("+ 1", "+ 2"),
+    ("- 1", "- 2"),
+    ("<=", "<"),
+    (">=", ">"),
+    ("<", "<="),
+    (">", ">="),
+    ("==", "!="),
+    ("True", "False"),
+    ("0", "1"),
+    ("[::-1]", ""),
+]
 
 
 def mutated(solution: str) -> str:
@@ -145,19 +159,22 @@ def test_verdicts_and_pass_at_k_equal_human_evals_on_mixed_samples(tmp_path, pro
     theirs = [json.loads(line) for line in Path(f"{samples}_results.jsonl").read_text().splitlines()]
 
     assert len(ours) == len(theirs) == len(rows) == 492
-    disagreements = [(row["task_id"], row["kind"], mine["result"], other["result"])
-                     for row, mine, other in zip(rows, ours, theirs) if mine["passed"] != other["passed"]]
+    disagreements = [
+        (row["task_id"], row["kind"], mine["result"], other["result"])
+        for row, mine, other in zip(rows, ours, theirs, strict=True)
+        if mine["passed"] != other["passed"]
+    ]
     assert disagreements == []
     # The file really is mixed: every kind occurs, and both verdicts occur among the mutated ones.
     by_kind: dict[str, set[bool]] = {}
-    for row, mine in zip(rows, ours):
+    for row, mine in zip(rows, ours, strict=True):
         by_kind.setdefault(row["kind"], set()).add(mine["passed"])
     assert by_kind["canonical"] == {True} and by_kind["mutated"] == {True, False}
     assert set(by_kind) == {"canonical", "mutated", "hangs", *BROKEN}
     for kind in ("empty", "syntax error", "name error", "exits before the tests", "fails at top level", "hangs"):
         assert by_kind[kind] == {False}, kind
     assert by_kind["prints after"] == by_kind["redefines check"] == {True}
-    assert [mine["result"] for row, mine in zip(rows, ours) if row["kind"] == "hangs"] == ["timed out"] * 2
+    assert [mine["result"] for row, mine in zip(rows, ours, strict=True) if row["kind"] == "hangs"] == ["timed out"] * 2
     for k in ("pass@1", "pass@2", "pass@3"):
         assert ours_summary[k] == pytest.approx(float(theirs_summary[k]), abs=1e-12), k
     assert 1 / 3 < ours_summary["pass@1"] < 1

@@ -21,8 +21,12 @@ pytestmark = pytest.mark.skipif(not (DATA / "humaneval_js.jsonl.gz").is_file(), 
 
 def test_the_plugin_is_found_through_the_entry_point_group_alone():
     registry = get_registry()
-    for kind, name in (("task", "humaneval-js"), ("task", "humaneval-cpp"), ("environment", "javascript"),
-                       ("environment", "cpp")):
+    for kind, name in (
+        ("task", "humaneval-js"),
+        ("task", "humaneval-cpp"),
+        ("environment", "javascript"),
+        ("environment", "cpp"),
+    ):
         info = registry.info(kind, name)
         assert info.distribution == "leti-humaneval-x", info
     engine_modules = (ROOT / "pyproject.toml").read_text()
@@ -35,9 +39,33 @@ def test_the_loop_runs_in_another_language(task, tiny_model, tmp_path):
     if shutil.which(TOOLS[task]) is None:
         pytest.skip(f"{TOOLS[task]} is not installed")
     run_dir = tmp_path / "run"
-    done = leti("run", "--task", task, "--data", DATA, "--model", tiny_model, "--problems", "2", "--samples", "2",
-                "--max-tokens", "64", "--eval-problems", "2", "--eval-samples", "2", "--batch-size", "4",
-                "--epochs", "1", "--timeout", "5", "--out", run_dir)
+    done = leti(
+        "run",
+        "--task",
+        task,
+        "--data",
+        DATA,
+        "--model",
+        tiny_model,
+        "--problems",
+        "2",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "64",
+        "--eval-problems",
+        "2",
+        "--eval-samples",
+        "2",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--timeout",
+        "5",
+        "--out",
+        run_dir,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in (run_dir / "iteration-1" / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(row["result"]["status"] in {"passed", "failed", "timed out"} for row in rows)
@@ -84,13 +112,20 @@ def test_uninstalling_the_distribution_removes_its_components_and_nothing_else(t
     try:
         after = leti("plugins")
         assert after.returncode == 0, after.stderr
-        assert components(before.stdout) - components(after.stdout) == {"humaneval-js", "humaneval-cpp", "javascript",
-                                                                        "cpp"}
+        assert components(before.stdout) - components(after.stdout) == {
+            "humaneval-js",
+            "humaneval-cpp",
+            "javascript",
+            "cpp",
+        }
         assert components(after.stdout) <= components(before.stdout) and "Warning" not in after.stderr
         gone = leti("run", "--task", "humaneval-js", "--out", tmp_path / "run")
         assert gone.returncode != 0 and "humaneval-js" in gone.stderr and "Traceback" not in gone.stderr
         assert not (tmp_path / "run").exists()
     finally:
-        subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT / "contrib" / "leti-humaneval-x")], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*pip, "install", "--no-deps", "-e", str(ROOT / "contrib" / "leti-humaneval-x")],
+            check=True,
+            capture_output=True,
+        )
     assert "humaneval-js" in leti("plugins").stdout

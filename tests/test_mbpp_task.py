@@ -1,9 +1,8 @@
 import pytest
+from leti_python.environment import build_program
 
 from leti_core import DataError, LetiError
-
 from leti_core.app import get_registry
-from leti_python.environment import build_program
 
 
 def test_splits_by_task_id(mbpp_dir):
@@ -39,7 +38,7 @@ def test_missing_file_names_both_ways(tmp_path):
 def test_malformed_record_names_file_and_line(tmp_path, mbpp_records):
     path = tmp_path / "mbpp.jsonl"
     good = mbpp_records[0]
-    path.write_text(f"{__import__('json').dumps(good)}\n{{\"task_id\": 2}}\n")
+    path.write_text(f'{__import__("json").dumps(good)}\n{{"task_id": 2}}\n')
     with pytest.raises(DataError, match=r"mbpp.jsonl:2: "):
         get_registry().task("mbpp", data=path).load("all")
 

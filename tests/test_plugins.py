@@ -14,8 +14,13 @@ from .conftest import leti
 def test_first_party_components_come_through_entry_points():
     engine = load_engine()
     found = {(info.kind, info.name): info for info in engine.registry}
-    assert {("task", "mbpp"), ("environment", "python"), ("sandbox", "subprocess"),
-            ("feedback", "traceback"), ("feedback", "binary")} <= set(found)
+    assert {
+        ("task", "mbpp"),
+        ("environment", "python"),
+        ("sandbox", "subprocess"),
+        ("feedback", "traceback"),
+        ("feedback", "binary"),
+    } <= set(found)
     assert found[("task", "mbpp")].distribution == "leti"
     assert found[("task", "mbpp")].plugin == "mbpp"
 
@@ -57,7 +62,9 @@ class _Plugin:
 
 def test_duplicate_names_show_both_plugins():
     engine = load_engine()
-    with pytest.raises(DuplicateComponentError, match=r"'traceback' is registered twice: by plugin 'feedback' .* by plugin 'mine'"):
+    with pytest.raises(
+        DuplicateComponentError, match=r"'traceback' is registered twice: by plugin 'feedback' .* by plugin 'mine'"
+    ):
         engine.add_plugin(_Plugin(), "mine")
 
 
@@ -81,7 +88,17 @@ def test_unknown_option_is_rejected_with_its_name():
         load_engine().registry.environment("python", colour="red")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["evaluate", "--help"], ["eval", "--help"], ["report", "--help"], ["sandbox", "check", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["plugins"],
+        ["evaluate", "--help"],
+        ["eval", "--help"],
+        ["report", "--help"],
+        ["sandbox", "check", "--help"],
+    ],
+)
 def test_light_commands_never_import_the_ml_stack(args):
     probe = (
         "import sys, runpy; sys.argv = ['leti', *%r]\n"
@@ -117,7 +134,9 @@ def test_an_environment_that_does_not_fit_the_task_is_refused(mbpp_dir):
             raise AssertionError("never reached")
 
     task = load_engine().registry.task("mbpp", data=mbpp_dir)
-    with pytest.raises(IncompatibleComponentsError, match="environment 'structure' cannot check task 'mbpp'.*--env python"):
+    with pytest.raises(
+        IncompatibleComponentsError, match="environment 'structure' cannot check task 'mbpp'.*--env python"
+    ):
         ensure_compatible(task, StructureChecker())
 
 

@@ -9,9 +9,9 @@ import pytest
 from leti_core import LetiError, Problem, RunFolder
 from leti_core.app import apply_format, get_engine, get_registry, prepare_run
 from leti_core.prompts import CODE_CLOSE, code_open, render_with
+from leti_core.testing import FakeSampler, FakeTrainer
 
 CODE_OPEN = code_open("python")
-from leti_core.testing import FakeSampler, FakeTrainer
 
 
 def _render(messages):
@@ -47,8 +47,10 @@ def test_tasks_ask_for_their_problems_in_chat_form(mbpp_dir):
     assert problem.metadata["text"] in request and problem.tests[0] in request and start == ""
     humaneval = registry.task("humaneval")
     problem = humaneval.load("test")[0]
-    assert humaneval.chat_request(problem) == (f"Complete this Python function:\n```python\n{problem.prompt}```",
-                                               problem.prompt)
+    assert humaneval.chat_request(problem) == (
+        f"Complete this Python function:\n```python\n{problem.prompt}```",
+        problem.prompt,
+    )
 
 
 def test_a_transformers_tokenizer_renders_its_template(tiny_base):
@@ -56,8 +58,10 @@ def test_a_transformers_tokenizer_renders_its_template(tiny_base):
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_base)
     assert render_with(tokenizer, ["hi"]) is None  # the tiny tokenizer has no template
-    tokenizer.chat_template = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}" \
-                              "{% if add_generation_prompt %}[assistant]{% endif %}"
+    tokenizer.chat_template = (
+        "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}"
+        "{% if add_generation_prompt %}[assistant]{% endif %}"
+    )
     assert render_with(tokenizer, ["hi", "yo"]) == ["[user]hi[assistant]", "[user]yo[assistant]"]
 
 
@@ -67,9 +71,13 @@ def test_a_chat_run_samples_trains_and_executes_in_chat_form(tmp_path, mbpp_dir,
     record = next(r for r in mbpp_records if r["task_id"] == 601)
     answer = record["code"] + "\n" + CODE_CLOSE + "\nThis function finds the chain."
     sampler, trainer = FakeSampler(completions=[answer], chat=True), FakeTrainer()
-    run = prepare_run(get_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 1,
-                                                        "samples": 2, "eval_problems": 1, "eval_samples": 1},
-                      components={"sampler": sampler, "trainer": trainer}, log=lambda _: None)
+    run = prepare_run(
+        get_engine(),
+        tmp_path / "run",
+        {"data": str(mbpp_dir), "model": "m", "problems": 1, "samples": 2, "eval_problems": 1, "eval_samples": 1},
+        components={"sampler": sampler, "trainer": trainer},
+        log=lambda _: None,
+    )
     with run.components:
         [summary] = run.run()
     assert run.prompt_format == "chat"
@@ -84,10 +92,22 @@ def test_a_chat_run_samples_trains_and_executes_in_chat_form(tmp_path, mbpp_dir,
 
 def test_raw_format_by_option_and_the_starting_models_evaluation(tmp_path, mbpp_dir):
     sampler = FakeSampler(chat=True)
-    run = prepare_run(get_engine(), tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "problems": 1,
-                                                        "samples": 1, "eval_problems": 2, "eval_samples": 1,
-                                                        "prompt_format": "raw", "eval_base": True},
-                      components={"sampler": sampler, "trainer": FakeTrainer()}, log=lambda _: None)
+    run = prepare_run(
+        get_engine(),
+        tmp_path / "run",
+        {
+            "data": str(mbpp_dir),
+            "model": "m",
+            "problems": 1,
+            "samples": 1,
+            "eval_problems": 2,
+            "eval_samples": 1,
+            "prompt_format": "raw",
+            "eval_base": True,
+        },
+        components={"sampler": sampler, "trainer": FakeTrainer()},
+        log=lambda _: None,
+    )
     with run.components:
         run.run()
     assert run.prompt_format == "raw"

@@ -42,10 +42,22 @@ def test_killing_the_executor_mid_batch_never_reaches_the_training_texts(tmp_pat
     engine = load_engine()
     engine.add_plugin(Watcher(), "watcher")
     trainer = FakeTrainer()
-    run = prepare_run(engine, tmp_path / "run", {
-        "data": str(mbpp_dir), "model": "m", "problems": 6, "samples": 4, "eval_problems": 1, "eval_samples": 1,
-        "max_sandbox_errors": 1.0, "sandbox_options": {"workers": 2}},
-        components={"sampler": FakeSampler(completions=[SLOW_COMPLETION]), "trainer": trainer}, log=lambda _: None)
+    run = prepare_run(
+        engine,
+        tmp_path / "run",
+        {
+            "data": str(mbpp_dir),
+            "model": "m",
+            "problems": 6,
+            "samples": 4,
+            "eval_problems": 1,
+            "eval_samples": 1,
+            "max_sandbox_errors": 1.0,
+            "sandbox_options": {"workers": 2},
+        },
+        components={"sampler": FakeSampler(completions=[SLOW_COMPLETION]), "trainer": trainer},
+        log=lambda _: None,
+    )
     killed: list[int] = []
 
     def kill_mid_batch() -> None:
@@ -94,8 +106,7 @@ class BrokenSandbox(Sandbox):
         self.calls += 1
         if self.calls <= self.works_for:  # the toolchain check: a pass and a failure, as it expects
             return [ExecutionResult(status="passed" if "a + b" in program.source else "failed") for program in programs]
-        return [ExecutionResult(status="error", reason="sandbox error: the executor could not start")
-                for _ in programs]
+        return [ExecutionResult(status="error", reason="sandbox error: the executor could not start") for _ in programs]
 
 
 class BreaksAfterTheCheck(BrokenSandbox):
@@ -103,10 +114,13 @@ class BreaksAfterTheCheck(BrokenSandbox):
 
 
 def _run_on(sandbox: type[Sandbox], folder, mbpp_dir, trainer: FakeTrainer):
-    return prepare_run(load_engine(), folder, {"data": str(mbpp_dir), "model": "m", "problems": 2, "samples": 2,
-                                               "eval_problems": 1, "eval_samples": 1},
-                       components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": sandbox},
-                       log=lambda _: None)
+    return prepare_run(
+        load_engine(),
+        folder,
+        {"data": str(mbpp_dir), "model": "m", "problems": 2, "samples": 2, "eval_problems": 1, "eval_samples": 1},
+        components={"sampler": FakeSampler(), "trainer": trainer, "sandbox": sandbox},
+        log=lambda _: None,
+    )
 
 
 def test_too_many_sandbox_errors_stop_the_iteration_before_training(tmp_path, mbpp_dir):
@@ -119,8 +133,14 @@ def test_too_many_sandbox_errors_stop_the_iteration_before_training(tmp_path, mb
 
 def test_a_sandbox_broken_from_the_start_stops_the_run_before_anything_is_written(tmp_path, mbpp_dir):
     run = _run_on(BrokenSandbox, tmp_path / "run", mbpp_dir, FakeTrainer())
-    with run.components, pytest.raises(LetiError, match="environment 'python' cannot judge programs here: a known-good "
-                                       "program did not pass, its program could not run: sandbox error: the executor"):
+    with (
+        run.components,
+        pytest.raises(
+            LetiError,
+            match="environment 'python' cannot judge programs here: a known-good "
+            "program did not pass, its program could not run: sandbox error: the executor",
+        ),
+    ):
         run.run()
     assert not (tmp_path / "run").exists()
 

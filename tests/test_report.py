@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import IterationSummary, PassAtK
-
-from leti_core.app import RunConfig
 from leti_cli.reporting.runs import UNEXECUTABLE
+from leti_core import IterationSummary, PassAtK
+from leti_core.app import RunConfig
 
 from .conftest import assert_one_line_error, leti
 
@@ -73,8 +72,9 @@ def _write_run(folder: Path, feedback: str, iterations: list[dict]) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(RunConfig(feedback=feedback, iterations=len(iterations)).model_dump_json())
     for number, values in enumerate(iterations, start=1):
-        summary = IterationSummary(iteration=number, evaluation=PassAtK(problems=10, samples=160, pass_at=values.pop("pass_at")),
-                                   **values)
+        summary = IterationSummary(
+            iteration=number, evaluation=PassAtK(problems=10, samples=160, pass_at=values.pop("pass_at")), **values
+        )
         (folder / f"iteration-{number}").mkdir()
         (folder / f"iteration-{number}" / "summary.json").write_text(summary.model_dump_json())
     return folder
@@ -82,16 +82,40 @@ def _write_run(folder: Path, feedback: str, iterations: list[dict]) -> Path:
 
 def test_exception_shares_and_comparison_from_known_numbers(tmp_path):
     """The paper's headline analysis, with made-up but known numbers: NameError 10% -> 1%."""
-    textual = _write_run(tmp_path / "textual", "traceback", [
-        {"samples": 1000, "success_rate": 0.2, "exception_histogram": {"AssertionError": 600, "NameError": 100, "SyntaxError": 100},
-         "training_steps": 30, "pass_at": {"pass@1": 0.1, "pass@10": 0.3}, "extra_metrics": {"pass@1 (post-processed)": 0.2}},
-        {"samples": 1000, "success_rate": 0.4, "exception_histogram": {"AssertionError": 560, "NameError": 10, "SyntaxError": 30},
-         "training_steps": 30, "pass_at": {"pass@1": 0.2, "pass@10": 0.4}},
-    ])
-    binary = _write_run(tmp_path / "binary", "binary", [
-        {"samples": 1000, "success_rate": 0.2, "exception_histogram": {"AssertionError": 700, "NameError": 100},
-         "training_steps": 70, "pass_at": {"pass@1": 0.1}},
-    ])
+    textual = _write_run(
+        tmp_path / "textual",
+        "traceback",
+        [
+            {
+                "samples": 1000,
+                "success_rate": 0.2,
+                "exception_histogram": {"AssertionError": 600, "NameError": 100, "SyntaxError": 100},
+                "training_steps": 30,
+                "pass_at": {"pass@1": 0.1, "pass@10": 0.3},
+                "extra_metrics": {"pass@1 (post-processed)": 0.2},
+            },
+            {
+                "samples": 1000,
+                "success_rate": 0.4,
+                "exception_histogram": {"AssertionError": 560, "NameError": 10, "SyntaxError": 30},
+                "training_steps": 30,
+                "pass_at": {"pass@1": 0.2, "pass@10": 0.4},
+            },
+        ],
+    )
+    binary = _write_run(
+        tmp_path / "binary",
+        "binary",
+        [
+            {
+                "samples": 1000,
+                "success_rate": 0.2,
+                "exception_histogram": {"AssertionError": 700, "NameError": 100},
+                "training_steps": 70,
+                "pass_at": {"pass@1": 0.1},
+            },
+        ],
+    )
     out = tmp_path / "report"
     done = leti("report", textual, binary, "--out", out)
     assert done.returncode == 0, done.stderr
@@ -105,10 +129,12 @@ def test_exception_shares_and_comparison_from_known_numbers(tmp_path):
         _png_is_a_real_plot(out / name)
 
 
-
 def test_missing_and_malformed_files_name_the_file(tmp_path):
-    run = _write_run(tmp_path / "run", "traceback", [
-        {"samples": 4, "success_rate": 0.5, "exception_histogram": {"NameError": 2}, "pass_at": {"pass@1": 0.5}}])
+    run = _write_run(
+        tmp_path / "run",
+        "traceback",
+        [{"samples": 4, "success_rate": 0.5, "exception_histogram": {"NameError": 2}, "pass_at": {"pass@1": 0.5}}],
+    )
     assert_one_line_error(leti("report", tmp_path / "nowhere"), "nowhere", "no such run folder")
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -17,8 +17,11 @@ PROBLEMS = [Problem(task_id=str(i), prompt=f"# problem {i}\n") for i in range(7)
 
 
 def _scored(problem: Problem, text: str) -> ScoredSample:
-    return ScoredSample(sample=Sample(task_id=problem.task_id, completion=text),
-                        result=ExecutionResult(status="passed"), feedback=Feedback(reward="good"))
+    return ScoredSample(
+        sample=Sample(task_id=problem.task_id, completion=text),
+        result=ExecutionResult(status="passed"),
+        feedback=Feedback(reward="good"),
+    )
 
 
 class Killed(Exception):
@@ -54,12 +57,27 @@ def test_a_killed_stage_resumes_after_its_last_saved_chunk_and_never_samples_a_s
         sample_in_chunks(PROBLEMS, 2, 4, path, (1, "train"), sample)
     asked.clear()
     told = []
-    resumed = sample_in_chunks(PROBLEMS, 2, 4, path, (1, "train"), lambda part, stream: (
-        asked.append([p.task_id for p in part]) or [_scored(p, f"{p.task_id}@{stream}") for p in part for _ in range(2)]),
-        told.append)
+    resumed = sample_in_chunks(
+        PROBLEMS,
+        2,
+        4,
+        path,
+        (1, "train"),
+        lambda part, stream: (
+            asked.append([p.task_id for p in part])
+            or [_scored(p, f"{p.task_id}@{stream}") for p in part for _ in range(2)]
+        ),
+        told.append,
+    )
     assert told == [8] and asked == [["4", "5"], ["6"]]  # chunks 0 and 1 (problems 0-3) were saved
-    uninterrupted = sample_in_chunks(PROBLEMS, 2, 4, tmp_path / "other.jsonl", (1, "train"), lambda part, stream: [
-        _scored(p, f"{p.task_id}@{stream}") for p in part for _ in range(2)])
+    uninterrupted = sample_in_chunks(
+        PROBLEMS,
+        2,
+        4,
+        tmp_path / "other.jsonl",
+        (1, "train"),
+        lambda part, stream: [_scored(p, f"{p.task_id}@{stream}") for p in part for _ in range(2)],
+    )
     assert resumed == uninterrupted  # the same random stream for each chunk, however the stage was split
 
 
@@ -70,9 +88,11 @@ def test_resumed_sampling_with_a_real_model_draws_what_an_uninterrupted_one_draw
 
     def sample(part, stream):
         params = SamplingParams(n=2, temperature=1.0, max_tokens=40, seed=3, stream=stream)
-        return [ScoredSample(sample=sample, result=ExecutionResult(status="failed"), feedback=Feedback(reward="bad"))
-                for group in sample_problems(sampler, str(tiny_base), part, params, None)
-                for sample in group]
+        return [
+            ScoredSample(sample=sample, result=ExecutionResult(status="failed"), feedback=Feedback(reward="bad"))
+            for group in sample_problems(sampler, str(tiny_base), part, params, None)
+            for sample in group
+        ]
 
     whole = sample_in_chunks(PROBLEMS, 2, 4, tmp_path / "a.jsonl", (1, "train"), sample)
     calls = []
@@ -97,17 +117,35 @@ def test_a_run_killed_while_sampling_resumes_the_stage(tmp_path, mbpp_dir):
                 raise Killed
             return super().sample(model, prompts, params, progress)
 
-    values = {"data": str(mbpp_dir), "model": "m", "problems": 5, "samples": 1, "save_every": 2,
-              "eval_problems": 1, "eval_samples": 1}
-    run = prepare_run(get_engine(), tmp_path / "run", values,
-                      components={"sampler": DiesAtTheSecondChunk(), "trainer": FakeTrainer()}, log=lambda _: None)
+    values = {
+        "data": str(mbpp_dir),
+        "model": "m",
+        "problems": 5,
+        "samples": 1,
+        "save_every": 2,
+        "eval_problems": 1,
+        "eval_samples": 1,
+    }
+    run = prepare_run(
+        get_engine(),
+        tmp_path / "run",
+        values,
+        components={"sampler": DiesAtTheSecondChunk(), "trainer": FakeTrainer()},
+        log=lambda _: None,
+    )
     with run.components, pytest.raises(Killed):
         run.run()
     folder = RunFolder(tmp_path / "run").iteration(1)
     assert not folder.samples.exists() and len(RunFolder.in_progress(folder.samples).read_text().splitlines()) == 2
     sampler, lines = FakeSampler(), []
-    run = prepare_run(get_engine(), tmp_path / "run", {}, resume=True,
-                      components={"sampler": sampler, "trainer": FakeTrainer()}, log=lines.append)
+    run = prepare_run(
+        get_engine(),
+        tmp_path / "run",
+        {},
+        resume=True,
+        components={"sampler": sampler, "trainer": FakeTrainer()},
+        log=lines.append,
+    )
     with run.components:
         run.run()
     train_calls = [call for call in sampler.calls if call["n"] == 1 and len(call["prompts"]) > 0][:2]
@@ -123,8 +161,15 @@ def test_training_killed_after_a_saved_state_continues_from_it_to_the_same_weigh
     from safetensors.torch import load_file
 
     texts = [f"<|bad|>def f{i}(x):\n    return x + {i}\n" for i in range(12)]
-    options = {"epochs": 2, "batch_size": 4, "micro_batch_size": 2, "learning_rate": 1e-3, "pretrain_mix": False,
-               "save_steps": 2, "precision": "fp32"}
+    options = {
+        "epochs": 2,
+        "batch_size": 4,
+        "micro_batch_size": 2,
+        "learning_rate": 1e-3,
+        "pretrain_mix": False,
+        "save_steps": 2,
+        "precision": "fp32",
+    }
     registry = get_registry()
     registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "whole")
     steps_seen = []
@@ -141,11 +186,15 @@ def test_training_killed_after_a_saved_state_continues_from_it_to_the_same_weigh
     cut.mkdir()
     (cut / "model.safetensors").write_bytes(b"half written")
     progress = []
-    registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "killed",
-                                            lambda n=0, total=None: progress.append((n, total)))
+    registry.trainer("hf", **options).train(
+        str(tiny_base), texts, tmp_path / "killed", lambda n=0, total=None: progress.append((n, total))
+    )
     assert progress[:2] == [(0, 6), (2, None)]  # 6 steps in all, 2 of them done before the kill
     assert len(progress) == 2 + 4 and not (tmp_path / "killed.resume").exists()  # resumed from checkpoint-2
-    whole, resumed = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
+    whole, resumed = (
+        load_file(tmp_path / "whole" / "model.safetensors"),
+        load_file(tmp_path / "killed" / "model.safetensors"),
+    )
     assert whole.keys() == resumed.keys()
     worst = max((whole[name].float() - resumed[name].float()).abs().max().item() for name in whole)
     assert worst <= 1e-6

@@ -14,9 +14,8 @@ from pathlib import Path
 import click
 import pytest
 
-from leti_core import IterationSummary, LetiError, RunFolder
+from leti_core import IterationSummary, LetiError, RunFolder, hookspecs
 from leti_core import components as component_interfaces
-from leti_core import hookspecs
 from leti_core.app import (
     KINDS,
     SHORTCUTS,
@@ -35,14 +34,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_only_the_run_folder_module_knows_the_layout():
-    knows = [path.relative_to(ROOT).as_posix() for top in ("leti_core", "leti_cli", "plugins")
-             for path in (ROOT / top).rglob("*.py") if "iteration-" in path.read_text()]
+    knows = [
+        path.relative_to(ROOT).as_posix()
+        for top in ("leti_core", "leti_cli", "plugins")
+        for path in (ROOT / top).rglob("*.py")
+        if "iteration-" in path.read_text()
+    ]
     assert knows == ["leti_core/run_folder.py"]
 
 
 def test_sandbox_options_from_the_command_line(tmp_path, mbpp_dir, mbpp_records):
-    samples = write_lines(tmp_path / "s.jsonl", [{"task_id": r["task_id"], "completion": r["code"]}
-                                                  for r in mbpp_records[10:14]])
+    samples = write_lines(
+        tmp_path / "s.jsonl", [{"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records[10:14]]
+    )
     done = leti("evaluate", "--data", mbpp_dir, "--sandbox-option", "workers=1", "--json", samples)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["pass@1"] == 1.0
@@ -50,14 +54,16 @@ def test_sandbox_options_from_the_command_line(tmp_path, mbpp_dir, mbpp_records)
     assert_one_line_error(bogus, "sandbox 'local' takes no option 'bogus'", "workers", "min_level")
     typed = leti("evaluate", "--data", mbpp_dir, "--sandbox-option", "workers=many", samples)
     assert_one_line_error(typed, "sandbox 'local'", "workers", "many")
-    assert_one_line_error(leti("evaluate", "--data", mbpp_dir, "--sandbox-option", "workers", samples),
-                          "'workers' is not KEY=VALUE")
+    assert_one_line_error(
+        leti("evaluate", "--data", mbpp_dir, "--sandbox-option", "workers", samples), "'workers' is not KEY=VALUE"
+    )
 
 
 def test_an_unknown_sampler_option_fails_before_any_model_is_loaded(tmp_path, mbpp_dir):
     out = tmp_path / "run"
-    done = leti("run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--sampler-option", "no_such=1",
-                "--out", out)
+    done = leti(
+        "run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--sampler-option", "no_such=1", "--out", out
+    )
     assert_one_line_error(done, "sampler", "takes no option 'no_such'", "batch_size")
     assert not out.exists()  # nothing written, the model never looked for
     done = leti("run", "--data", mbpp_dir, "--trainer-option", "lora_rank=0", "--out", out)
@@ -72,8 +78,12 @@ def test_plugins_prints_a_components_options_with_defaults():
     assert {"workers", "min_level", "bwrap", "window"} <= set(rows)
     assert re.search(r"\bwindow\s+int\s+2\b", rows["window"])
     as_json = json.loads(leti("plugins", "--options", "hf", "--kind", "trainer", "--json").stdout)
-    assert {"name": "epochs", "type": "int", "default": "3",
-            "description": "passes over the training texts per iteration"} in as_json
+    assert {
+        "name": "epochs",
+        "type": "int",
+        "default": "3",
+        "description": "passes over the training texts per iteration",
+    } in as_json
     assert_one_line_error(leti("plugins", "--options", "hf"), "'hf' names a sampler, trainer", "--kind")
 
 
@@ -119,8 +129,11 @@ def test_an_option_the_chosen_component_does_not_take_is_an_error():
     assert config.env_options == {"timeout": 12.0}
     assert config.user_values() == {"task": "eae-sample", "env_options": {"timeout": 12.0}}
     # a shortcut sets every chosen component that takes it; a later layer wins over an earlier one
-    config = build_config(resolver, {"sampler": "hf", "precision": "bf16", "trainer_options": {"precision": "auto"}},
-                          {"precision": "fp32"})
+    config = build_config(
+        resolver,
+        {"sampler": "hf", "precision": "bf16", "trainer_options": {"precision": "auto"}},
+        {"precision": "fp32"},
+    )
     assert (config.sampler_options, config.trainer_options) == ({"precision": "fp32"}, {"precision": "fp32"})
     config = build_config(resolver, {"sampler": "hf", "precision": "bf16", "trainer_options": {"precision": "auto"}})
     assert (config.sampler_options, config.trainer_options) == ({"precision": "bf16"}, {"precision": "auto"})
@@ -133,14 +146,43 @@ def test_an_option_the_chosen_component_does_not_take_is_an_error():
 
 
 #: config.json as `leti run` wrote it before options moved to the components.
-LEGACY = {"task": "mbpp", "data": None, "env": None, "feedback": "traceback", "sampler": "hf", "trainer": "hf",
-          "model": "m", "training_data": "feedback", "iterations": 1, "problems": 1, "samples": 2,
-          "temperature": 1.0, "top_p": 1.0, "max_tokens": 512, "sample_batch_size": 32, "timeout": None,
-          "sandbox": None, "epochs": 3, "learning_rate": 1e-05, "weight_decay": 0.01, "batch_size": 128,
-          "micro_batch_size": 4, "pretrain_mix": True, "pretrain_corpus": "stdlib", "precision": "auto",
-          "lora": False, "launcher": None, "eval_problems": 1, "eval_samples": 1, "eval_temperature": 0.1,
-          "eval_condition": "good", "seed": 0, "sampler_options": {}, "trainer_options": {},
-          "env_options": {"sandbox_options": {"workers": 1}}}
+LEGACY = {
+    "task": "mbpp",
+    "data": None,
+    "env": None,
+    "feedback": "traceback",
+    "sampler": "hf",
+    "trainer": "hf",
+    "model": "m",
+    "training_data": "feedback",
+    "iterations": 1,
+    "problems": 1,
+    "samples": 2,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "max_tokens": 512,
+    "sample_batch_size": 32,
+    "timeout": None,
+    "sandbox": None,
+    "epochs": 3,
+    "learning_rate": 1e-05,
+    "weight_decay": 0.01,
+    "batch_size": 128,
+    "micro_batch_size": 4,
+    "pretrain_mix": True,
+    "pretrain_corpus": "stdlib",
+    "precision": "auto",
+    "lora": False,
+    "launcher": None,
+    "eval_problems": 1,
+    "eval_samples": 1,
+    "eval_temperature": 0.1,
+    "eval_condition": "good",
+    "seed": 0,
+    "sampler_options": {},
+    "trainer_options": {},
+    "env_options": {"sandbox_options": {"workers": 1}},
+}
 
 
 def test_a_run_folder_from_before_resumes_and_reports(tmp_path, mbpp_dir):
@@ -152,9 +194,17 @@ def test_a_run_folder_from_before_resumes_and_reports(tmp_path, mbpp_dir):
     assert config.max_tokens == 512 and config.sampler_options["batch_size"] == 32
     assert config.sandbox_options == {"workers": 1} and config.task_options == {"data": str(mbpp_dir)}
     (folder.path / "iteration-1").mkdir()
-    folder.iteration(1).summary_file.write_text(json.dumps({
-        "iteration": 1, "samples": 2, "evaluation": {"problems": 1, "samples": 1, "pass_at": {"pass@1": 0.0}},
-        "extra_metrics": {"pass@1 (post-processed)": 1.0}, "training_steps": 2}))
+    folder.iteration(1).summary_file.write_text(
+        json.dumps(
+            {
+                "iteration": 1,
+                "samples": 2,
+                "evaluation": {"problems": 1, "samples": 1, "pass_at": {"pass@1": 0.0}},
+                "extra_metrics": {"pass@1 (post-processed)": 1.0},
+                "training_steps": 2,
+            }
+        )
+    )
     summary = folder.iteration(1).summary()
     assert summary.postprocessed.pass_at == {"pass@1": 1.0} and summary.extra_metrics == {}
     changed = leti("run", "--resume", folder.path, "--epochs", "1")
@@ -177,9 +227,21 @@ def test_observers_get_the_run_folder_and_every_summary_so_far(tmp_path, mbpp_di
 
     engine = load_engine()
     engine.add_plugin(Watcher(), "watcher")
-    run = prepare_run(engine, tmp_path / "run", {"data": str(mbpp_dir), "model": "m", "iterations": 2, "problems": 1,
-                                                 "samples": 1, "eval_problems": 1, "eval_samples": 1},
-                      components={"sampler": FakeSampler(), "trainer": FakeTrainer()}, log=lambda _: None)
+    run = prepare_run(
+        engine,
+        tmp_path / "run",
+        {
+            "data": str(mbpp_dir),
+            "model": "m",
+            "iterations": 2,
+            "problems": 1,
+            "samples": 1,
+            "eval_problems": 1,
+            "eval_samples": 1,
+        },
+        components={"sampler": FakeSampler(), "trainer": FakeTrainer()},
+        log=lambda _: None,
+    )
     with run.components:
         run.run()
     assert seen == [(tmp_path / "run", 1, [1]), (tmp_path / "run", 2, [1, 2])]
@@ -199,8 +261,9 @@ def test_the_python_api_example_runs(tmp_path, mbpp_dir, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr("leti_core.app.prepare_run", without_model)
-    monkeypatch.setattr(sys, "argv", ["compose_pipeline.py", "--data", str(mbpp_dir), "--out", str(tmp_path / "api"),
-                                      "--problems", "2"])
+    monkeypatch.setattr(
+        sys, "argv", ["compose_pipeline.py", "--data", str(mbpp_dir), "--out", str(tmp_path / "api"), "--problems", "2"]
+    )
     runpy.run_path(str(ROOT / "docs" / "examples" / "compose_pipeline.py"), run_name="__main__")
     summary = IterationSummary.model_validate_json((tmp_path / "api" / "iteration-1" / "summary.json").read_text())
     assert summary.samples == 4
@@ -215,22 +278,30 @@ def test_docs_plugins_page_names_every_hook_and_interface_method():
             continue
         arguments = ", ".join(inspect.signature(spec).parameters)
         assert f"`{name}({arguments})`" in page, f"docs/plugins.md does not show {name}({arguments})"
-    for interface in (component_interfaces.Task, component_interfaces.Environment, component_interfaces.Sandbox,
-                      component_interfaces.FeedbackFormatter, component_interfaces.Sampler,
-                      component_interfaces.Trainer):
+    for interface in (
+        component_interfaces.Task,
+        component_interfaces.Environment,
+        component_interfaces.Sandbox,
+        component_interfaces.FeedbackFormatter,
+        component_interfaces.Sampler,
+        component_interfaces.Trainer,
+    ):
         for method in getattr(interface, "__abstractmethods__", ()) or [
-                name for name, value in vars(interface).items()
-                if getattr(value, "__isabstractmethod__", False)]:
+            name for name, value in vars(interface).items() if getattr(value, "__isabstractmethod__", False)
+        ]:
             parameters = [p for p in inspect.signature(getattr(interface, method)).parameters if p != "self"]
-            assert f"`{method}({', '.join(parameters)})" in page, \
+            assert f"`{method}({', '.join(parameters)})" in page, (
                 f"docs/plugins.md does not show {interface.__name__}.{method}({', '.join(parameters)})"
+            )
 
 
 def test_leti_help_plugins_and_doctor_import_no_torch():
-    code = ("import sys; from leti_cli.main import cli; "
-            "cli.main(['run', '--help'], standalone_mode=False); cli.main(['plugins', '--options', 'local'], "
-            "standalone_mode=False); cli.main(['doctor', '--json'], standalone_mode=False); "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; from leti_cli.main import cli; "
+        "cli.main(['run', '--help'], standalone_mode=False); cli.main(['plugins', '--options', 'local'], "
+        "standalone_mode=False); cli.main(['doctor', '--json'], standalone_mode=False); "
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
@@ -239,10 +310,18 @@ def test_leti_help_plugins_and_doctor_import_no_torch():
 def test_sampling_options_kept_with_the_sampler_move_to_the_run_with_one_line_each(tmp_path, mbpp_dir, caplog):
     folder = RunFolder(tmp_path / "old")
     folder.path.mkdir()
-    folder.config_file.write_text(json.dumps({
-        "task": "mbpp", "task_options": {"data": str(mbpp_dir)}, "sampler": "hf", "model": "m",
-        "sampler_options": {"max_tokens": 300, "seed": 2, "batch_size": 8},
-        "trainer_options": {"max_length": 300, "seed": 2, "epochs": 1}}))
+    folder.config_file.write_text(
+        json.dumps(
+            {
+                "task": "mbpp",
+                "task_options": {"data": str(mbpp_dir)},
+                "sampler": "hf",
+                "model": "m",
+                "sampler_options": {"max_tokens": 300, "seed": 2, "batch_size": 8},
+                "trainer_options": {"max_length": 300, "seed": 2, "epochs": 1},
+            }
+        )
+    )
     resolver = Resolver(load_engine().registry)
     with caplog.at_level(logging.WARNING):
         config = read_run_config(folder, resolver)

@@ -35,8 +35,10 @@ def test_unknown_backend_is_one_error_line():
 
 
 def test_cli_import_does_not_load_heavy_packages():
-    code = ("import sys, leti_cli.main\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'docker', 'leti_sandbox'}))")
+    code = (
+        "import sys, leti_cli.main\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'docker', 'leti_sandbox'}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -6,10 +6,10 @@ import os
 import shutil
 
 import pytest
-
-from leti_core.testing import SandboxConformance
 from leti_sandbox.local_sandbox import LocalSandbox
 from leti_sandbox.subprocess_sandbox import SubprocessSandbox
+
+from leti_core.testing import SandboxConformance
 
 
 class LocalConformance(SandboxConformance):
@@ -50,7 +50,10 @@ class TestSubprocess(SandboxConformance):
     no_network = "no network isolation: the program shares the caller's network"
     no_filesystem = "no filesystem isolation: the program writes wherever its uid may"
     known_escapes = {
-        "tcp": no_network, "udp": no_network, "unix-socket": no_network, "files": no_filesystem,
+        "tcp": no_network,
+        "udp": no_network,
+        "unix-socket": no_network,
+        "files": no_filesystem,
         "fork-bomb": "no uid of its own: RLIMIT_NPROC does not apply to root",
         "read-secrets": "runs as the caller's uid (root reads /etc/shadow)",
         "signal-caller": "runs as the caller's uid: it may signal the caller",

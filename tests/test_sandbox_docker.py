@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from leti_sandbox.docker_args import ContainerSpec, container_layer, executor_config, run_command
 
 from leti_core.testing import SandboxConformance
 from leti_core.testing.probes import docker_engine_answers
-from leti_sandbox.docker_args import ContainerSpec, container_layer, executor_config, run_command
 
 
 def _spec(**changes):
@@ -39,7 +39,7 @@ def test_container_is_locked_down():
 def test_runs_the_same_executor_from_the_image():
     args = run_command(_spec(preload=("re",)))
     image_at = args.index("leti-sandbox:latest")
-    assert args[image_at + 1:image_at + 6] == ["python3", "-I", "-S", "-B", "/opt/leti/executor.py"]
+    assert args[image_at + 1 : image_at + 6] == ["python3", "-I", "-S", "-B", "/opt/leti/executor.py"]
     config = json.loads(args[-1])
     assert config == executor_config(_spec(preload=("re",)))
     assert config["workdir"] == "/work" and config["preload"] == ["re"] and config["uid"] is None
@@ -65,8 +65,9 @@ class TestDockerConformance(SandboxConformance):
 
 
 def test_no_engine_is_one_clear_error(monkeypatch):
-    from leti_core import LetiError
     from leti_sandbox.docker_sandbox import DockerSandbox
+
+    from leti_core import LetiError
 
     if docker_engine_answers():
         pytest.skip("a Docker engine answers here")
@@ -82,8 +83,19 @@ def test_leti_evaluate_on_the_docker_backend(tmp_path, mbpp_dir, mbpp_records):
     references = [{"task_id": r["task_id"], "completion": r["code"]} for r in mbpp_records[10:30]]
     broken = [{"task_id": r["task_id"], "completion": "def oops(:\n"} for r in mbpp_records[10:12]]
     samples = write_lines(tmp_path / "s.jsonl", references + broken)
-    done = leti("evaluate", "--data", mbpp_dir, "--sandbox", "docker", "--sandbox-option", "workers=2", "--json",
-                "--k", "1", samples)
+    done = leti(
+        "evaluate",
+        "--data",
+        mbpp_dir,
+        "--sandbox",
+        "docker",
+        "--sandbox-option",
+        "workers=2",
+        "--json",
+        "--k",
+        "1",
+        samples,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
     assert summary["samples"] == 22 and summary["sandbox_errors"] == 0

@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-
 from leti_sandbox import frames
 
 
@@ -24,8 +23,14 @@ def _through_pipe(data: bytes):
 
 
 def test_messages_survive_a_round_trip():
-    message = {"source": "print('héllo \\u2603')\n\t\"quoted\"\n", "surrogate": "\udc80", "nonce": "ab12",
-               "timeout": 2.5, "memory_mb": 512, "nested": [None, True, False, -1.25e-7, {"k": []}]}
+    message = {
+        "source": "print('héllo \\u2603')\n\t\"quoted\"\n",
+        "surrogate": "\udc80",
+        "nonce": "ab12",
+        "timeout": 2.5,
+        "memory_mb": 512,
+        "nested": [None, True, False, -1.25e-7, {"k": []}],
+    }
     body = frames.encode(message)[4:]
     assert body.isascii() and json.loads(body) == message
     assert _through_pipe(frames.encode(message)) == message

@@ -12,12 +12,11 @@ import sys
 import time
 
 import pytest
-
-from leti_core import LetiError, Program
-
-from leti_core.app import get_registry
 from leti_sandbox import bwrap, isolation, seccomp_filter
 from leti_sandbox.local_sandbox import LocalSandbox
+
+from leti_core import LetiError, Program
+from leti_core.app import get_registry
 from leti_core.testing.probes import marked_processes
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the per-worker uid layer needs root")
@@ -34,6 +33,7 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
 
+
 def test_is_the_python_environments_default():
     environment = get_registry().environment("python")
     assert environment.options.sandbox == "local"
@@ -45,7 +45,7 @@ def test_full_isolation_is_recorded_in_every_result():
         results = sandbox.run([Program(source="pass\n"), Program(source="1 / 0\n")])
         assert sandbox.isolation().startswith("full: ")
         assert all(result.isolation == sandbox.isolation() for result in results)
-        assert {"uid", "landlock-fs", "seccomp"} <= {name for name, layer in sandbox.layers.items() if layer["on"]}
+        assert {"uid", "landlock-fs", "seccomp"} <= {name for name, layer in sandbox.layers().items() if layer["on"]}
 
 
 @root_only
@@ -82,7 +82,9 @@ def test_levels_from_layers():
     assert isolation.level_of({"landlock-fs": on, "seccomp": on, "uid": on}) == "full"
     assert isolation.level_of({"container": on}) == "full"
     assert isolation.missing_for({"landlock-fs": on}, "full") == [
-        "network (seccomp, bwrap or a container)", "processes (uid (run as root) or a container)"]
+        "network (seccomp, bwrap or a container)",
+        "processes (uid (run as root) or a container)",
+    ]
 
 
 def test_close_leaves_no_process_behind():
@@ -95,7 +97,6 @@ def test_close_leaves_no_process_behind():
     assert not os.path.exists(folder)
     with pytest.raises(LetiError, match="closed"):
         sandbox.run([Program(source="pass\n")])
-
 
 
 def test_progress_counts_every_program_once_and_results_keep_their_order():
@@ -120,7 +121,7 @@ def test_a_program_that_moves_into_its_parents_process_group_still_times_out_on_
 @pytest.mark.parametrize("disable", [[], ["uid"]], ids=["own-uid", "caller-uid"])
 def test_a_program_cannot_kill_its_executor_even_knowing_its_pid(disable):
     with LocalSandbox(workers=1, bwrap="off", disable=disable, min_level="confined") as sandbox:
-        if disable and not sandbox.layers["landlock-scope"]["on"]:
+        if disable and not sandbox.layers()["landlock-scope"]["on"]:
             pytest.skip("with the caller's uid, only Landlock's signal scope (ABI 6) stops this")
         (executor,) = _executors(sandbox)
         attack = f"import os, signal\nos.kill({executor}, signal.SIGKILL)\n"
@@ -151,8 +152,10 @@ def test_programs_die_with_their_caller(use_bwrap):
         pytest.skip("bubblewrap cannot run here")
     comm = f"lt{os.getpid()}{use_bwrap}"  # the program's process name (15 characters at most)
     sleeper = f"import ctypes, time\nctypes.CDLL(None).prctl(15, {comm.encode()!r})\ntime.sleep(30)\n"
-    caller = ("from leti_core import Program\nfrom leti_sandbox.local_sandbox import LocalSandbox\n"
-              f"LocalSandbox(workers=1, bwrap={use_bwrap!r}).run([Program(source={sleeper!r}, timeout=60)])\n")
+    caller = (
+        "from leti_core import Program\nfrom leti_sandbox.local_sandbox import LocalSandbox\n"
+        f"LocalSandbox(workers=1, bwrap={use_bwrap!r}).run([Program(source={sleeper!r}, timeout=60)])\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", caller])
     try:
         deadline = time.monotonic() + 30
@@ -179,8 +182,9 @@ def test_a_layer_the_kernel_refuses_is_reported_off_and_the_rest_kept(tmp_path):
         "layers._prove(plan, report)\n"
         "print(json.dumps([report, plan.seccomp is None]))\n"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
     report, cleared = json.loads(done.stdout)
     assert cleared and not report["seccomp"]["on"] and report["seccomp"]["detail"].startswith("refused here: ")
     assert report["rlimits"]["on"]
@@ -200,8 +204,9 @@ def test_a_child_that_dies_while_hardening_stops_the_executor_from_starting(tmp_
         "except OSError as error:\n"
         "    print(error)\n"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=60
+    )
     assert "could not be hardened" in done.stdout and "died" in done.stdout
 
 
@@ -214,7 +219,6 @@ def test_a_killed_executor_is_restarted():
         assert results[1].passed and results[1].stdout == "2\n"
         assert _executors(sandbox) != [old]
         assert sandbox.run([Program(source="pass\n")])[0].passed
-
 
 
 def test_seccomp_filter_programs():
@@ -238,7 +242,7 @@ def test_bwrap_command_drops_capabilities_and_network(tmp_path):
     assert set(added) <= {"CAP_SETUID", "CAP_SETGID", "CAP_KILL"}
     at = command.index(python_home)
     assert command[at - 1] == "--ro-bind" and "/nonexistent" not in command
-    assert command[command.index(str(tmp_path)) - 2:command.index(str(tmp_path))] == ["0755", "--dir"]
+    assert command[command.index(str(tmp_path)) - 2 : command.index(str(tmp_path))] == ["0755", "--dir"]
     assert command[command.index("--size") + 1] == str(32 * 1024 * 1024)
     # A checkout under /tmp (CI clones there) must stay visible: the private /tmp comes first.
     assert command.index("--tmpfs") < at and command[command.index("--tmpfs") + 1] == "/tmp"
@@ -256,8 +260,9 @@ def test_a_job_whose_send_fails_on_an_idle_executor_fails_alone_and_the_worker_g
     here, and every job after it waited forever)."""
     import queue
 
-    from leti_core import ExecutionResult
     from leti_sandbox.workers import STOP, ExecutorError, Job, Worker
+
+    from leti_core import ExecutionResult
 
     class Executor:
         started = 0
@@ -279,8 +284,13 @@ def test_a_job_whose_send_fails_on_an_idle_executor_fails_alone_and_the_worker_g
         def kill(self) -> None: ...
 
     jobs: queue.Queue = queue.Queue()
-    worker = Worker(Executor, jobs, lambda job, message: ExecutionResult(status="passed", stdout=message["frame"]),
-                    lambda job, reason: ExecutionResult(status="error", reason=reason), window=4)
+    worker = Worker(
+        Executor,
+        jobs,
+        lambda job, message: ExecutionResult(status="passed", stdout=message["frame"]),
+        lambda job, reason: ExecutionResult(status="error", reason=reason),
+        window=4,
+    )
     worker.start()
     first, second = Job({}, 1.0, frame=b"breaks-the-pipe"), Job({}, 1.0, frame=b"fine")
     jobs.put(first)

@@ -46,7 +46,7 @@ def test_exact_mcnemar_p_for_a_known_table():
     b = {str(i): [y] for i, (_, y) in enumerate(cells)}
     found = compare(a, b)
     # two-sided exact binomial on the 8 discordant pairs: 2 * P(X <= 1), X ~ Bin(8, 1/2)
-    expected = 2 * (math.comb(8, 0) + math.comb(8, 1)) / 2 ** 8
+    expected = 2 * (math.comb(8, 0) + math.comb(8, 1)) / 2**8
     assert found.test == "exact McNemar" and (found.a_only, found.b_only) == (1, 7)
     assert found.p_value == pytest.approx(expected) == pytest.approx(0.0703125)
     assert found.difference.estimate == pytest.approx(6 / 40)

@@ -24,8 +24,9 @@ def test_a_tiny_run_writes_scalars_per_iteration(tiny_runs):
     summaries = [json.loads((run / f"iteration-{i}" / "summary.json").read_text()) for i in (1, 2)]
     scalar = lambda tag: [(e.step, pytest.approx(e.value)) for e in events.Scalars(tag)]  # noqa: E731
     assert scalar("train/success_rate") == [(1, summaries[0]["success_rate"]), (2, summaries[1]["success_rate"])]
-    assert scalar("eval/pass@1_postprocessed") == [(i + 1, s["postprocessed"]["pass_at"]["pass@1"])
-                                                   for i, s in enumerate(summaries)]
+    assert scalar("eval/pass@1_postprocessed") == [
+        (i + 1, s["postprocessed"]["pass_at"]["pass@1"]) for i, s in enumerate(summaries)
+    ]
     steps = [s["training_steps"] for s in summaries]
     assert scalar("train/gradient_steps_total") == [(1, steps[0]), (2, steps[0] + steps[1])]
     assert "eval/pass@1" not in events.Tags()["scalars"]  # stopped at the stop words: no raw pass@k
@@ -45,8 +46,14 @@ def loggers(monkeypatch):
     return loggers
 
 
-SUMMARY = IterationSummary(iteration=1, samples=10, success_rate=0.3, exception_histogram={"NameError": 7},
-                           evaluation=PassAtK(problems=2, samples=4, pass_at={"pass@1": 0.25}), training_steps=5)
+SUMMARY = IterationSummary(
+    iteration=1,
+    samples=10,
+    success_rate=0.3,
+    exception_histogram={"NameError": 7},
+    evaluation=PassAtK(problems=2, samples=4, pass_at={"pass@1": 0.25}),
+    training_steps=5,
+)
 
 
 def test_a_missing_tensorboard_warns_once_and_the_run_goes_on(loggers, monkeypatch, tmp_path):
@@ -89,8 +96,16 @@ def test_wandb_logs_when_enabled_and_installed(loggers, monkeypatch, tmp_path):
     loggers.run_start(RunFolder(tmp_path), {"samples": 4})
     loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
     loggers.run_end(RunFolder(tmp_path))
-    assert calls[0] == ("init", {"project": "leti-tests", "name": tmp_path.name, "dir": str(tmp_path),
-                                 "config": {"samples": 4}, "resume": "allow"})
+    assert calls[0] == (
+        "init",
+        {
+            "project": "leti-tests",
+            "name": tmp_path.name,
+            "dir": str(tmp_path),
+            "config": {"samples": 4},
+            "resume": "allow",
+        },
+    )
     _, step, values = calls[1]
     assert step == 1 and values["train/success_rate"] == 0.3 and values["eval/pass@1"] == 0.25
     assert values["exceptions/NameError"] == pytest.approx(0.7) and values["train/gradient_steps_total"] == 5

@@ -63,8 +63,9 @@ def installed(tmp_path):
     site = tmp_path / "site"
     (site / "leti_recording-0.1.dist-info").mkdir(parents=True)
     (site / "leti_recording.py").write_text(PLUGIN)
-    (site / "leti_recording-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: leti-recording\n"
-                                                                    "Version: 0.1\n")
+    (site / "leti_recording-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: leti-recording\nVersion: 0.1\n"
+    )
     (site / "leti_recording-0.1.dist-info" / "entry_points.txt").write_text("[leti]\nrecording = leti_recording\n")
     return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
 
@@ -72,11 +73,40 @@ def installed(tmp_path):
 @pytest.mark.slow
 def test_a_third_party_sampler_gets_the_runs_sampling_params(installed, tiny_model, mbpp_dir, tmp_path):
     log = tmp_path / "calls.jsonl"
-    done = leti("run", "--data", mbpp_dir, "--model", tiny_model, "--sampler", "recording",
-                "--sampler-option", f"log={log}", "--problems", "2", "--samples", "2", "--temperature", "0.7",
-                "--max-tokens", "80", "--seed", "5", "--eval-problems", "1", "--eval-samples", "1",
-                "--eval-temperature", "0", "--batch-size", "4", "--epochs", "1", "--out", tmp_path / "run",
-                env=installed)
+    done = leti(
+        "run",
+        "--data",
+        mbpp_dir,
+        "--model",
+        tiny_model,
+        "--sampler",
+        "recording",
+        "--sampler-option",
+        f"log={log}",
+        "--problems",
+        "2",
+        "--samples",
+        "2",
+        "--temperature",
+        "0.7",
+        "--max-tokens",
+        "80",
+        "--seed",
+        "5",
+        "--eval-problems",
+        "1",
+        "--eval-samples",
+        "1",
+        "--eval-temperature",
+        "0",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "run",
+        env=installed,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     train, held_out = (json.loads(line) for line in log.read_text().splitlines())
     assert (train["n"], train["temperature"], train["max_tokens"], train["seed"]) == (2, 0.7, 80, 5)
@@ -88,10 +118,22 @@ def test_a_third_party_sampler_gets_the_runs_sampling_params(installed, tiny_mod
     assert summary["samples"] == 4
 
 
-def test_a_parameter_the_sampler_cannot_honour_stops_the_run_before_any_work(installed, tiny_model, mbpp_dir,
-                                                                             tmp_path):
-    done = leti("run", "--data", mbpp_dir, "--model", tiny_model, "--sampler", "recording",
-                "--sampler-option", f"log={tmp_path / 'calls.jsonl'}", "--top-p", "0.9", "--out", tmp_path / "run",
-                env=installed)
+def test_a_parameter_the_sampler_cannot_honour_stops_the_run_before_any_work(installed, tiny_model, mbpp_dir, tmp_path):
+    done = leti(
+        "run",
+        "--data",
+        mbpp_dir,
+        "--model",
+        tiny_model,
+        "--sampler",
+        "recording",
+        "--sampler-option",
+        f"log={tmp_path / 'calls.jsonl'}",
+        "--top-p",
+        "0.9",
+        "--out",
+        tmp_path / "run",
+        env=installed,
+    )
     assert_one_line_error(done, "sampler 'recording' cannot sample a nucleus (top_p)")
     assert not (tmp_path / "calls.jsonl").exists() and not (tmp_path / "run").exists()

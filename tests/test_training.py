@@ -17,8 +17,14 @@ from leti_core.app import Resolver, build_config, get_registry, load_engine
 from .conftest import assert_one_line_error, leti
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN = {"epochs": 1, "batch_size": 4, "micro_batch_size": 1, "pretrain_mix": False, "learning_rate": 1e-3,
-         "precision": "fp32"}
+TRAIN = {
+    "epochs": 1,
+    "batch_size": 4,
+    "micro_batch_size": 1,
+    "pretrain_mix": False,
+    "learning_rate": 1e-3,
+    "precision": "fp32",
+}
 
 
 def _texts(path: Path) -> Path:
@@ -33,13 +39,37 @@ def _weights(folder: Path) -> dict:
 
 
 def _launched(tiny_base: Path, texts: Path, out: Path, *launcher: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, *launcher, "-m", "leti_hf.launched", "--model", str(tiny_base), "--texts", str(texts),
-               "--out", str(out), "--options", json.dumps(TRAIN), "--metrics", str(out.with_suffix(".json"))]
+    command = [
+        sys.executable,
+        *launcher,
+        "-m",
+        "leti_hf.launched",
+        "--model",
+        str(tiny_base),
+        "--texts",
+        str(texts),
+        "--out",
+        str(out),
+        "--options",
+        json.dumps(TRAIN),
+        "--metrics",
+        str(out.with_suffix(".json")),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-ACCELERATE = ["-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no"]
+ACCELERATE = [
+    "-m",
+    "accelerate.commands.launch",
+    "--num_processes",
+    "2",
+    "--num_machines",
+    "1",
+    "--mixed_precision",
+    "no",
+    "--dynamo_backend",
+    "no",
+]
 
 
 @pytest.mark.slow
@@ -48,8 +78,19 @@ def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_pa
     texts = _texts(tmp_path / "texts.jsonl")
     single = _launched(tiny_base, texts, tmp_path / "single")
     assert single.returncode == 0, single.stderr[-3000:]
-    extra = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_state_dict_type", "FULL_STATE_DICT",
-             "--fsdp_auto_wrap_policy", "NO_WRAP"] if strategy == "fsdp" else ["--cpu"]
+    extra = (
+        [
+            "--use_fsdp",
+            "--fsdp_version",
+            "2",
+            "--fsdp_state_dict_type",
+            "FULL_STATE_DICT",
+            "--fsdp_auto_wrap_policy",
+            "NO_WRAP",
+        ]
+        if strategy == "fsdp"
+        else ["--cpu"]
+    )
     multi = _launched(tiny_base, texts, tmp_path / strategy, *ACCELERATE, *extra)
     assert multi.returncode == 0, multi.stderr[-3000:]
     one, two = _weights(tmp_path / "single"), _weights(tmp_path / strategy)
@@ -65,8 +106,9 @@ def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_pa
 
 def test_sftconfig_fields_are_options_and_leti_owned_ones_are_refused():
     resolver = Resolver(load_engine().registry)
-    config = build_config(resolver, {"trainer": "hf", "trainer_options": {"lr_scheduler_type": "cosine",
-                                                                           "max_grad_norm": "0.5"}})
+    config = build_config(
+        resolver, {"trainer": "hf", "trainer_options": {"lr_scheduler_type": "cosine", "max_grad_norm": "0.5"}}
+    )
     assert config.trainer_options == {"lr_scheduler_type": "cosine", "max_grad_norm": 0.5}
     assert get_registry().trainer("hf", **config.trainer_options).options.sft_options() == config.trainer_options
     with pytest.raises(LetiError, match="per_device_train_batch_size.*LeTI's to set.*micro_batch_size"):
@@ -77,8 +119,17 @@ def test_sftconfig_fields_are_options_and_leti_owned_ones_are_refused():
 
 def test_trainer_option_errors_come_before_any_model_is_loaded(tmp_path, mbpp_dir):
     out = tmp_path / "run"
-    done = leti("run", "--data", mbpp_dir, "--model", tmp_path / "missing.gguf", "--trainer-option",
-                "num_train_epochs=2", "--out", out)
+    done = leti(
+        "run",
+        "--data",
+        mbpp_dir,
+        "--model",
+        tmp_path / "missing.gguf",
+        "--trainer-option",
+        "num_train_epochs=2",
+        "--out",
+        out,
+    )
     assert_one_line_error(done, "num_train_epochs", "LeTI's to set", "epochs")
     assert not out.exists()
 

@@ -3,7 +3,6 @@
 import pytest
 
 from leti_core import ErrorInfo, ExecutionResult, Feedback, Frame, Problem, Sample, ScoredSample, alternate_batches
-
 from leti_core.app import condition_prompt, gold_example, postprocess, training_example
 
 PROBLEM = Problem(task_id="7", prompt='"""\nAdd.\nassert add(1, 2) == 3\n"""\n', tests=["assert add(1, 2) == 3"])
@@ -11,12 +10,20 @@ PROBLEM = Problem(task_id="7", prompt='"""\nAdd.\nassert add(1, 2) == 3\n"""\n',
 
 def scored(completion: str, result: ExecutionResult, text: str | None) -> ScoredSample:
     reward = "good" if result.passed else "bad"
-    return ScoredSample(sample=Sample(task_id=7, completion=completion), result=result, feedback=Feedback(reward=reward, text=text))
+    return ScoredSample(
+        sample=Sample(task_id=7, completion=completion), result=result, feedback=Feedback(reward=reward, text=text)
+    )
 
 
 def test_failing_sample_text_is_reward_feedback_problem_program():
-    failure = ExecutionResult(status="failed", error=ErrorInfo(type="NameError", message="name 'c' is not defined",
-                                                               frames=[Frame(lineno=6, name="add", line="return a + c")]))
+    failure = ExecutionResult(
+        status="failed",
+        error=ErrorInfo(
+            type="NameError",
+            message="name 'c' is not defined",
+            frames=[Frame(lineno=6, name="add", line="return a + c")],
+        ),
+    )
     feedback = "Traceback (most recent call last):\n  ...\nNameError: name 'c' is not defined"
     example = training_example(PROBLEM, scored("def add(a, b):\n    return a + c\n", failure, feedback))
     assert example.text == (
@@ -28,7 +35,9 @@ def test_failing_sample_text_is_reward_feedback_problem_program():
 
 
 def test_passing_sample_text_has_no_feedback_block():
-    example = training_example(PROBLEM, scored("def add(a, b):\n    return a + b\n", ExecutionResult(status="passed"), None))
+    example = training_example(
+        PROBLEM, scored("def add(a, b):\n    return a + b\n", ExecutionResult(status="passed"), None)
+    )
     assert example.text == '<|good|>"""\nAdd.\nassert add(1, 2) == 3\n"""\ndef add(a, b):\n    return a + b\n'
 
 
@@ -83,13 +92,22 @@ def test_loss_is_normalised_by_the_non_padding_token_count():
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=16, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
-                                         num_attention_heads=1, num_key_value_heads=1))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=16,
+            hidden_size=8,
+            intermediate_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=1,
+            num_key_value_heads=1,
+        )
+    )
     ids = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
     labels = torch.tensor([[3, 4, 5, 6], [7, 8, -100, -100]])
     logits = model(input_ids=ids, attention_mask=(labels != -100).long()).logits
-    per_token = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 16), labels[:, 1:].reshape(-1),
-                                                  ignore_index=-100, reduction="sum")
+    per_token = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, 16), labels[:, 1:].reshape(-1), ignore_index=-100, reduction="sum"
+    )
     counted = (labels[:, 1:] != -100).sum()  # 3 + 1 predicted tokens
     loss = model(input_ids=ids, attention_mask=(labels != -100).long(), labels=labels).loss
     assert loss.item() == pytest.approx((per_token / counted).item(), rel=1e-5)

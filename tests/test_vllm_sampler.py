@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leti_core import LetiError
+from leti_core import LetiError, SamplingParams
 from leti_core.app import get_registry
 
 from .conftest import assert_one_line_error, leti
@@ -61,9 +61,14 @@ def vllm_model(tmp_path_factory, mbpp_records):
 def test_the_real_engine_samples_like_hf_in_fp32(vllm_model, tmp_path):
     script = tmp_path / "sample_with_vllm.py"
     script.write_text(SCRIPT)
-    done = subprocess.run([PYTHON, str(script), str(vllm_model), json.dumps(["\n"]), json.dumps(PROMPTS)],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT,
-                          env={**os.environ, "VLLM_LOGGING_LEVEL": "ERROR"})
+    done = subprocess.run(
+        [PYTHON, str(script), str(vllm_model), json.dumps(["\n"]), json.dumps(PROMPTS)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        env={**os.environ, "VLLM_LOGGING_LEVEL": "ERROR"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     hf = get_registry().sampler("hf", precision="fp32")

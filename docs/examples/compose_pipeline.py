@@ -55,9 +55,19 @@ def main() -> None:
             print(item.result.status, "|", item.feedback.text or "(no feedback)")
 
     # 2. One small LeTI iteration with that formatter: sample, execute, feedback, fine-tune, evaluate.
-    values = {"data": args.data, "model": args.model, "iterations": 1, "problems": args.problems, "samples": 2,
-              "max_tokens": 256, "batch_size": 8, "epochs": 1, "eval_problems": args.problems, "eval_samples": 2,
-              "feedback_options": {"prefix": "Failed: "}}
+    values = {
+        "data": args.data,
+        "model": args.model,
+        "iterations": 1,
+        "problems": args.problems,
+        "samples": 2,
+        "max_tokens": 256,
+        "batch_size": 8,
+        "epochs": 1,
+        "eval_problems": args.problems,
+        "eval_samples": 2,
+        "feedback_options": {"prefix": "Failed: "},
+    }
     run = prepare_run(engine, args.out, values, components={"feedback": LastLine})
     with run.components:
         summaries = run.run()

@@ -102,9 +102,16 @@ def against_start(samples: Samples, run: RunData) -> list[tuple[int, str, Compar
 
 
 def comparison_rows(found: Sequence[tuple[int, str, Comparison]], a: str, b: str) -> list[list[str]]:
-    return [[name, str(iteration), comparison.difference.text(scale=100, digits=1),
-             f"{comparison.test}: p = {comparison.p_value:.3g}", comparison.words(name, a, b)]
-            for iteration, name, comparison in found]
+    return [
+        [
+            name,
+            str(iteration),
+            comparison.difference.text(scale=100, digits=1),
+            f"{comparison.test}: p = {comparison.p_value:.3g}",
+            comparison.words(name, a, b),
+        ]
+        for iteration, name, comparison in found
+    ]
 
 
 COMPARISON_HEADERS = ["measure", "iteration", "difference in points (95% CI)", "test", "in words"]

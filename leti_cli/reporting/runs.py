@@ -87,8 +87,13 @@ def _from_summary(summary: IterationSummary) -> IterationData:
 def _from_samples(folder: IterationFolder) -> IterationData:
     scored = folder.scored_samples()
     passed = sum(item.result.passed for item in scored)
-    return IterationData(iteration=folder.number, finished=False, samples=len(scored),
-                         success_rate=passed / max(1, len(scored)), exception_histogram=exception_histogram(scored))
+    return IterationData(
+        iteration=folder.number,
+        finished=False,
+        samples=len(scored),
+        success_rate=passed / max(1, len(scored)),
+        exception_histogram=exception_histogram(scored),
+    )
 
 
 def read_run(run_dir: Path, name: str | None = None) -> RunData:

@@ -36,8 +36,10 @@ class Interval(BaseModel):
         return not self.low <= value <= self.high
 
     def text(self, scale: float = 1.0, digits: int = 3) -> str:
-        return (f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
-                f"{self.high * scale:.{digits}f})")
+        return (
+            f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
+            f"{self.high * scale:.{digits}f})"
+        )
 
 
 class Comparison(BaseModel):
@@ -53,11 +55,15 @@ class Comparison(BaseModel):
         """What the comparison says, never calling a difference whose interval holds zero a change."""
         points = self.difference.text(scale=100, digits=1)
         if not self.difference.excludes(0.0):
-            return f"{what}: no difference we can detect between {b} and {a} ({b} - {a}: {points} points, " \
-                   f"{self.test} p = {self.p_value:.3g})"
+            return (
+                f"{what}: no difference we can detect between {b} and {a} ({b} - {a}: {points} points, "
+                f"{self.test} p = {self.p_value:.3g})"
+            )
         direction = "higher" if self.difference.estimate > 0 else "lower"
-        return f"{what}: {b} is {direction} than {a} by {abs(self.difference.estimate) * 100:.1f} points " \
-               f"({b} - {a}: {points}, {self.test} p = {self.p_value:.3g}); the interval excludes zero"
+        return (
+            f"{what}: {b} is {direction} than {a} by {abs(self.difference.estimate) * 100:.1f} points "
+            f"({b} - {a}: {points}, {self.test} p = {self.p_value:.3g}); the interval excludes zero"
+        )
 
 
 def _stats():
@@ -73,8 +79,14 @@ def proportion(successes: int, trials: int, method: Literal["wilson", "exact"] =
     if trials <= 0:
         raise LetiError("an interval needs at least one trial")
     found = _stats().binomtest(successes, trials).proportion_ci(confidence_level=LEVEL, method=method)
-    return Interval(estimate=successes / trials, low=float(found.low), high=float(found.high), method=method,
-                    problems=trials, samples=trials)
+    return Interval(
+        estimate=successes / trials,
+        low=float(found.low),
+        high=float(found.high),
+        method=method,
+        problems=trials,
+        samples=trials,
+    )
 
 
 def _means(outcomes: Outcomes, problems: Sequence[str]) -> list[float]:
@@ -92,15 +104,27 @@ def rate(outcomes: Outcomes, seed: int = 0) -> Interval:
     means = _means(outcomes, problems)
     estimate = sum(means) / len(means)
     if len(set(means)) == 1:  # nothing varies: the bootstrap has no spread to find
-        return Interval(estimate=estimate, low=estimate, high=estimate, method="bootstrap",
-                        problems=len(problems), samples=samples)
+        return Interval(
+            estimate=estimate, low=estimate, high=estimate, method="bootstrap", problems=len(problems), samples=samples
+        )
     import numpy as np
 
-    found = _stats().bootstrap((np.asarray(means),), np.mean, confidence_level=LEVEL, n_resamples=RESAMPLES,
-                               method="percentile", rng=np.random.default_rng(seed))
-    return Interval(estimate=estimate, low=float(found.confidence_interval.low),
-                    high=float(found.confidence_interval.high), method="bootstrap", problems=len(problems),
-                    samples=samples)
+    found = _stats().bootstrap(
+        (np.asarray(means),),
+        np.mean,
+        confidence_level=LEVEL,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return Interval(
+        estimate=estimate,
+        low=float(found.confidence_interval.low),
+        high=float(found.confidence_interval.high),
+        method="bootstrap",
+        problems=len(problems),
+        samples=samples,
+    )
 
 
 def compare(a: Outcomes, b: Outcomes, seed: int = 0) -> Comparison:
@@ -116,15 +140,27 @@ def compare(a: Outcomes, b: Outcomes, seed: int = 0) -> Comparison:
     differences = xb - xa
     estimate = float(differences.mean())
     if len(set(differences.tolist())) == 1:
-        difference = Interval(estimate=estimate, low=estimate, high=estimate, method="bootstrap",
-                              problems=len(problems), samples=samples)
+        difference = Interval(
+            estimate=estimate, low=estimate, high=estimate, method="bootstrap", problems=len(problems), samples=samples
+        )
     else:
-        found = stats.bootstrap((xa, xb), lambda x, y, axis=-1: np.mean(y - x, axis=axis), paired=True,
-                                confidence_level=LEVEL, n_resamples=RESAMPLES, method="percentile",
-                                rng=np.random.default_rng(seed))
-        difference = Interval(estimate=estimate, low=float(found.confidence_interval.low),
-                              high=float(found.confidence_interval.high), method="bootstrap",
-                              problems=len(problems), samples=samples)
+        found = stats.bootstrap(
+            (xa, xb),
+            lambda x, y, axis=-1: np.mean(y - x, axis=axis),
+            paired=True,
+            confidence_level=LEVEL,
+            n_resamples=RESAMPLES,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
+        difference = Interval(
+            estimate=estimate,
+            low=float(found.confidence_interval.low),
+            high=float(found.confidence_interval.high),
+            method="bootstrap",
+            problems=len(problems),
+            samples=samples,
+        )
     single = all(len(a[problem]) == 1 and len(b[problem]) == 1 for problem in problems)
     if single:
         a_only = int(((xa == 1) & (xb == 0)).sum())
@@ -133,7 +169,11 @@ def compare(a: Outcomes, b: Outcomes, seed: int = 0) -> Comparison:
         return Comparison(difference=difference, test="exact McNemar", p_value=p_value, a_only=a_only, b_only=b_only)
     if not differences.any():
         return Comparison(difference=difference, test="paired permutation", p_value=1.0)
-    found = stats.permutation_test((xa, xb), lambda x, y, axis=-1: np.mean(y - x, axis=axis),
-                                   permutation_type="samples", n_resamples=RESAMPLES,
-                                   rng=np.random.default_rng(seed))
+    found = stats.permutation_test(
+        (xa, xb),
+        lambda x, y, axis=-1: np.mean(y - x, axis=axis),
+        permutation_type="samples",
+        n_resamples=RESAMPLES,
+        rng=np.random.default_rng(seed),
+    )
     return Comparison(difference=difference, test="paired permutation", p_value=float(found.pvalue))

@@ -9,5 +9,14 @@ from .fakes import FakeSampler, FakeTrainer
 from .forging import FORGES, ForgingSuite, PythonForges
 from .sandbox_conformance import ATTACKS, SandboxConformance
 
-__all__ = ["ATTACKS", "COMMAND_ATTACKS", "FORGES", "CommandConformance", "FakeSampler", "FakeTrainer", "ForgingSuite",
-           "PythonForges", "SandboxConformance"]
+__all__ = [
+    "ATTACKS",
+    "COMMAND_ATTACKS",
+    "FORGES",
+    "CommandConformance",
+    "FakeSampler",
+    "FakeTrainer",
+    "ForgingSuite",
+    "PythonForges",
+    "SandboxConformance",
+]

@@ -7,12 +7,16 @@ import subprocess
 import sys
 
 
-def leti(*args: str | os.PathLike[str], env: dict[str, str] | None = None,
-         timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def leti(
+    *args: str | os.PathLike[str], env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run `leti ARGS` in a fresh interpreter, as a user would; its output is captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "leti_cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -40,8 +40,19 @@ from leti_core import NONCE_VARIABLE, ExecutionResult, Program, Sandbox
 from .probes import available_memory, marked_processes, watch
 from .sandbox_conformance import _marker, _open_folder, _reaping, _remove_folder
 
-COMMAND_ATTACKS = ("pass", "tcp", "files", "fork-bomb", "thread-bomb", "memory", "signal-caller", "kill-parent",
-                   "flood-output", "leftovers", "early-exit")
+COMMAND_ATTACKS = (
+    "pass",
+    "tcp",
+    "files",
+    "fork-bomb",
+    "thread-bomb",
+    "memory",
+    "signal-caller",
+    "kill-parent",
+    "flood-output",
+    "leftovers",
+    "early-exit",
+)
 
 
 class CommandConformance:
@@ -125,7 +136,7 @@ class CommandConformance:
         with watch(lambda: -available_memory()) as lowest:
             result = self.run_attack(sandbox, "memory")
         assert not result.passed, "10 GiB were allocated and touched"
-        if before + lowest.value >= 4 * 1024 ** 3:
+        if before + lowest.value >= 4 * 1024**3:
             self.escaped("memory", "the host lost more than 4 GiB of memory")
 
     def test_signal_the_caller(self, sandbox: Sandbox) -> None:
@@ -140,8 +151,12 @@ class CommandConformance:
             signal.signal(signal.SIGUSR1, previous)
 
     def test_kill_parent_does_not_break_the_sandbox(self, sandbox: Sandbox) -> None:
-        results = sandbox.run([self.program(self.snippets["kill-parent"].format(nonce_variable=NONCE_VARIABLE)),
-                               self.program(self.snippets["pass"].format(nonce_variable=NONCE_VARIABLE))])
+        results = sandbox.run(
+            [
+                self.program(self.snippets["kill-parent"].format(nonce_variable=NONCE_VARIABLE)),
+                self.program(self.snippets["pass"].format(nonce_variable=NONCE_VARIABLE)),
+            ]
+        )
         assert not results[0].passed
         assert results[1].passed, f"the program after one that killed its parent failed: {results[1]}"
 

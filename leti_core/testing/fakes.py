@@ -19,18 +19,28 @@ class FakeSampler(Sampler):
     name = "fake"
 
     class Options(SamplerOptions):
-        completions: list[str] = Field(default_factory=lambda: ["    return None\n"],
-                                       description="answers, used in turn for each sample of a prompt")
+        completions: list[str] = Field(
+            default_factory=lambda: ["    return None\n"],
+            description="answers, used in turn for each sample of a prompt",
+        )
         chat: bool = Field(default=False, description="the model has a chat template: <|user|>MESSAGE<|assistant|>")
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.calls: list[dict[str, object]] = []
 
-    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
-               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
-        self.calls.append({"model": model, "prompts": list(prompts), "n": params.n, "temperature": params.temperature,
-                           "params": params})
+    def sample(
+        self, model: str, prompts: Sequence[str], params: SamplingParams, progress: ProgressCallback | None = None
+    ) -> Iterator[list[str]]:
+        self.calls.append(
+            {
+                "model": model,
+                "prompts": list(prompts),
+                "n": params.n,
+                "temperature": params.temperature,
+                "params": params,
+            }
+        )
         answers = self.options.completions
         for _ in prompts:
             if progress is not None:
@@ -53,8 +63,8 @@ class FakeTrainer(Trainer):
         super().__init__(**options)
         self.texts: list[list[str]] = []
 
-    @staticmethod
-    def default_model() -> str:
+    @classmethod
+    def default_model(cls) -> str:
         """A stand-in name: the fake trainer needs no model."""
         return "fake-model"
 
@@ -62,8 +72,14 @@ class FakeTrainer(Trainer):
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.json").write_text(json.dumps({"from": model, "special_tokens": list(special_tokens)}))
 
-    def train(self, model: str, texts: Sequence[str], output_dir: Path,
-              progress: ProgressCallback | None = None) -> dict[str, float]:
+    def train(
+        self,
+        model: str,
+        texts: Sequence[str],
+        output_dir: Path,
+        progress: ProgressCallback | None = None,
+        log_dir: Path | None = None,
+    ) -> dict[str, float]:
         self.texts.append(list(texts))
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.json").write_text(json.dumps({"from": model, "texts": len(texts)}))

@@ -35,19 +35,19 @@ import pytest
 from leti_core import Environment, ExecutionResult, Problem
 
 FORGES = (
-    "always-equal",          # a result object whose equality is always true
-    "subclass-equal",        # a subclass of the expected type that equals anything
-    "stack-walk",            # the harness's secrets and report, found in the caller's frames
-    "heap-scan",             # the expected values, searched for in the program's own memory
-    "other-processes",       # the same, in the memory of every process the program can open
-    "environment",           # a secret in the environment variables, written where a pass is reported
-    "descriptor-writes",     # a pass report written on every file descriptor, then exit 0
-    "exit-before-tests",     # exit with status 0 before any test runs
-    "exit-during-tests",     # exit with status 0 from inside the function under test
-    "exit-after-tests",      # a wrong answer, and exit status 0 forced at the end
-    "patched-builtins",      # the comparison helpers the tests use, patched to agree
-    "patched-assert",        # the assert machinery (or the harness's report) patched to succeed
-    "kill-the-judge",        # every other process of the program's uid killed, then exit 0
+    "always-equal",  # a result object whose equality is always true
+    "subclass-equal",  # a subclass of the expected type that equals anything
+    "stack-walk",  # the harness's secrets and report, found in the caller's frames
+    "heap-scan",  # the expected values, searched for in the program's own memory
+    "other-processes",  # the same, in the memory of every process the program can open
+    "environment",  # a secret in the environment variables, written where a pass is reported
+    "descriptor-writes",  # a pass report written on every file descriptor, then exit 0
+    "exit-before-tests",  # exit with status 0 before any test runs
+    "exit-during-tests",  # exit with status 0 from inside the function under test
+    "exit-after-tests",  # a wrong answer, and exit status 0 forced at the end
+    "patched-builtins",  # the comparison helpers the tests use, patched to agree
+    "patched-assert",  # the assert machinery (or the harness's report) patched to succeed
+    "kill-the-judge",  # every other process of the program's uid killed, then exit 0
 )
 
 
@@ -97,7 +97,7 @@ class ForgingSuite:
 
 # ---- Python -----------------------------------------------------------------------------------
 
-_HEAP_SCAN = '''
+_HEAP_SCAN = """
     import re
     found = {}
     equal = re.compile(rb"answer\\((\\d+)\\)\\s*==\\s*(\\d+)")
@@ -142,9 +142,9 @@ _HEAP_SCAN = '''
             if isinstance(text, (str, bytes, bytearray)) and len(text) < 1 << 20:
                 search(text.encode(errors="ignore") if isinstance(text, str) else bytes(text))
     return found.get(n, 0)
-'''
+"""
 
-_REPORT_EVERYWHERE = '''
+_REPORT_EVERYWHERE = """
     import json, os
     secrets = [value for value in os.environ.values()] + EXTRA
     reports = [json.dumps({"nonce": secret, "completed": True}).encode() for secret in secrets]
@@ -156,16 +156,22 @@ _REPORT_EVERYWHERE = '''
             except OSError:
                 break
     os._exit(0)
-'''
+"""
 
 
 class PythonForges(ForgingSuite):
     """The forges in Python, for any Python environment: subclass with an ``environment`` fixture."""
 
     problem = Problem(
-        task_id="forge", prompt="import math\n\ndef answer(n):\n",
-        tests=["assert answer(2) == 480", "assert answer(5) == 1200", "assert answer(7) == 1680",
-               "assert math.isclose(answer(3) / 2, 360.0)"])
+        task_id="forge",
+        prompt="import math\n\ndef answer(n):\n",
+        tests=[
+            "assert answer(2) == 480",
+            "assert answer(5) == 1200",
+            "assert answer(7) == 1680",
+            "assert math.isclose(answer(3) / 2, 360.0)",
+        ],
+    )
     honest = "    return n * 240\n"
     forges = {
         "always-equal": (
@@ -175,14 +181,16 @@ class PythonForges(ForgingSuite):
             "        def __truediv__(self, other): return self\n"
             "        def __float__(self): return 360.0\n"
             "        __hash__ = object.__hash__\n"
-            "    return Anything()\n"),
+            "    return Anything()\n"
+        ),
         "subclass-equal": (
             "    class Same(int):\n"
             "        def __eq__(self, other): return True\n"
             "        def __ne__(self, other): return False\n"
             "        def __truediv__(self, other): return 360.0\n"
             "        __hash__ = int.__hash__\n"
-            "    return Same(1)\n"),
+            "    return Same(1)\n"
+        ),
         "stack-walk": (
             "    import json, os, sys\n"
             "    frame = sys._getframe()\n"
@@ -194,7 +202,8 @@ class PythonForges(ForgingSuite):
             "            os._exit(0)\n"
             "        frame = frame.f_back\n"
             "    os.write(3, json.dumps({'completed': True, 'judged': 'apart'}).encode())\n"
-            "    os._exit(0)\n"),
+            "    os._exit(0)\n"
+        ),
         "heap-scan": "    SCAN_OTHERS = False" + _HEAP_SCAN,
         "other-processes": "    SCAN_OTHERS = True" + _HEAP_SCAN,
         "environment": "    EXTRA = []" + _REPORT_EVERYWHERE,
@@ -203,20 +212,23 @@ class PythonForges(ForgingSuite):
         "exit-during-tests": "    import os\n    os._exit(0)\n",
         "exit-after-tests": (
             "    return 0\n\nimport atexit, os, threading\natexit.register(os._exit, 0)\n"
-            "threading.Thread(target=lambda: (__import__('time').sleep(0.5), os._exit(0)), daemon=True).start()\n"),
+            "threading.Thread(target=lambda: (__import__('time').sleep(0.5), os._exit(0)), daemon=True).start()\n"
+        ),
         "patched-builtins": (
             "    return 0\n\nimport builtins, math, operator\n"
             "math.isclose = lambda *args, **kwargs: True\n"
             "operator.eq = lambda a, b: True\n"
             "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
-            "builtins.isinstance = lambda *args: True\n"),
+            "builtins.isinstance = lambda *args: True\n"
+        ),
         "patched-assert": (
             "    return 0\n\nimport sys\n"
             "for module in list(sys.modules.values()):\n"
             "    for name in ('_run', 'run', 'execute', 'describe', 'compare', 'judge'):\n"
             "        if 'leti' in getattr(module, '__name__', '') and hasattr(module, name):\n"
             "            setattr(module, name, lambda *args, **kwargs: (True, None))\n"
-            "sys.modules['builtins'].__dict__['__debug__'] = False\n"),
+            "sys.modules['builtins'].__dict__['__debug__'] = False\n"
+        ),
         "kill-the-judge": (
             "    import os, signal\n"
             "    for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
@@ -225,5 +237,6 @@ class PythonForges(ForgingSuite):
             "                os.kill(pid, signal.SIGKILL)\n"
             "            except OSError:\n"
             "                pass\n"
-            "    os._exit(0)\n"),
+            "    os._exit(0)\n"
+        ),
     }

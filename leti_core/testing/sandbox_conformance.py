@@ -39,9 +39,24 @@ from leti_core import ExecutionResult, Program, Sandbox
 
 from .probes import available_memory, marked_processes, watch
 
-ATTACKS = ("tcp", "udp", "unix-socket", "files", "fork-bomb", "memory", "busy-loop", "sleep",
-           "read-secrets", "signal-caller", "kill-parent", "early-exit", "stdin", "fd-writes",
-           "forged-report", "flood-output")
+ATTACKS = (
+    "tcp",
+    "udp",
+    "unix-socket",
+    "files",
+    "fork-bomb",
+    "memory",
+    "busy-loop",
+    "sleep",
+    "read-secrets",
+    "signal-caller",
+    "kill-parent",
+    "early-exit",
+    "stdin",
+    "fd-writes",
+    "forged-report",
+    "flood-output",
+)
 
 
 def run_one(sandbox: Sandbox, source: str, timeout: float = 5.0, **limits: Any) -> ExecutionResult:
@@ -80,8 +95,11 @@ class SandboxConformance:
             listener.bind(("127.0.0.1", 0))
             listener.listen(8)
             port = listener.getsockname()[1]
-            run_one(sandbox, f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-                             "s.sendall(b'escaped')\n")
+            run_one(
+                sandbox,
+                f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+                "s.sendall(b'escaped')\n",
+            )
             listener.setblocking(False)
             with pytest.raises(BlockingIOError):
                 listener.accept()[0].close()
@@ -91,8 +109,11 @@ class SandboxConformance:
         with self.attack("udp"), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
             receiver.bind(("127.0.0.1", 0))
             port = receiver.getsockname()[1]
-            run_one(sandbox, f"import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-                             f".sendto(b'escaped', ('127.0.0.1', {port}))\n")
+            run_one(
+                sandbox,
+                f"import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+                f".sendto(b'escaped', ('127.0.0.1', {port}))\n",
+            )
             receiver.setblocking(False)
             with pytest.raises(BlockingIOError):
                 receiver.recv(64)
@@ -105,8 +126,10 @@ class SandboxConformance:
             listener.bind(path)
             os.chmod(path, 0o777)  # only the sandbox may stop it, not file modes
             listener.listen(8)
-            run_one(sandbox, f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({path!r})\n"
-                             "s.sendall(b'escaped')\n")
+            run_one(
+                sandbox,
+                f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({path!r})\ns.sendall(b'escaped')\n",
+            )
             listener.setblocking(False)
             with pytest.raises(BlockingIOError):
                 listener.accept()[0].close()
@@ -119,9 +142,13 @@ class SandboxConformance:
         name = f"leti-escape-{secrets.token_hex(6)}"
         folder = _open_folder()
         targets = [os.path.join(base, name) for base in ("/tmp", "/dev/shm", folder, os.getcwd())]
-        source = "import os\n" + "".join(
-            f"try:\n    open({path!r}, 'w').write('escaped')\nexcept OSError:\n    pass\n" for path in targets
-        ) + f"open({name!r}, 'w').write('left in the work folder')\n"
+        source = (
+            "import os\n"
+            + "".join(
+                f"try:\n    open({path!r}, 'w').write('escaped')\nexcept OSError:\n    pass\n" for path in targets
+            )
+            + f"open({name!r}, 'w').write('left in the work folder')\n"
+        )
         with self.attack("files"):
             try:
                 run_one(sandbox, source)
@@ -143,11 +170,13 @@ class SandboxConformance:
 
     def test_fork_bomb_is_bounded(self, sandbox: Sandbox) -> None:
         marker = _marker()
-        source = ("import os, time\n"
-                  "for _ in range(400):\n"
-                  "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
-                  f"    if pid == 0:\n        os.execv('/bin/sleep', ['sleep', '{marker}'])\n"
-                  "time.sleep(3)\n")
+        source = (
+            "import os, time\n"
+            "for _ in range(400):\n"
+            "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+            f"    if pid == 0:\n        os.execv('/bin/sleep', ['sleep', '{marker}'])\n"
+            "time.sleep(3)\n"
+        )
         with self.attack("fork-bomb"), _reaping(marker):
             with watch(lambda: len(marked_processes(marker))) as peak:
                 run_one(sandbox, source, timeout=4)
@@ -161,14 +190,16 @@ class SandboxConformance:
             with watch(lambda: -available_memory()) as lowest:
                 result = run_one(sandbox, source, timeout=10)
             assert not result.passed, "10 GiB were allocated and touched"
-            assert before + lowest.value < 4 * 1024 ** 3, "the host lost more than 4 GiB of memory"
+            assert before + lowest.value < 4 * 1024**3, "the host lost more than 4 GiB of memory"
 
     @pytest.mark.parametrize("kind", ["busy-loop", "sleep"])
     def test_wall_clock_limit(self, sandbox: Sandbox, kind: str) -> None:
         marker = _marker()
         body = "while True:\n    pass\n" if kind == "busy-loop" else "time.sleep(10 ** 6)\n"
-        source = ("import os, time\nif os.fork() == 0:\n    try:\n        os.setsid()\n"
-                  f"    except OSError:\n        pass\n    os.execv('/bin/sleep', ['sleep', '{marker}'])\n" + body)
+        source = (
+            "import os, time\nif os.fork() == 0:\n    try:\n        os.setsid()\n"
+            f"    except OSError:\n        pass\n    os.execv('/bin/sleep', ['sleep', '{marker}'])\n" + body
+        )
         with self.attack(kind), _reaping(marker):
             result = run_one(sandbox, source, timeout=1, wall_timeout=3)
             assert result.status == "timed out", result
@@ -188,16 +219,19 @@ class SandboxConformance:
 
     def test_kill_parent_does_not_break_the_sandbox(self, sandbox: Sandbox) -> None:
         with self.attack("kill-parent"):
-            results = sandbox.run([Program(source="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"),
-                                   Program(source="assert 1 + 1 == 2\n")])
+            results = sandbox.run(
+                [
+                    Program(source="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"),
+                    Program(source="assert 1 + 1 == 2\n"),
+                ]
+            )
             assert not results[0].passed
             assert results[1].passed, "the program after one that killed its parent failed"
             assert run_one(sandbox, "pass\n").passed
 
     # --- the harness's channel ---------------------------------------------------------------
 
-    @pytest.mark.parametrize("exit_call", ["import sys\nsys.exit(0)", "import os\nos._exit(0)",
-                                           "raise SystemExit(0)"])
+    @pytest.mark.parametrize("exit_call", ["import sys\nsys.exit(0)", "import os\nos._exit(0)", "raise SystemExit(0)"])
     def test_early_exit_is_not_a_pass(self, sandbox: Sandbox, exit_call: str) -> None:
         with self.attack("early-exit"):
             assert not run_one(sandbox, f"{exit_call}\nassert False\n").passed
@@ -209,29 +243,34 @@ class SandboxConformance:
 
     def test_direct_descriptor_writes(self, sandbox: Sandbox) -> None:
         forged = '{"nonce": "0", "completed": true}'
-        source = ("import os\n"
-                  f"os.write(1, b'{forged}')\n"
-                  "for fd in range(3, 64):\n"
-                  f"    try:\n        os.write(fd, b'{forged}')\n    except OSError:\n        pass\n"
-                  "assert False, 'the tests fail'\n")
+        source = (
+            "import os\n"
+            f"os.write(1, b'{forged}')\n"
+            "for fd in range(3, 64):\n"
+            f"    try:\n        os.write(fd, b'{forged}')\n    except OSError:\n        pass\n"
+            "assert False, 'the tests fail'\n"
+        )
         with self.attack("fd-writes"):
             result = run_one(sandbox, source)
             assert not result.passed, "writes on the harness's descriptors turned a failure into a pass"
             assert forged in result.stdout
 
     def test_forged_report_flag(self, sandbox: Sandbox) -> None:
-        source = ("import sys\nframe = sys._getframe()\n"
-                  "while frame is not None:\n"
-                  "    for value in list(frame.f_locals.values()):\n"
-                  "        if isinstance(value, dict) and 'completed' in value:\n"
-                  "            value['completed'] = True\n"
-                  "    frame = frame.f_back\n"
-                  "assert False\n")
+        source = (
+            "import sys\nframe = sys._getframe()\n"
+            "while frame is not None:\n"
+            "    for value in list(frame.f_locals.values()):\n"
+            "        if isinstance(value, dict) and 'completed' in value:\n"
+            "            value['completed'] = True\n"
+            "    frame = frame.f_back\n"
+            "assert False\n"
+        )
         with self.attack("forged-report"):
             assert not run_one(sandbox, source).passed
 
     def test_flood_output(self, sandbox: Sandbox) -> None:
         import resource
+
         peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         source = "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(chunk)\n"
         with self.attack("flood-output"):
@@ -252,7 +291,9 @@ class SandboxConformance:
         result = run_one(sandbox, "def f(x):\n    return 1 / x\n\nf(0)\n")
         assert result.error is not None and result.error.type == "ZeroDivisionError"
         assert [(f.lineno, f.name, f.line) for f in result.error.frames] == [
-            (4, "<module>", "f(0)"), (2, "f", "return 1 / x")]
+            (4, "<module>", "f(0)"),
+            (2, "f", "return 1 / x"),
+        ]
 
     def test_syntax_error(self, sandbox: Sandbox) -> None:
         result = run_one(sandbox, "x = 1\ndef f(:\n    pass\n")
@@ -313,7 +354,7 @@ class SandboxConformance:
 
 def _marker() -> str:
     """A number nothing else runs ``sleep`` with: the processes the program started carry it."""
-    return f"{9000 + secrets.randbelow(999)}.{secrets.randbelow(10 ** 9)}"
+    return f"{9000 + secrets.randbelow(999)}.{secrets.randbelow(10**9)}"
 
 
 @contextmanager
@@ -337,6 +378,7 @@ def _open_folder() -> str:
 
 def _remove_folder(folder: str) -> None:
     import shutil
+
     shutil.rmtree(folder, ignore_errors=True)
 
 

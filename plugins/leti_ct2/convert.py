@@ -24,12 +24,16 @@ def converted(model: str) -> Path:
     """
     source = Path(model).expanduser()
     if source.suffix == ".gguf":
-        raise LetiError(f"{model}: the ct2 sampler converts transformers checkpoints, not GGUF files; "
-                        "sample a run's checkpoint (its base/ holds the GGUF model converted) or use --sampler hf")
+        raise LetiError(
+            f"{model}: the ct2 sampler converts transformers checkpoints, not GGUF files; "
+            "sample a run's checkpoint (its base/ holds the GGUF model converted) or use --sampler hf"
+        )
     if source.is_dir():
         if (source / "adapter_config.json").is_file() and not (source / "config.json").is_file():
-            raise LetiError(f"{source} holds LoRA adapters only: the ct2 sampler needs whole weights "
-                            "(trainer option lora_checkpoint=merged), or use --sampler hf")
+            raise LetiError(
+                f"{source} holds LoRA adapters only: the ct2 sampler needs whole weights "
+                "(trainer option lora_checkpoint=merged), or use --sampler hf"
+            )
         if not (source / "config.json").is_file():
             raise LetiError(f"model folder {source} has no config.json: not a transformers checkpoint")
         target = source / CACHE_NAME

@@ -26,8 +26,9 @@ class CT2Sampler(Sampler):
 
     class Options(SamplerOptions):
         compute_type: Literal["float32", "int8_float32", "int8", "int16", "float16", "bfloat16"] = Field(
-            default="float32", description="float32 writes what hf writes in fp32; int8 is faster but "
-            "changes what the model writes")
+            default="float32",
+            description="float32 writes what hf writes in fp32; int8 is faster but changes what the model writes",
+        )
         device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda where there is one")
         threads: int = Field(default=0, ge=0, description="CPU threads (0: all cores)")
 
@@ -61,8 +62,12 @@ class CT2Sampler(Sampler):
             device = self.options.device
             if device == "auto":
                 device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-            generator = ctranslate2.Generator(str(folder), device=device, compute_type=self.options.compute_type,
-                                              intra_threads=self.options.threads or (os.cpu_count() or 1))
+            generator = ctranslate2.Generator(
+                str(folder),
+                device=device,
+                compute_type=self.options.compute_type,
+                intra_threads=self.options.threads or (os.cpu_count() or 1),
+            )
             self._loaded = (model, tokenizer, generator)
         return self._loaded[1], self._loaded[2]
 
@@ -74,15 +79,21 @@ class CT2Sampler(Sampler):
     def close(self) -> None:
         self._loaded = None
 
-    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
-               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
+    def sample(
+        self, model: str, prompts: Sequence[str], params: SamplingParams, progress: ProgressCallback | None = None
+    ) -> Iterator[list[str]]:
         import ctranslate2
 
         tokenizer, generator = self._load(model)
         ctranslate2.set_random_seed(params.random_seed)
         encoded = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
-        yield from in_batches(encoded, params.n, self.options.batch_size,
-                              lambda batch: self._generate(tokenizer, generator, batch, params), progress)
+        yield from in_batches(
+            encoded,
+            params.n,
+            self.options.batch_size,
+            lambda batch: self._generate(tokenizer, generator, batch, params),
+            progress,
+        )
 
     def _generate(self, tokenizer: Any, generator: Any, prompts: list[list[int]], params: SamplingParams) -> list[str]:
         budgets = [params.max_tokens - len(ids) for ids in prompts]
@@ -93,14 +104,19 @@ class CT2Sampler(Sampler):
         watcher = _StopWatcher(tokenizer, params.stop, budgets) if params.stop or len(set(budgets)) > 1 else None
         sampling: dict[str, Any] = (
             {"sampling_temperature": params.temperature, "sampling_topk": 0, "sampling_topp": params.top_p}
-            if params.temperature > 0 else {"sampling_topk": 1}
+            if params.temperature > 0
+            else {"sampling_topk": 1}
         )
         results = generator.generate_batch(
-            tokens, max_length=max(budgets), include_prompt_in_result=False, end_token=tokenizer.eos_token,
-            callback=watcher, **sampling,
+            tokens,
+            max_length=max(budgets),
+            include_prompt_in_result=False,
+            end_token=tokenizer.eos_token,
+            callback=watcher,
+            **sampling,
         )
         texts = []
-        for result, budget in zip(results, budgets):
+        for result, budget in zip(results, budgets, strict=True):
             ids = result.sequences_ids[0][: max(0, budget)]
             self.stats["sequences"] += 1
             self.stats["generated_tokens"] += len(ids)
@@ -123,5 +139,5 @@ class _StopWatcher:
             return True
         if not self.stop:
             return False
-        tail = self.tokenizer.decode(ids[-(self.longest + 8):], skip_special_tokens=False)
+        tail = self.tokenizer.decode(ids[-(self.longest + 8) :], skip_special_tokens=False)
         return any(word in tail for word in self.stop)

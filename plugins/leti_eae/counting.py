@@ -38,7 +38,7 @@ def read_predictions(stdout: str, nonce: str) -> list[tuple[str, str]] | None:
     for line in reversed(stdout.splitlines()):
         if line.startswith(prefix):
             try:
-                return _PAIRS.validate_python(json.loads(line[len(prefix):]))
+                return _PAIRS.validate_python(json.loads(line[len(prefix) :]))
             except (ValueError, ValidationError):
                 return None
     return None
@@ -68,7 +68,7 @@ def read_counts(stdout: str) -> ArgumentCounts | None:
     for line in reversed(stdout.splitlines()):
         if line.startswith(COUNTS_TAG + " "):
             try:
-                return ArgumentCounts.model_validate_json(line[len(COUNTS_TAG) + 1:])
+                return ArgumentCounts.model_validate_json(line[len(COUNTS_TAG) + 1 :])
             except ValidationError:
                 return None
     return None

@@ -76,9 +76,12 @@ class EAEEnvironment(SandboxedEnvironment):
                 continue
             gold = len(EventMetadata.of(problem).gold)
             seen = read_counts(item.result.stdout) or ArgumentCounts()
-            samples.append(ArgumentCounts(
-                predicted=seen.predicted, gold=gold,
-                identified=min(seen.identified, seen.predicted, gold),
-                classified=min(seen.classified, seen.predicted, gold),
-            ))
+            samples.append(
+                ArgumentCounts(
+                    predicted=seen.predicted,
+                    gold=gold,
+                    identified=min(seen.identified, seen.predicted, gold),
+                    classified=min(seen.classified, seen.predicted, gold),
+                )
+            )
         return f1_metrics(samples)

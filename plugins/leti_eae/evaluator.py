@@ -104,7 +104,7 @@ def eae_check(namespace, spec):
     predicted = eae_pairs(predictions)
     gold = eae_pairs(spec["gold"])
     identified, classified, verdicts = eae_match(predicted, gold)
-    for (role, key), verdict in zip(predicted, verdicts):
+    for (role, key), verdict in zip(predicted, verdicts, strict=True):
         text = originals[(role, key)]
         if verdict == "wrong role":
             raise AssertionError(f'argument "{text}" is in the wrong role: it is not the {role} of this event')

@@ -111,8 +111,11 @@ def read_ontology(path: Path) -> EventOntology:
                 raise DataError(f"{where}.roles.{role}: {what}")
             roles.append(RoleSpec(name=role, param=param, entity_types=list(dict.fromkeys(allowed))))
         events[event_type] = EventSpec(
-            event_type=event_type, class_name=class_name, variable=variable_name(class_name),
-            description=spec.description, roles=roles,
+            event_type=event_type,
+            class_name=class_name,
+            variable=variable_name(class_name),
+            description=spec.description,
+            roles=roles,
         )
     return EventOntology(
         source=str(path),

@@ -27,8 +27,10 @@ class EventMetadata(BaseModel):
         try:
             return cls.model_validate(problem.metadata)
         except ValidationError:
-            raise LetiError(f"problem {problem.task_id!r} is not an event argument extraction problem "
-                            "(its metadata has no event and gold arguments)") from None
+            raise LetiError(
+                f"problem {problem.task_id!r} is not an event argument extraction problem "
+                "(its metadata has no event and gold arguments)"
+            ) from None
 
 
 def compiles(source: str) -> bool:

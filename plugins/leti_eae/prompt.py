@@ -43,12 +43,16 @@ def event_class(spec: EventSpec) -> str:
 def render_prompt(instance: EventInstance, ontology: EventOntology) -> str:
     """The prompt for one event mention; the model completes the arguments and the ``)``."""
     spec = ontology.events[instance.event_type]
-    blocks = [ENTITY_BASE, *(entity_class(name, text) for name, text in ontology.entity_types.items()),
-              EVENT_BASE, event_class(spec)]
+    blocks = [
+        ENTITY_BASE,
+        *(entity_class(name, text) for name, text in ontology.entity_types.items()),
+        EVENT_BASE,
+        event_class(spec),
+    ]
     request = (
         f'"""\nTranslate the following sentence into an instance of {spec.class_name}. '
         f"The trigger word(s) of the event is marked with **trigger word**.\n"
-        f"{_docstring(instance.marked_sentence())}\n\"\"\"\n"
+        f'{_docstring(instance.marked_sentence())}\n"""\n'
     )
     return "\n\n".join(blocks) + "\n\n" + request + f"{spec.variable} = {spec.class_name}("
 
@@ -57,7 +61,9 @@ def render_arguments(arguments: list[GoldArgument], spec: EventSpec) -> str:
     """Arguments as a completion: ``vehicle=[VEH("boat")], artifact=[PER("men")])``."""
     parts = []
     for role in spec.roles:
-        values = [f"{a.entity_type}({json.dumps(a.text, ensure_ascii=False)})" for a in arguments if a.role == role.param]
+        values = [
+            f"{a.entity_type}({json.dumps(a.text, ensure_ascii=False)})" for a in arguments if a.role == role.param
+        ]
         if values:
             parts.append(f"{role.param}=[{', '.join(values)}]")
     return ", ".join(parts) + ")"

@@ -57,26 +57,38 @@ def _instances(path: Path, line: int, sentence: Sentence, ontology: EventOntolog
         at = f"{where}: event_mentions[{k}]"
         spec = ontology.events.get(event.event_type)
         if spec is None:
-            raise DataError(f"{at}.event_type: {event.event_type!r} is not an event type of the ontology {ontology.source}")
+            raise DataError(
+                f"{at}.event_type: {event.event_type!r} is not an event type of the ontology {ontology.source}"
+            )
         _check_span(f"{at}.trigger", event.trigger, len(sentence.tokens))
         gold: dict[tuple[str, str], GoldArgument] = {}
         for j, argument in enumerate(event.arguments):
-            entity = entities.get(argument.entity_id)
-            if entity is None:
+            mention = entities.get(argument.entity_id)
+            if mention is None:
                 raise DataError(f"{at}.arguments[{j}].entity_id: no entity mention {argument.entity_id!r} in this line")
-            if entity.entity_type not in ontology.entity_types:
-                raise DataError(f"{at}.arguments[{j}]: entity type {entity.entity_type!r} of {entity.id!r} is not "
-                                f"in the ontology {ontology.source}")
+            if mention.entity_type not in ontology.entity_types:
+                raise DataError(
+                    f"{at}.arguments[{j}]: entity type {mention.entity_type!r} of {mention.id!r} is not "
+                    f"in the ontology {ontology.source}"
+                )
             role = spec.role(argument.role)
             if role is None:
-                raise DataError(f"{at}.arguments[{j}].role: {argument.role!r} is not a role of "
-                                f"{event.event_type} in the ontology {ontology.source}")
+                raise DataError(
+                    f"{at}.arguments[{j}].role: {argument.role!r} is not a role of "
+                    f"{event.event_type} in the ontology {ontology.source}"
+                )
             key = (role.param, eae_normalize(argument.text))
-            gold.setdefault(key, GoldArgument(role=role.param, entity_type=entity.entity_type, text=argument.text))
-        instances.append(EventInstance(
-            task_id=f"{base}#{k}", where=at, event_type=event.event_type, tokens=sentence.tokens,
-            trigger=event.trigger, arguments=list(gold.values()),
-        ))
+            gold.setdefault(key, GoldArgument(role=role.param, entity_type=mention.entity_type, text=argument.text))
+        instances.append(
+            EventInstance(
+                task_id=f"{base}#{k}",
+                where=at,
+                event_type=event.event_type,
+                tokens=sentence.tokens,
+                trigger=event.trigger,
+                arguments=list(gold.values()),
+            )
+        )
     return instances
 
 

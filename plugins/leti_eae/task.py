@@ -50,10 +50,16 @@ class EAETask(Task):
     stop_words = ("\n\n", "\nclass", "\ndef", "\n#", '\n"""', "\nprint", "\nif", "\n<|/")
 
     class Options(TaskOptions):
-        data: Path | None = Field(default=None, description=(
-            f"folder with train.jsonl, dev.jsonl, test.jsonl and {ONTOLOGY_FILE}, or one .jsonl for "
-            f"every split (env {DATA_ENV})"))
-        ontology: Path | None = Field(default=None, description=f"ontology file (default: {ONTOLOGY_FILE} beside the data)")
+        data: Path | None = Field(
+            default=None,
+            description=(
+                f"folder with train.jsonl, dev.jsonl, test.jsonl and {ONTOLOGY_FILE}, or one .jsonl for "
+                f"every split (env {DATA_ENV})"
+            ),
+        )
+        ontology: Path | None = Field(
+            default=None, description=f"ontology file (default: {ONTOLOGY_FILE} beside the data)"
+        )
         train: Path | None = Field(default=None, description="train split file (overrides the folder's)")
         validation: Path | None = Field(default=None, description="validation split file")
         test: Path | None = Field(default=None, description="test split file")
@@ -123,6 +129,8 @@ class EAESampleTask(EAETask):
 
     def sources(self) -> tuple[dict[str, Path], Path | None]:
         if self.options.data is not None:
-            raise LetiError(f"task 'eae-sample' reads the sample shipped with LeTI; for {self.options.data} "
-                            "use --task eae --data PATH")
+            raise LetiError(
+                f"task 'eae-sample' reads the sample shipped with LeTI; for {self.options.data} "
+                "use --task eae --data PATH"
+            )
         return {split: SAMPLE_DIR / name for split, name in SPLIT_FILES.items()}, SAMPLE_DIR / ONTOLOGY_FILE

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leti_core import ExecutionResult, Feedback, FeedbackFormatter, Options
+from leti_core import ExecutionResult, Feedback, FeedbackFormatter
+from leti_core import Options as ComponentOptions
 
 from .render import render
 
@@ -14,14 +15,19 @@ class TracebackFeedback(FeedbackFormatter):
 
     name = "traceback"
 
-    class Options(Options):
+    class Options(ComponentOptions):
         max_chars: int = Field(default=2000, ge=50, description="longer feedback keeps its end")
         max_line_chars: int = Field(
-            default=160, ge=0, description="a longer line keeps its start and ' ...' (a program cut at its token "
-            "budget is quoted whole, and the echo of a runaway line taught the model to repeat it); 0: whole lines")
+            default=160,
+            ge=0,
+            description="a longer line keeps its start and ' ...' (a program cut at its token "
+            "budget is quoted whole, and the echo of a runaway line taught the model to repeat it); 0: whole lines",
+        )
         show_compared: bool = Field(
-            default=False, description="a failed assert whose comparison the judge made between plain values ends "
-            "with it, as pytest shows it ('AssertionError: assert 480 == 240'); off: the paper's traceback alone")
+            default=False,
+            description="a failed assert whose comparison the judge made between plain values ends "
+            "with it, as pytest shows it ('AssertionError: assert 480 == 240'); off: the paper's traceback alone",
+        )
 
     def format(self, result: ExecutionResult) -> Feedback:
         text = render(result, self.options.show_compared)

@@ -15,8 +15,9 @@ def batch_geometry(texts: int, batch_size: int, micro_batch_size: int, world_siz
     return micro * world_size * accumulation, micro, accumulation
 
 
-def ordered_sequences(feedback: list[list[int]], pretraining: list[list[int]], global_batch: int,
-                      epochs: int, seed: int) -> tuple[list[list[int]], list[str]]:
+def ordered_sequences(
+    feedback: list[list[int]], pretraining: list[list[int]], global_batch: int, epochs: int, seed: int
+) -> tuple[list[list[int]], list[str]]:
     """The flat sequence order the sequential sampler feeds: 1:1 alternating global batches, each
     sorted by length so its micro-batches carry little padding (the batch's gradient is the same)."""
     order = alternate_batches(feedback, pretraining, global_batch, epochs, seed)

@@ -81,8 +81,9 @@ class _Sequence:
 class ContinuousDecoder:
     """Decodes prompts with ``slots`` sequences at once; ``decode`` yields each as it ends."""
 
-    def __init__(self, model: Any, tokenizer: Any, slots: int, max_tokens: int, choose: Chooser,
-                 stop: Sequence[str] = ()) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, slots: int, max_tokens: int, choose: Chooser, stop: Sequence[str] = ()
+    ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.slots, self.max_tokens, self.choose, self.stop = slots, max_tokens, choose, tuple(stop)
         self.eos = tokenizer.eos_token_id
@@ -105,10 +106,11 @@ class ContinuousDecoder:
         mask = positions = last_tokens = torch.empty(0)
         while waiting or rows:
             free = [slot for slot, row in enumerate(rows) if row is None]
+            assert cache is not None or not rows  # a row is admitted with the cache that holds it
             if waiting and (free or not rows):
                 admitted = [waiting.popleft() for _ in range(min(len(waiting), len(free) if rows else self.slots))]
                 prefilled, new_mask, new_positions, first_logits = self._prefill([text for _, text in admitted])
-                if rows:
+                if cache is not None and rows:
                     targets = free[: len(admitted)]
                     mask = self._put(cache, mask, positions, targets, prefilled, new_mask, new_positions)
                 else:
@@ -123,7 +125,7 @@ class ContinuousDecoder:
                 yield from self._record(rows, targets, chosen.tolist())
             else:
                 live = [slot for slot, row in enumerate(rows) if row is not None]
-                if not live:
+                if not live or cache is None:
                     return
                 if len(live) < len(rows):  # nothing left to admit: drop the finished rows
                     keep = torch.tensor(live, dtype=torch.long, device=mask.device)
@@ -132,11 +134,20 @@ class ContinuousDecoder:
                     rows = [rows[slot] for slot in live]
                 mask = torch.cat([mask, mask.new_ones(len(rows), 1)], 1)
                 positions = positions + 1
-                logits = self.model(input_ids=last_tokens[:, None], attention_mask=mask,
-                                    position_ids=positions[:, None], use_cache=True,
-                                    **{self._cache_argument: cache}).logits[:, -1].float()
+                logits = (
+                    self.model(
+                        input_ids=last_tokens[:, None],
+                        attention_mask=mask,
+                        position_ids=positions[:, None],
+                        use_cache=True,
+                        **{self._cache_argument: cache},
+                    )
+                    .logits[:, -1]
+                    .float()
+                )
                 last_tokens = self.choose(logits)
                 yield from self._record(rows, range(len(rows)), last_tokens.tolist())
+            assert cache is not None
             mask = self._trim(mask, cache)
 
     def _prefill(self, texts: list[str]) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -145,13 +156,30 @@ class ContinuousDecoder:
         self.padding_tokens += int((mask == 0).sum())
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
-        logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                            logits_to_keep=1, **{self._cache_argument: cache}).logits[:, -1].float()
+        logits = (
+            self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+                **{self._cache_argument: cache},
+            )
+            .logits[:, -1]
+            .float()
+        )
         return cache, mask, positions[:, -1], logits
 
     @staticmethod
-    def _put(cache: SlotCache, mask: torch.Tensor, positions: torch.Tensor, slots: list[int],
-             prefilled: DynamicCache, new_mask: torch.Tensor, new_positions: torch.Tensor) -> torch.Tensor:
+    def _put(
+        cache: SlotCache,
+        mask: torch.Tensor,
+        positions: torch.Tensor,
+        slots: list[int],
+        prefilled: DynamicCache,
+        new_mask: torch.Tensor,
+        new_positions: torch.Tensor,
+    ) -> torch.Tensor:
         """Write the prefilled sequences into ``slots`` (``positions`` in place); the new mask."""
         width, new_width = mask.shape[1], new_mask.shape[1]
         if new_width > width:
@@ -164,8 +192,9 @@ class ContinuousDecoder:
         positions[rows] = new_positions
         return mask
 
-    def _record(self, rows: list[_Sequence | None], slots: Sequence[int] | range,
-                tokens: list[int]) -> Iterator[tuple[int, list[int]]]:
+    def _record(
+        self, rows: list[_Sequence | None], slots: Sequence[int] | range, tokens: list[int]
+    ) -> Iterator[tuple[int, list[int]]]:
         """Append each slot's new token; yield and free the sequences that ended."""
         for slot, token in zip(slots, tokens, strict=True):
             row = rows[slot]

@@ -90,17 +90,19 @@ def load_model(reference: str, dtype: torch.dtype | None = None) -> PreTrainedMo
     except Exception as error:
         raise LetiError(f"model {reference!r} cannot be found or loaded{_where(reference)}: {_short(error)}") from None
     # A GGUF checkpoint is de-quantised on load; forget that so it saves as a normal checkpoint.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types its attributes loosely
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.is_quantized = False
+    model.is_quantized = False  # type: ignore[assignment]
     return model
 
 
 def add_special_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tokens: Sequence[str]) -> int:
     """Add ``tokens`` as special tokens, growing the embeddings when needed; returns how many were new."""
-    added = tokenizer.add_special_tokens({"additional_special_tokens": list(tokens)}, replace_extra_special_tokens=False)
-    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+    added = tokenizer.add_special_tokens(
+        {"additional_special_tokens": list(tokens)}, replace_extra_special_tokens=False
+    )
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # type: ignore[index]
         model.resize_token_embeddings(len(tokenizer))
     return added
 

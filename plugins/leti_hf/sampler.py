@@ -31,12 +31,15 @@ class HFSampler(Sampler):
         return 1
 
     class Options(SamplerOptions):
-        precision: Precision = Field(default="auto", description="auto: bf16 where supported",
-                                     json_schema_extra=shortcut())
+        precision: Precision = Field(
+            default="auto", description="auto: bf16 where supported", json_schema_extra=shortcut()
+        )
         decoding: Literal["continuous", "generate"] = Field(
-            default="continuous", description="continuous: a finished sequence's slot takes the next one at once "
+            default="continuous",
+            description="continuous: a finished sequence's slot takes the next one at once "
             "(models with plain full-attention caches; others use generate); generate: transformers' "
-            "model.generate on fixed batches")
+            "model.generate on fixed batches",
+        )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -54,7 +57,7 @@ class HFSampler(Sampler):
             tokenizer = load_tokenizer(model)
             tokenizer.padding_side = "left"
             dtype = torch.bfloat16 if use_bf16(self.options.precision) else torch.float32
-            network = load_model(model, dtype).to(device()).eval()
+            network = load_model(model, dtype).to(device()).eval()  # type: ignore[arg-type]  # transformers' .to
             self._loaded = (model, tokenizer, network)
         return self._loaded[1], self._loaded[2]
 
@@ -72,8 +75,9 @@ class HFSampler(Sampler):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
-               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
+    def sample(
+        self, model: str, prompts: Sequence[str], params: SamplingParams, progress: ProgressCallback | None = None
+    ) -> Iterator[list[str]]:
         import torch
 
         from .continuous import supports_continuous
@@ -83,18 +87,35 @@ class HFSampler(Sampler):
         if self.options.decoding == "continuous" and supports_continuous(network):
             yield from self._continuous(tokenizer, network, prompts, params, progress)
         else:
-            yield from in_batches(prompts, params.n, self.options.batch_size,
-                                  lambda batch: self._generate(tokenizer, network, batch, params), progress)
+            yield from in_batches(
+                prompts,
+                params.n,
+                self.options.batch_size,
+                lambda batch: self._generate(tokenizer, network, batch, params),
+                progress,
+            )
 
-    def _continuous(self, tokenizer: Any, network: Any, prompts: Sequence[str], params: SamplingParams,
-                    progress: ProgressCallback | None) -> Iterator[list[str]]:
+    def _continuous(
+        self,
+        tokenizer: Any,
+        network: Any,
+        prompts: Sequence[str],
+        params: SamplingParams,
+        progress: ProgressCallback | None,
+    ) -> Iterator[list[str]]:
         """Each prompt's ``n`` completions, in prompt order, as soon as all of them have ended."""
         import torch
 
         from .continuous import ContinuousDecoder, chooser
 
-        decoder = ContinuousDecoder(network, tokenizer, self.options.batch_size, params.max_tokens,
-                                    chooser(params.temperature, params.top_p), params.stop)
+        decoder = ContinuousDecoder(
+            network,
+            tokenizer,
+            self.options.batch_size,
+            params.max_tokens,
+            chooser(params.temperature, params.top_p),
+            params.stop,
+        )
         sequences = decoder.decode([prompt for prompt in prompts for _ in range(params.n)])
 
         def finished() -> Iterator[tuple[int, str]]:

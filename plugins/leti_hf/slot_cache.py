@@ -8,6 +8,8 @@ columns on the left are masked by the decoder's attention mask.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 from transformers.cache_utils import Cache, DynamicLayer
 
@@ -17,6 +19,9 @@ CHUNK = 256
 
 class WindowLayer(DynamicLayer):
     """One layer's keys and values: the columns ``[start, end)`` of a buffer grown in chunks."""
+
+    keys: torch.Tensor
+    values: torch.Tensor
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
         super().__init__()
@@ -40,8 +45,9 @@ class WindowLayer(DynamicLayer):
         self.keys = key_buffer[:, :, self._start : self._end]
         self.values = value_buffer[:, :, self._start : self._end]
 
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object,
-               **kwargs: object) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         added = key_states.shape[-2]
         if self._end + added > self._buffers[0].shape[-2]:
             self._place(self.keys, self.values, room=0)
@@ -81,17 +87,26 @@ class SlotCache(Cache):
     """The cache of a batch of slots; built from a prefill's ``DynamicCache``."""
 
     def __init__(self, prefilled: Cache) -> None:
-        super().__init__(layers=[WindowLayer(layer.keys, layer.values) for layer in prefilled.layers])
+        super().__init__(layers=[WindowLayer(*_filled(layer)) for layer in prefilled.layers])
+
+    def _windows(self) -> list[WindowLayer]:
+        return cast(list[WindowLayer], self.layers)
 
     def pad_left(self, columns: int) -> None:
-        for layer in self.layers:
+        for layer in self._windows():
             layer.pad_left(columns)
 
     def trim_left(self, columns: int) -> None:
-        for layer in self.layers:
+        for layer in self._windows():
             layer.trim_left(columns)
 
     def put_rows(self, rows: torch.Tensor, prefilled: Cache) -> None:
         """Let ``rows`` hold the sequences ``prefilled`` holds (as many, no longer than this cache)."""
-        for layer, new in zip(self.layers, prefilled.layers, strict=True):
-            layer.put_rows(rows, new.keys, new.values)
+        for layer, new in zip(self._windows(), prefilled.layers, strict=True):
+            layer.put_rows(rows, *_filled(new))
+
+
+def _filled(layer: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """A prefilled layer's keys and values (a prefill fills every layer)."""
+    assert layer.keys is not None and layer.values is not None
+    return layer.keys, layer.values

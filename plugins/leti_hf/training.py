@@ -30,10 +30,11 @@ class _InOrderTrainer(SFTTrainer):
     """SFTTrainer that keeps the dataset's order, so feedback and code batches alternate."""
 
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> SequentialSampler:
-        return SequentialSampler(self.train_dataset)
+        return SequentialSampler(self.train_dataset)  # type: ignore[arg-type]  # a datasets.Dataset: sized
 
-    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                     num_items_in_batch: Any = None) -> Any:
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
         """On CPU, the model's own loss: trl's fused LM head runs its matmuls in fp32 there (38% of a
         step in a profile). Both sum the token losses and divide by the global non-padding token count."""
         if self.args.device.type == "cpu":
@@ -95,8 +96,14 @@ def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> lis
     return [(row + [tokenizer.eos_token_id])[:max_length] for row in ids]
 
 
-def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
-                 progress: ProgressCallback | None, log_dir: Path | None = None) -> dict[str, float]:
+def run_training(
+    options: Any,
+    model: str,
+    texts: list[str],
+    output_dir: Path,
+    progress: ProgressCallback | None,
+    log_dir: Path | None = None,
+) -> dict[str, float]:
     """Train the checkpoint ``model`` on ``texts`` and save the result to ``output_dir`` (whole or not at all).
 
     The trainer loads the model itself (after the distributed setup is live, so DeepSpeed ZeRO-3
@@ -106,21 +113,38 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     tokenizer = load_tokenizer(model)
     feedback = tokenize_texts(tokenizer, texts, options.max_length)
-    global_batch, micro, accumulation = batch_geometry(len(feedback), options.batch_size, options.micro_batch_size, world_size)
+    global_batch, micro, accumulation = batch_geometry(
+        len(feedback), options.batch_size, options.micro_batch_size, world_size
+    )
     pretraining: list[list[int]] = []
     if options.pretrain_mix:
         batches = options.epochs * math.ceil(len(feedback) / global_batch)
         pretraining = chunks(
             iter_code(options.pretrain_corpus),
             lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
-            tokenizer.eos_token_id, options.max_length, batches * global_batch,
+            tokenizer.eos_token_id,
+            options.max_length,
+            batches * global_batch,
         )
     sequences, sources = ordered_sequences(feedback, pretraining, global_batch, options.epochs, options.seed)
     steps = len(sources)
-    per_step = [sum(len(seq) for seq in sequences[i : i + global_batch]) for i in range(0, len(sequences), global_batch)]
+    per_step = [
+        sum(len(seq) for seq in sequences[i : i + global_batch]) for i in range(0, len(sequences), global_batch)
+    ]
     state = resumable_state(Path(output_dir))
-    trainer = build_trainer(options, _adapters_merged(model) or model, tokenizer, sequences, steps, micro, accumulation,
-                            state, progress, log_dir, per_step)
+    trainer = build_trainer(
+        options,
+        _adapters_merged(model) or model,
+        tokenizer,
+        sequences,
+        steps,
+        micro,
+        accumulation,
+        state,
+        progress,
+        log_dir,
+        per_step,
+    )
     with freed_memory_kept(options.keep_freed_memory and trainer.args.device.type == "cpu"):
         result = trainer.train(resume_from_checkpoint=last_whole_state(state))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
@@ -128,8 +152,10 @@ def run_training(options: Any, model: str, texts: list[str], output_dir: Path,
     if trainer.is_world_process_zero():
         shutil.rmtree(state, ignore_errors=True)
     tokens = sum(len(seq) for seq in sequences)
-    longest = [max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
-               for i in range(0, len(sequences), micro)]
+    longest = [
+        max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
+        for i in range(0, len(sequences), micro)
+    ]
     seconds = time.monotonic() - started
     meter = next(callback for callback in trainer.callback_handler.callbacks if isinstance(callback, _TokensPerSecond))
     steady = meter.after_first_step()
@@ -160,8 +186,15 @@ def last_whole_state(state: Path) -> str | None:
     """The newest resumable state under ``state`` that was written whole, or None. A kill during a
     save leaves a state without its trainer_state.json (the trainer writes it last, and removes the
     older state only after it): such a state is deleted and the one before it used."""
-    numbered = [(int(path.name.rsplit("-", 1)[1]), path) for path in state.glob("checkpoint-*")
-                if path.name.rsplit("-", 1)[1].isdigit()] if state.is_dir() else []
+    numbered = (
+        [
+            (int(path.name.rsplit("-", 1)[1]), path)
+            for path in state.glob("checkpoint-*")
+            if path.name.rsplit("-", 1)[1].isdigit()
+        ]
+        if state.is_dir()
+        else []
+    )
     for _, folder in sorted(numbered, reverse=True):
         try:
             json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
@@ -204,9 +237,19 @@ def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: Any
     trainer.accelerator.wait_for_everyone()
 
 
-def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list[int]], steps: int, micro: int,
-                  accumulation: int, state: Path, progress: ProgressCallback | None = None,
-                  log_dir: Path | None = None, tokens_per_step: list[int] | None = None) -> _InOrderTrainer:
+def build_trainer(
+    options: Any,
+    model: Any,
+    tokenizer: Any,
+    sequences: list[list[int]],
+    steps: int,
+    micro: int,
+    accumulation: int,
+    state: Path,
+    progress: ProgressCallback | None = None,
+    log_dir: Path | None = None,
+    tokens_per_step: list[int] | None = None,
+) -> _InOrderTrainer:
     """The trl trainer for ``steps`` optimizer steps over ``sequences`` in their given order.
 
     ``model`` is a checkpoint path (the trainer loads it) or a model object; resumable states go
@@ -258,7 +301,12 @@ def build_trainer(options: Any, model: Any, tokenizer: Any, sequences: list[list
 def _default_loggers(log_dir: Path | None) -> list[str]:
     """TensorBoard into the run's folder where installed (and not turned off), wandb where enabled."""
     loggers = []
-    if log_dir is not None and os.environ.get("LETI_TENSORBOARD", "1").strip().lower() not in {"0", "false", "no", "off"}:
+    if log_dir is not None and os.environ.get("LETI_TENSORBOARD", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }:
         try:
             import tensorboard  # noqa: F401
 
@@ -294,8 +342,9 @@ def _model_init_kwargs(options: Any) -> dict[str, Any]:
             from transformers import BitsAndBytesConfig
         except ImportError:
             raise LetiError("trainer 'hf': qlora needs bitsandbytes: pip install bitsandbytes") from None
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                           bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
         kwargs["dtype"] = "bfloat16"
     return kwargs
 
@@ -312,6 +361,10 @@ def _lora_config(options: Any) -> Any:
         from peft import LoraConfig
     except ImportError:
         raise LetiError("--lora needs peft: pip install 'leti[lora]'") from None
-    return LoraConfig(r=options.lora_rank, lora_alpha=options.lora_alpha or 2 * options.lora_rank,
-                      lora_dropout=options.lora_dropout, task_type="CAUSAL_LM",
-                      target_modules=options.lora_target_modules)
+    return LoraConfig(
+        r=options.lora_rank,
+        lora_alpha=options.lora_alpha or 2 * options.lora_rank,
+        lora_dropout=options.lora_dropout,
+        task_type="CAUSAL_LM",
+        target_modules=options.lora_target_modules,
+    )

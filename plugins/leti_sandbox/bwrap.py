@@ -17,8 +17,9 @@ def find() -> str | None:
 def probe(path: str) -> str | None:
     """None when ``bwrap`` can start a sandbox here, else why not."""
     try:
-        done = subprocess.run([path, *namespace_args(), "--ro-bind", "/", "/", "--", "/bin/true"],
-                              capture_output=True, timeout=20)
+        done = subprocess.run(
+            [path, *namespace_args(), "--ro-bind", "/", "/", "--", "/bin/true"], capture_output=True, timeout=20
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return str(error)
     return None if done.returncode == 0 else (done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}")
@@ -29,8 +30,21 @@ def namespace_args() -> list[str]:
     uid 0 only, and the executor needs the per-worker uids (it keeps CAP_SETUID/SETGID to switch
     to them and CAP_KILL to kill their processes; children lose all three with the switch)."""
     if os.geteuid() == 0:
-        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+        return [
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_KILL",
+        ]
     return ["--unshare-all", "--cap-drop", "ALL"]
 
 
@@ -42,8 +56,18 @@ def command(bwrap: str, read_paths: Sequence[str], workdir: str, tmpfs_mb: int, 
     # --die-with-parent, and no --as-pid-1: bwrap's own init is pid 1 of the namespace and exits
     # when the executor does, which kills everything inside. The executor's children rely on
     # this instead of a parent-death signal each (local_sandbox passes "pid_namespace").
-    args = [bwrap, *namespace_args(), "--die-with-parent", "--new-session",
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    args = [
+        bwrap,
+        *namespace_args(),
+        "--die-with-parent",
+        "--new-session",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
     made: set[str] = {"/dev", "/proc", "/tmp"}
     for path in dict.fromkeys([*SYSTEM_PATHS, *read_paths]):
         if not os.path.exists(path):
@@ -53,8 +77,19 @@ def command(bwrap: str, read_paths: Sequence[str], workdir: str, tmpfs_mb: int, 
                 made.add(ancestor)
                 args += ["--perms", "0755", "--dir", ancestor]
         args += ["--ro-bind", path, path]
-    args += ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", workdir, "--chmod", "0777", workdir,
-             "--chdir", "/", "--", *executor]
+    args += [
+        "--size",
+        str(tmpfs_mb * 1024 * 1024),
+        "--tmpfs",
+        workdir,
+        "--chmod",
+        "0777",
+        workdir,
+        "--chdir",
+        "/",
+        "--",
+        *executor,
+    ]
     return args
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from leti_core import ErrorInfo, ExecutionResult, Program
 
@@ -89,7 +90,7 @@ def collect(
     process.returncode = returncode = os.waitstatus_to_exitcode(status)
     duration = time.monotonic() - started
     stdout, stderr = (captures[p.fileno()].text() for p in (process.stdout, process.stderr))
-    base = {"stdout": stdout, "stderr": stderr, "duration": duration}
+    base: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "duration": duration}
     if timed_out:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
     report = captures[report_fd]
@@ -112,7 +113,7 @@ def _read(selector: selectors.BaseSelector, captures: dict[int, Capture], fd: in
 
 
 def _drain(selector: selectors.BaseSelector, captures: dict[int, Capture], exit_fd: int) -> None:
-    for fd in [fd for fd in selector.get_map() if fd != exit_fd]:
+    for fd in [fd for fd in selector.get_map() if isinstance(fd, int) and fd != exit_fd]:
         while _read(selector, captures, fd):
             pass
 
@@ -132,9 +133,7 @@ def judge(report: Capture, returncode: int, nonce: str, base: dict) -> Execution
     except ValueError:
         valid = False
     if not valid:
-        return ExecutionResult(
-            status="failed", reason="the program wrote on the harness's result channel", **base
-        )
+        return ExecutionResult(status="failed", reason="the program wrote on the harness's result channel", **base)
     if value.get("completed"):
         return ExecutionResult(status="passed", judged="in process", **base)
     error = ErrorInfo.model_validate(value.get("error") or {"type": "UnknownError"})
@@ -154,8 +153,12 @@ def _ended(returncode: int) -> str:
 
 def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
     """The result of a program judged apart, from the judge's report and how both processes ended."""
-    base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
-            "isolation": isolation}
+    base = {
+        "stdout": message["stdout"],
+        "stderr": message["stderr"],
+        "duration": message["duration"],
+        "isolation": isolation,
+    }
     if message["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
     try:
@@ -185,9 +188,15 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
     """The result of a program of steps, from what its steps did (the last one ended it): passed
     when every step exited with status 0 and the last wrote the nonce on its report descriptor."""
     last = steps[-1]
-    base = {"stdout": last["stdout"], "stderr": last["stderr"], "duration": sum(step["duration"] for step in steps),
-            "isolation": isolation, "step": last["name"], "returncode": last["returncode"],
-            "judged": "apart" if "judge" in job else "in process"}
+    base = {
+        "stdout": last["stdout"],
+        "stderr": last["stderr"],
+        "duration": sum(step["duration"] for step in steps),
+        "isolation": isolation,
+        "step": last["name"],
+        "returncode": last["returncode"],
+        "judged": "apart" if "judge" in job else "in process",
+    }
     limits = {step["name"]: step for step in job["steps"]}
     if last["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
@@ -201,7 +210,10 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
     if len(steps) < len(job["steps"]):  # cannot happen: a step that exits 0 is followed by the next
         return ExecutionResult(status="error", reason="sandbox error: a step was skipped", **base)
     if last["report"] != job["nonce"] or last.get("report_overflow"):
-        reason = ("the program wrote on the sandbox's result descriptor" if last["report"]
-                  else "the program ended before its tests finished")
+        reason = (
+            "the program wrote on the sandbox's result descriptor"
+            if last["report"]
+            else "the program ended before its tests finished"
+        )
         return ExecutionResult(status="failed", reason=reason, **base)
     return ExecutionResult(status="passed", **base)

@@ -51,8 +51,11 @@ class DockerSandbox(ExecutorPool):
         min_level: isolation.Level = Field(default_factory=isolation.default_min_level)
         image: str = Field(default="leti-sandbox:latest", description="image with python3 and the executor")
         build: bool = Field(default=True, description="build the image from the Dockerfile if it is missing")
-        base_image: str = Field(default="python:3.11-slim", description="what that build starts from: any image "
-                                "with python3 (without a registry, one made by scripts/docker-image)")
+        base_image: str = Field(
+            default="python:3.11-slim",
+            description="what that build starts from: any image "
+            "with python3 (without a registry, one made by scripts/docker-image)",
+        )
         runtime: str | None = Field(default=None, description="container runtime, e.g. runsc (gVisor)")
         memory_mb: int = Field(default=2048, ge=64, description="memory of each container")
         pids_limit: int = Field(default=128, ge=8, description="processes in each container")
@@ -73,7 +76,9 @@ class DockerSandbox(ExecutorPool):
             self._client = docker.from_env()
             self._client.ping()
         except Exception as error:
-            raise LetiError(f"sandbox 'docker': no Docker engine answers ({error}); start one, or use --sandbox local") from None
+            raise LetiError(
+                f"sandbox 'docker': no Docker engine answers ({error}); start one, or use --sandbox local"
+            ) from None
         self._ensure_image(docker)
         self._run_id = secrets.token_hex(4)
 
@@ -83,19 +88,32 @@ class DockerSandbox(ExecutorPool):
             return
         except docker.errors.ImageNotFound:
             if not self.options.build:
-                raise LetiError(f"sandbox 'docker': image {self.options.image!r} not found (build option is off)") from None
+                raise LetiError(
+                    f"sandbox 'docker': image {self.options.image!r} not found (build option is off)"
+                ) from None
         try:
-            self._client.images.build(path=str(HERE), dockerfile="Dockerfile", tag=self.options.image, rm=True,
-                                      buildargs={"BASE": self.options.base_image})
+            self._client.images.build(
+                path=str(HERE),
+                dockerfile="Dockerfile",
+                tag=self.options.image,
+                rm=True,
+                buildargs={"BASE": self.options.base_image},
+            )
         except Exception as error:
             raise LetiError(f"sandbox 'docker': building image {self.options.image!r} failed: {error}") from None
 
     def spec(self, index: int) -> ContainerSpec:
         return ContainerSpec(
-            image=self.options.image, name=f"leti-sandbox-{self._run_id}-{index}", label=f"{LABEL}={self._run_id}",
-            memory_mb=self.options.memory_mb, pids_limit=self.options.pids_limit, tmpfs_mb=self.options.tmpfs_mb,
-            cpus=self.options.cpus, runtime=self.options.runtime,
-            mount_executor=str(HERE) if self.options.mount_executor else None, preload=PRELOAD,
+            image=self.options.image,
+            name=f"leti-sandbox-{self._run_id}-{index}",
+            label=f"{LABEL}={self._run_id}",
+            memory_mb=self.options.memory_mb,
+            pids_limit=self.options.pids_limit,
+            tmpfs_mb=self.options.tmpfs_mb,
+            cpus=self.options.cpus,
+            runtime=self.options.runtime,
+            mount_executor=str(HERE) if self.options.mount_executor else None,
+            preload=PRELOAD,
         )
 
     def _spawn(self, index: int) -> ExecutorProcess:

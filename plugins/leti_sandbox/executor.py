@@ -25,12 +25,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DRAIN_FACTOR = 8           # output beyond this many times the limit closes the pipe
+DRAIN_FACTOR = 8  # output beyond this many times the limit closes the pipe
 REPORT_LIMIT = 1024 * 1024
-EXIT_GRACE = 0.5           # seconds a judged program has to flush its output once the judge is done
+EXIT_GRACE = 0.5  # seconds a judged program has to flush its output once the judge is done
 JUDGED_KEYS = ("timed_out", "judge_returncode", "judge_cpu", "report_size")
 F_SETPIPE_SZ = 1031
-FIRST_FREE = 10            # descriptors below this stay taken in the executor (a child's 0-6 are its own)
+FIRST_FREE = 10  # descriptors below this stay taken in the executor (a child's 0-6 are its own)
 
 
 def _load(name):
@@ -86,7 +86,7 @@ class RawCapture:
     def read(self, fd):
         if self.size == len(self.buffer):
             return False  # more than a report may be: the host refuses it
-        count = os.readv(fd, [memoryview(self.buffer)[self.size:]])
+        count = os.readv(fd, [memoryview(self.buffer)[self.size :]])
         self.size += count
         return count > 0
 
@@ -105,9 +105,9 @@ class Executor:
                 os.dup2(devnull, fd, inheritable=False)
         os.set_inheritable(devnull, False)
         self.plan, self.report = layers.prepare(config, _high)
-        self.tests = bytearray(0)                  # the job's tests, zeroed after the judge forks
+        self.tests = bytearray(0)  # the job's tests, zeroed after the judge forks
         self.devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-        self.verdict = bytearray(REPORT_LIMIT)     # the judge's report, zeroed once sent
+        self.verdict = bytearray(REPORT_LIMIT)  # the judge's report, zeroed once sent
 
     def serve(self):
         frames.write_all(self.results, frames.encode({"ready": True, "pid": self.pid, "layers": self.report}))
@@ -137,8 +137,14 @@ class Executor:
         files = job.pop("files")
         results = []
         for index, step in enumerate(job["steps"]):
-            result = self.run_child(step, step["timeout"], lambda write_ends: self.step_child(
-                step, files if index == 0 else {}, env, job["output_limit"], write_ends), job["output_limit"])
+            result = self.run_child(
+                step,
+                step["timeout"],
+                lambda write_ends, step=step, first=index == 0: self.step_child(
+                    step, files if first else {}, env, job["output_limit"], write_ends
+                ),
+                job["output_limit"],
+            )
             result["name"] = step["name"]
             results.append(result)
             if result["timed_out"] or result["returncode"] != 0:
@@ -166,10 +172,16 @@ class Executor:
         timed_out, status, cpu = self.watch(pid, poller, captures, started + timeout)
         duration = time.monotonic() - started
         out, err, report = (captures[r] for r, _ in pipes)
-        return {"stdout": out.text(), "stderr": err.text(),
-                "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
-                "report_overflow": bool(report.dropped), "returncode": _returncode(status),
-                "timed_out": timed_out, "duration": duration, "cpu": cpu}
+        return {
+            "stdout": out.text(),
+            "stderr": err.text(),
+            "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
+            "report_overflow": bool(report.dropped),
+            "returncode": _returncode(status),
+            "timed_out": timed_out,
+            "duration": duration,
+            "cpu": cpu,
+        }
 
     def watch(self, pid, poller, captures, deadline, open_fds=None, close=True, reap=True):
         """Read the pipes until the child exits or the deadline passes; kill its group; reap
@@ -228,10 +240,13 @@ class Executor:
         """A Python program judged apart: ``served.py`` in the program's child, ``judge.py`` in the
         judge's (the tests reach it through its memory, forked from the buffer)."""
         result = self.judged_pair(
-            job, job["timeout"], job["output_limit"],
+            job,
+            job["timeout"],
+            job["output_limit"],
             lambda stdout, stderr, replies, requests: self.served_child(job, stdout, stderr, replies, requests),
             lambda size, report, requests, replies, tests: self.judge_child(job, size, report, requests, replies),
-            feed_tests=False)
+            feed_tests=False,
+        )
         self.send_judged(result)
 
     def run_judged_steps(self, job):
@@ -241,8 +256,14 @@ class Executor:
         steps, judge_step = job["steps"], job["judge"]
         results = []
         for index, step in enumerate(steps[:-1]):
-            result = self.run_child(step, step["timeout"], lambda write_ends: self.step_child(
-                step, files if index == 0 else {}, os.environ, job["output_limit"], write_ends), job["output_limit"])
+            result = self.run_child(
+                step,
+                step["timeout"],
+                lambda write_ends, step=step, first=index == 0: self.step_child(
+                    step, files if first else {}, os.environ, job["output_limit"], write_ends
+                ),
+                job["output_limit"],
+            )
             result["name"] = step["name"]
             results.append(result)
             if result["timed_out"] or result["returncode"] != 0:
@@ -252,15 +273,29 @@ class Executor:
                 return
         last = steps[-1]
         served = self.judged_pair(
-            job, last["timeout"], job["output_limit"],
+            job,
+            last["timeout"],
+            job["output_limit"],
             lambda stdout, stderr, replies, requests: self.step_child(
-                last, files if len(steps) == 1 else {}, os.environ, job["output_limit"],
-                (stdout, stderr, replies), channels=(requests,)),
+                last,
+                files if len(steps) == 1 else {},
+                os.environ,
+                job["output_limit"],
+                (stdout, stderr, replies),
+                channels=(requests,),
+            ),
             lambda size, report, requests, replies, tests: self.step_child(
-                judge_step, {}, os.environ, job["output_limit"], (self.devnull, self.devnull, report),
-                channels=(requests, replies), stdin=tests,
-                image=memoryview(self.tests)[:size] if job.get("tests_executable") else None),
-            feed_tests=not job.get("tests_executable"))
+                judge_step,
+                {},
+                os.environ,
+                job["output_limit"],
+                (self.devnull, self.devnull, report),
+                channels=(requests, replies),
+                stdin=tests,
+                image=memoryview(self.tests)[:size] if job.get("tests_executable") else None,
+            ),
+            feed_tests=not job.get("tests_executable"),
+        )
         served["name"] = last["name"]
         self.send_judged({"steps": results + [served], **{key: served.pop(key) for key in JUDGED_KEYS}})
 
@@ -327,13 +362,21 @@ class Executor:
         open_fds = set(captures)
         timed_out, judge_status, judge_cpu = self.watch(judge_pid, poller, captures, deadline, open_fds, close=False)
         # the program flushes its output and exits once the judge closed the channel
-        self.watch(program, poller, captures, min(deadline, time.monotonic() + EXIT_GRACE), open_fds, close=False,
-                   reap=False)
+        self.watch(
+            program, poller, captures, min(deadline, time.monotonic() + EXIT_GRACE), open_fds, close=False, reap=False
+        )
         _, status, cpu = self.watch(program, poller, captures, 0, open_fds)
-        return {"stdout": captures[stdout[0]].text(), "stderr": captures[stderr[0]].text(),
-                "returncode": _returncode(status), "cpu": cpu, "timed_out": timed_out,
-                "duration": time.monotonic() - started, "judge_returncode": _returncode(judge_status),
-                "judge_cpu": judge_cpu, "report_size": verdict.size}
+        return {
+            "stdout": captures[stdout[0]].text(),
+            "stderr": captures[stderr[0]].text(),
+            "returncode": _returncode(status),
+            "cpu": cpu,
+            "timed_out": timed_out,
+            "duration": time.monotonic() - started,
+            "judge_returncode": _returncode(judge_status),
+            "judge_cpu": judge_cpu,
+            "report_size": verdict.size,
+        }
 
     def send_judged(self, result):
         """The result frame, then the judge's report as raw bytes, which are zeroed once sent."""
@@ -373,8 +416,9 @@ class Executor:
         try:
             if stdin is not None:
                 os.dup2(stdin, 0)
-            self.plan.harden(step["memory_mb"], step["cpu_seconds"], *write_ends, step["memory_limit"] == "data",
-                             channels=channels)
+            self.plan.harden(
+                step["memory_mb"], step["cpu_seconds"], *write_ends, step["memory_limit"] == "data", channels=channels
+            )
             for name, text in files.items():  # as the program's own uid, inside its limits
                 with open(name, "x", encoding="utf-8") as handle:
                     handle.write(text)
@@ -404,8 +448,9 @@ class Executor:
     def judge_child(self, job, size, report, requests, replies):
         try:
             layers.kernel.prctl(layers.kernel.PR_SET_DUMPABLE, 0)  # the program's process may not read this one
-            self.plan.harden(job["memory_mb"], job["cpu_seconds"], self.devnull, self.devnull, report,
-                             channels=(requests, replies))
+            self.plan.harden(
+                job["memory_mb"], job["cpu_seconds"], self.devnull, self.devnull, report, channels=(requests, replies)
+            )
             source, tests = job["source"], self.tests[:size].decode("utf-8", errors="replace")
             judge.execute(source, tests, 4, 5, 3)
         except BaseException:
@@ -484,8 +529,9 @@ def main():
     config = json.loads(sys.argv[1])
     layers.kernel.prctl(layers.kernel.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the host
     os.environ.clear()
-    os.environ.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": config["workdir"],
-                       "TMPDIR": config["workdir"]})
+    os.environ.update(
+        {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": config["workdir"], "TMPDIR": config["workdir"]}
+    )
     for name in config.get("preload", ()):
         try:
             __import__(name)

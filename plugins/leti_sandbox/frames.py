@@ -18,7 +18,8 @@ MAX_FRAME = 64 * 1024 * 1024
 
 if json.encoder.c_make_encoder is not None and json.scanner.c_make_scanner is not None:
     _encode_parts = json.encoder.c_make_encoder(  # no circular-reference check: messages are plain
-        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
     _scan = json.scanner.c_make_scanner(json.decoder.JSONDecoder())
 
     def _dumps(message):
@@ -33,6 +34,7 @@ if json.encoder.c_make_encoder is not None and json.scanner.c_make_scanner is no
             raise ValueError("malformed frame: extra data at character %d" % end)
         return message
 else:  # an interpreter built without the json accelerator
+
     def _dumps(message):
         return json.dumps(message, separators=(",", ":"))
 
@@ -48,7 +50,7 @@ def encode(message):
 def write_all(fd, data):
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def read_exact(fd, size):

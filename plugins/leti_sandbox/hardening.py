@@ -19,20 +19,30 @@ MAX_FD = 1 << 20
 class Plan:
     """The layers one executor applies to every child; built once, before any fork."""
 
-    def __init__(self, workdir, uid=None, gid=None, ruleset=None, seccomp=None,
-                 max_processes=16, max_open_files=256, file_bytes=16 * MIB, parent_death_signal=True):
+    def __init__(
+        self,
+        workdir,
+        uid=None,
+        gid=None,
+        ruleset=None,
+        seccomp=None,
+        max_processes=16,
+        max_open_files=256,
+        file_bytes=16 * MIB,
+        parent_death_signal=True,
+    ):
         self.workdir = workdir
         self.uid, self.gid = uid, gid
-        self.ruleset = ruleset          # Landlock ruleset fd, or None
-        self.seccomp = seccomp          # BPF program bytes, or None
+        self.ruleset = ruleset  # Landlock ruleset fd, or None
+        self.seccomp = seccomp  # BPF program bytes, or None
         self.max_processes = max_processes
         self.max_open_files = max_open_files
         self.file_bytes = file_bytes
         # False where the executor's PID namespace ends with it (bubblewrap, a container): the
         # kernel then kills every program with it, and children skip the prctl
         self.parent_death_signal = parent_death_signal
-        self.reaper = None              # a reaper.UidReaper, with a uid of its own
-        self.harden = None              # child_hardening's function, built last
+        self.reaper = None  # a reaper.UidReaper, with a uid of its own
+        self.harden = None  # child_hardening's function, built last
 
 
 def _limit(which, value):

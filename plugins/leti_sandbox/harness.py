@@ -19,7 +19,8 @@ import sys
 FILENAME = "program.py"
 if json.encoder.c_make_encoder is not None:  # json's C encoder, made once (as frames.py does)
     _encode_parts = json.encoder.c_make_encoder(  # no circular-reference check: messages are plain
-        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
 
     def _dumps(report):
         return "".join(_encode_parts(report, 0))
@@ -74,8 +75,12 @@ def _message(error):
 
 
 def _describe(error, lines):
-    if isinstance(error, SyntaxError) and error.filename == FILENAME and error.__traceback__ is not None \
-            and not _frames(error.__traceback__, lines):
+    if (
+        isinstance(error, SyntaxError)
+        and error.filename == FILENAME
+        and error.__traceback__ is not None
+        and not _frames(error.__traceback__, lines)
+    ):
         line = (error.text or "").strip()
         return {
             "type": type(error).__name__,
@@ -109,7 +114,7 @@ def execute(source, nonce, report_fd):
         data = _dumps(report).encode()
     try:
         while data:
-            data = data[os.write(report_fd, data):]
+            data = data[os.write(report_fd, data) :]
     finally:
         os._exit(0)  # skip atexit handlers and threads the program left behind
 
@@ -159,6 +164,7 @@ def main():
     os.close(devnull)
     _set_limits(memory_mb, cpu_seconds, output_bytes)
     execute(job["source"], job["nonce"], report_fd)
+
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from leti_core import LetiError
 
@@ -21,12 +21,12 @@ MIN_LEVEL_ENV = "LETI_SANDBOX_MIN_LEVEL"
 Layers = dict[str, dict[str, Any]]
 
 
-def default_min_level() -> str:
+def default_min_level() -> Level:
     """``full`` unless the user set LETI_SANDBOX_MIN_LEVEL (an explicit opt-in)."""
     value = os.environ.get(MIN_LEVEL_ENV, "full")
     if value not in LEVELS:
         raise LetiError(f"{MIN_LEVEL_ENV}={value!r} is not one of {', '.join(LEVELS)}")
-    return value
+    return cast(Level, value)
 
 
 def _on(layers: Layers, *names: str) -> bool:

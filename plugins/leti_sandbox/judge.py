@@ -30,10 +30,18 @@ except ImportError:  # loaded by path inside the executor, which loaded these fi
 FILENAME = harness.FILENAME
 VALUE_CHARS = 80
 APART, IN_PROCESS = "apart", "in process"
-COMPARISONS = {"Eq": (operator.eq, "=="), "NotEq": (operator.ne, "!="), "Lt": (operator.lt, "<"),
-               "LtE": (operator.le, "<="), "Gt": (operator.gt, ">"), "GtE": (operator.ge, ">="),
-               "In": (lambda a, b: a in b, "in"), "NotIn": (lambda a, b: a not in b, "not in"),
-               "Is": (operator.is_, "is"), "IsNot": (operator.is_not, "is not")}
+COMPARISONS = {
+    "Eq": (operator.eq, "=="),
+    "NotEq": (operator.ne, "!="),
+    "Lt": (operator.lt, "<"),
+    "LtE": (operator.le, "<="),
+    "Gt": (operator.gt, ">"),
+    "GtE": (operator.ge, ">="),
+    "In": (lambda a, b: a in b, "in"),
+    "NotIn": (lambda a, b: a not in b, "not in"),
+    "Is": (operator.is_, "is"),
+    "IsNot": (operator.is_not, "is not"),
+}
 COMPARE_NAME = "__leti_compare__"
 
 
@@ -46,10 +54,10 @@ class Remote:
 
     def __init__(self, requests, replies):
         self.requests, self.replies = requests, replies
-        self.handles = {}            # reference id -> Handle
-        self.classes = {}            # type name -> Handle subclass
+        self.handles = {}  # reference id -> Handle
+        self.classes = {}  # type name -> Handle subclass
         self.judged = APART
-        self.compared = None         # the last failed comparison of plain values, as text
+        self.compared = None  # the last failed comparison of plain values, as text
 
     def receive(self):
         try:
@@ -126,13 +134,14 @@ class Remote:
         named = _named(value)
         if named is not None:  # a class or function of a module (int, math.sqrt): the program finds its own
             return (plain.REF, "global", *named)
-        raise TypeError("the test gave the program a %s: only plain data and the program's own objects "
-                        "cross to it" % kind.__name__)
+        raise TypeError(
+            "the test gave the program a %s: only plain data and the program's own objects cross to it" % kind.__name__
+        )
 
     def call(self, handle, args, kwargs):
         result, back = self.request("call", handle._leti_id, self.data(args), self.data(kwargs))
         if type(back) is list and len(back) == len(args):
-            for original, changed in zip(args, back):
+            for original, changed in zip(args, back, strict=False):
                 if changed is not None:
                     _update(original, self.value(changed))
         return result
@@ -150,6 +159,7 @@ class Remote:
 def _rebuilt(kind, payload):
     """A value of a standard type, rebuilt with the judge's own copy of the type."""
     import collections
+
     try:
         if kind == "namedtuple":
             name, fields, values = payload
@@ -164,9 +174,11 @@ def _rebuilt(kind, payload):
             return getattr(collections, kind)(payload)
         if kind == "Decimal":
             import decimal
+
             return decimal.Decimal(payload)
         if kind == "Fraction":
             import fractions
+
             return fractions.Fraction(*payload)
     except (TypeError, ValueError, KeyError, ArithmeticError):
         pass
@@ -252,7 +264,6 @@ class Handle:
     def __contains__(self, item):
         REMOTE.judged = IN_PROCESS  # the program answers a question about a value of the test's
         return REMOTE.operation("contains", self, item)
-
 
 
 def _unary(name):
@@ -346,9 +357,11 @@ def _rewrite_asserts(tree):
             continue
         test = node.test
         if type(test) is ast.Compare and len(test.ops) == 1 and type(test.ops[0]).__name__ in COMPARISONS:
-            call = ast.Call(func=ast.Name(id=COMPARE_NAME, ctx=ast.Load()),
-                            args=[test.left, test.comparators[0], ast.Constant(type(test.ops[0]).__name__)],
-                            keywords=[])
+            call = ast.Call(
+                func=ast.Name(id=COMPARE_NAME, ctx=ast.Load()),
+                args=[test.left, test.comparators[0], ast.Constant(type(test.ops[0]).__name__)],
+                keywords=[],
+            )
             node.test = ast.copy_location(call, test)
             for part in (call.func, call.args[2]):
                 ast.copy_location(part, test)
@@ -421,6 +434,6 @@ def execute(source, tests, requests, replies, report_fd):
         os.close(requests)  # the program's process sees the end and exits
         data = json.dumps(report).encode()
         while data:
-            data = data[os.write(report_fd, data):]
+            data = data[os.write(report_fd, data) :]
     finally:
         os._exit(0)

@@ -44,9 +44,12 @@ def _check(result):
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     """prctl(2); raises OSError on failure."""
-    args = (ctypes.c_ulong(arg2) if isinstance(arg2, int) else arg2,
-            ctypes.c_ulong(arg3) if isinstance(arg3, int) else arg3,
-            ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
+    args = (
+        ctypes.c_ulong(arg2) if isinstance(arg2, int) else arg2,
+        ctypes.c_ulong(arg3) if isinstance(arg3, int) else arg3,
+        ctypes.c_ulong(arg4),
+        ctypes.c_ulong(arg5),
+    )
     return _check(_libc.prctl(ctypes.c_int(option), *args))
 
 

@@ -21,7 +21,8 @@ except ImportError:  # loaded by path inside the executor
         return module
 
     hardening, kernel, reaper, seccomp_filter = (
-        _sibling(name) for name in ("hardening", "kernel", "reaper", "seccomp_filter"))
+        _sibling(name) for name in ("hardening", "kernel", "reaper", "seccomp_filter")
+    )
 
 LAYERS = ("rlimits", "uid", "tmpfs", "landlock-fs", "landlock-net", "landlock-scope", "seccomp")
 DEVICE_PATHS = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
@@ -60,15 +61,27 @@ def prepare(config, keep_fd=lambda fd: fd):
         try:
             read_paths = list(config.get("read_paths", ())) + list(DEVICE_PATHS[1:])
             ruleset = keep_fd(kernel.create_ruleset(abi, read_paths, [workdir, "/dev/null"]))
-            report["landlock-fs"] = _on("ABI %d: read-only system and Python paths, writes only in the work folder" % abi)
+            report["landlock-fs"] = _on(
+                "ABI %d: read-only system and Python paths, writes only in the work folder" % abi
+            )
         except OSError as error:
             report["landlock-fs"] = _off("ruleset refused: %s" % error)
     net_on = ruleset is not None and abi >= 4
-    report["landlock-net"] = _on("no TCP bind or connect") if net_on else _off(
-        "needs Landlock ABI 4 (kernel has %d)" % abi if ruleset is not None and abi < 4 else "needs landlock-fs")
+    report["landlock-net"] = (
+        _on("no TCP bind or connect")
+        if net_on
+        else _off(
+            "needs Landlock ABI 4 (kernel has %d)" % abi if ruleset is not None and abi < 4 else "needs landlock-fs"
+        )
+    )
     scope_on = ruleset is not None and abi >= 6
-    report["landlock-scope"] = _on("no signals or abstract UNIX sockets outside the sandbox") if scope_on else _off(
-        "needs Landlock ABI 6 (kernel has %d)" % abi if ruleset is not None and abi < 6 else "needs landlock-fs")
+    report["landlock-scope"] = (
+        _on("no signals or abstract UNIX sockets outside the sandbox")
+        if scope_on
+        else _off(
+            "needs Landlock ABI 6 (kernel has %d)" % abi if ruleset is not None and abi < 6 else "needs landlock-fs"
+        )
+    )
     bpf = None
     if "seccomp" in off:
         report["seccomp"] = _off("disabled by option")
@@ -78,10 +91,20 @@ def prepare(config, keep_fd=lambda fd: fd):
         report["seccomp"] = _off("no syscall table for this architecture")
     else:
         bpf = seccomp_filter.build(process_groups=uid is None)
-        report["seccomp"] = _on("no sockets, io_uring, namespaces, ptrace" + ("" if uid is not None else ", setsid/setpgid"))
-    plan = hardening.Plan(workdir, uid, gid, ruleset, bpf, config.get("max_processes", 16),
-                          config.get("max_open_files", 256), config.get("file_mb", 16) * 1024 * 1024,
-                          parent_death_signal=not config.get("pid_namespace"))
+        report["seccomp"] = _on(
+            "no sockets, io_uring, namespaces, ptrace" + ("" if uid is not None else ", setsid/setpgid")
+        )
+    plan = hardening.Plan(
+        workdir,
+        uid,
+        gid,
+        ruleset,
+        bpf,
+        config.get("max_processes", 16),
+        config.get("max_open_files", 256),
+        config.get("file_mb", 16) * 1024 * 1024,
+        parent_death_signal=not config.get("pid_namespace"),
+    )
     try:
         hardening.set_shared(plan, kernel)
     except OSError as error:  # no sandbox without them: the executor does not start
@@ -134,8 +157,11 @@ def _tmpfs(config, uid, gid, off):
     if config.get("private_tmpfs") and os.geteuid() == 0:
         try:
             kernel.private_mounts()
-            kernel.mount_tmpfs(config["workdir"], "size=%dm,mode=0700,uid=%d,gid=%d" % (
-                size, uid if uid is not None else 0, gid if gid is not None else 0))
+            kernel.mount_tmpfs(
+                config["workdir"],
+                "size=%dm,mode=0700,uid=%d,gid=%d"
+                % (size, uid if uid is not None else 0, gid if gid is not None else 0),
+            )
             covered = kernel.expose_read_only(config.get("read_paths", ()), uid, gid) if uid is not None else []
             hidden = " (%s hidden)" % ", ".join(covered) if covered else ""
             return _on("private %d MiB tmpfs, gone when the executor exits%s" % (size, hidden))

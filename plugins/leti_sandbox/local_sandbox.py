@@ -24,8 +24,7 @@ LayerName = Literal["uid", "tmpfs", "landlock", "landlock-fs", "seccomp"]
 # `random`, whose fork hook reseeds in every child (about 40 page faults per program), and
 # extension modules few programs import (cmath 4, array 3, bisect 2): each maps five more
 # regions that every fork copies and every exit unmaps.
-PRELOAD = ("re", "math", "collections", "heapq", "itertools", "functools", "string", "operator",
-           "copy", "json", "sys")
+PRELOAD = ("re", "math", "collections", "heapq", "itertools", "functools", "string", "operator", "copy", "json", "sys")
 
 
 def python_paths(python: str) -> list[str]:
@@ -48,22 +47,32 @@ class LocalSandbox(ExecutorPool):
     name = "local"
 
     class Options(SandboxBackendOptions):
-        min_level: isolation.Level = Field(default_factory=isolation.default_min_level,
-                                           description="refuse to run below this isolation level")
+        min_level: isolation.Level = Field(
+            default_factory=isolation.default_min_level, description="refuse to run below this isolation level"
+        )
         bwrap: Literal["auto", "on", "off"] = Field(default="auto", description="start executors under bubblewrap")
-        python: str = Field(default_factory=lambda: os.path.realpath(sys.executable),
-                            description="absolute path of the interpreter that runs programs")
+        python: str = Field(
+            default_factory=lambda: os.path.realpath(sys.executable),
+            description="absolute path of the interpreter that runs programs",
+        )
         disable: list[LayerName] = Field(default_factory=list, description="layers to leave off")
-        max_processes: int = Field(default=32, ge=1, description="processes and threads per program and its judge, "
-                                   "with a uid of its own (a judged JavaScript program runs two node processes, "
-                                   "about 11 threads)")
+        max_processes: int = Field(
+            default=32,
+            ge=1,
+            description="processes and threads per program and its judge, "
+            "with a uid of its own (a judged JavaScript program runs two node processes, "
+            "about 11 threads)",
+        )
         tmpfs_mb: int = Field(default=64, ge=1, description="size of each worker's work folder")
         file_mb: int = Field(default=16, ge=1, description="largest file a program may write")
         uid_base: int = Field(default=1_500_000_000, ge=1000, description="first unprivileged uid (root only)")
         window: int = Field(default=2, ge=1, le=64, description="jobs queued on each executor's pipe")
         preload: list[str] = Field(default_factory=lambda: list(PRELOAD), description="modules imported once")
-        read_paths: list[str] = Field(default_factory=list, description="more files or folders programs may read "
-                                      "(an environment adds what its tools read, e.g. node's openssl.cnf)")
+        read_paths: list[str] = Field(
+            default_factory=list,
+            description="more files or folders programs may read "
+            "(an environment adds what its tools read, e.g. node's openssl.cnf)",
+        )
 
         @field_validator("read_paths")
         @classmethod
@@ -82,10 +91,14 @@ class LocalSandbox(ExecutorPool):
 
     def _prepare(self) -> None:
         if not sys.platform.startswith("linux"):
-            raise LetiError(f"sandbox 'local' needs Linux (pidfd, Landlock, seccomp) and this is {sys.platform}: "
-                            "use --sandbox docker with a Docker engine, or run LeTI on Linux")
+            raise LetiError(
+                f"sandbox 'local' needs Linux (pidfd, Landlock, seccomp) and this is {sys.platform}: "
+                "use --sandbox docker with a Docker engine, or run LeTI on Linux"
+            )
         self._bwrap, self._bwrap_reason = self._choose_bwrap()
-        self._slots = Slots(self.options.workers, None if "uid" in self.options.disable else self.options.uid_base)
+        self._slots: Slots | None = Slots(
+            self.options.workers, None if "uid" in self.options.disable else self.options.uid_base
+        )
 
     def _choose_bwrap(self) -> tuple[str | None, str]:
         if self.options.bwrap == "off":
@@ -100,8 +113,13 @@ class LocalSandbox(ExecutorPool):
 
     def _host_layers(self) -> isolation.Layers:
         if self._bwrap:
-            return {"bwrap": {"on": True, "detail": "each executor in its own pid, network, ipc, uts and mount "
-                              "namespaces, capabilities dropped"}}
+            return {
+                "bwrap": {
+                    "on": True,
+                    "detail": "each executor in its own pid, network, ipc, uts and mount "
+                    "namespaces, capabilities dropped",
+                }
+            }
         return {"bwrap": {"on": False, "detail": self._bwrap_reason}}
 
     def _release(self) -> None:
@@ -113,19 +131,28 @@ class LocalSandbox(ExecutorPool):
     def _spawn(self, index: int) -> ExecutorProcess:
         assert self._slots is not None
         slot = self._slots.slots[index]
-        read_paths = python_paths(self.options.python) + [path for path in self.options.read_paths
-                                                           if os.path.exists(path)]
+        read_paths = python_paths(self.options.python) + [
+            path for path in self.options.read_paths if os.path.exists(path)
+        ]
         config = {
-            "uid": slot.uid, "gid": slot.gid, "workdir": slot.workdir, "read_paths": read_paths + list(bwrap.SYSTEM_PATHS),
-            "disable": self.options.disable, "max_processes": self.options.max_processes,
-            "tmpfs_mb": self.options.tmpfs_mb, "file_mb": self.options.file_mb, "preload": self.options.preload,
-            "private_tmpfs": self._bwrap is None, "pid_namespace": self._bwrap is not None,
+            "uid": slot.uid,
+            "gid": slot.gid,
+            "workdir": slot.workdir,
+            "read_paths": read_paths + list(bwrap.SYSTEM_PATHS),
+            "disable": self.options.disable,
+            "max_processes": self.options.max_processes,
+            "tmpfs_mb": self.options.tmpfs_mb,
+            "file_mb": self.options.file_mb,
+            "preload": self.options.preload,
+            "private_tmpfs": self._bwrap is None,
+            "pid_namespace": self._bwrap is not None,
             "uid_reason": None if os.geteuid() == 0 else "not running as root: no unprivileged uid to switch to",
         }
         if self._bwrap:
             config["tmpfs_reason"] = f"private {self.options.tmpfs_mb} MiB tmpfs inside bubblewrap"
         command = [self.options.python, "-I", "-S", "-B", str(EXECUTOR), json.dumps(config)]
         if self._bwrap:
-            command = bwrap.command(self._bwrap, [*read_paths, str(EXECUTOR.parent)], slot.workdir,
-                                    self.options.tmpfs_mb, command)
+            command = bwrap.command(
+                self._bwrap, [*read_paths, str(EXECUTOR.parent)], slot.workdir, self.options.tmpfs_mb, command
+            )
         return ExecutorProcess(command)

@@ -14,7 +14,7 @@ import struct
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 256 * 1024 * 1024
-REF = "\x00leti-ref\x00"       # first item of a reference tuple
+REF = "\x00leti-ref\x00"  # first item of a reference tuple
 SCALARS = frozenset({type(None), bool, int, float, complex, str, bytes})
 CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
 
@@ -28,7 +28,7 @@ def send(fd, message):
     view = memoryview(HEADER.pack(len(body)) + body)
     try:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except OSError as error:
         raise Closed(str(error)) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import secrets
 import threading
@@ -27,8 +28,14 @@ PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
 
 
 def _step(step: Step) -> dict[str, Any]:
-    return {"name": step.name, "argv": step.argv, "timeout": step.wall_limit, "cpu_seconds": step.cpu_seconds,
-            "memory_mb": step.memory_mb, "memory_limit": step.memory_limit}
+    return {
+        "name": step.name,
+        "argv": step.argv,
+        "timeout": step.wall_limit,
+        "cpu_seconds": step.cpu_seconds,
+        "memory_mb": step.memory_mb,
+        "memory_limit": step.memory_limit,
+    }
 
 
 class ExecutorPool(Sandbox):
@@ -42,17 +49,17 @@ class ExecutorPool(Sandbox):
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._workers: list[Worker] = []
-        self.layers: isolation.Layers = {}
+        self._layers: isolation.Layers = {}
         self._isolation = "unknown"
         try:
             self._prepare()
             self._start_workers()
-            self.layers.update(self._host_layers())
-            isolation.check_minimum(self.name, self.layers, self.options.min_level)
+            self._layers.update(self._host_layers())
+            isolation.check_minimum(self.name, self._layers, self.options.min_level)
         except BaseException:
             self.close()
             raise
-        self._isolation = isolation.describe(self.layers)
+        self._isolation = isolation.describe(self._layers)
 
     def _prepare(self) -> None:
         """Set up what the executors need (before any starts)."""
@@ -69,8 +76,9 @@ class ExecutorPool(Sandbox):
 
     def _start_workers(self) -> None:
         for index in range(self.options.workers):
-            worker = Worker(lambda index=index: self._spawn(index), self._queue, self._convert, self._failed,
-                            self.options.window)
+            worker = Worker(
+                functools.partial(self._spawn, index), self._queue, self._convert, self._failed, self.options.window
+            )
             worker.start()
             self._workers.append(worker)
         weakest = None
@@ -81,19 +89,24 @@ class ExecutorPool(Sandbox):
                 raise LetiError(f"sandbox {self.name!r}: the executor could not start: {error}") from None
             rank = isolation.LEVELS.index(isolation.level_of(layers))
             if weakest is None or rank < weakest:
-                weakest, self.layers = rank, dict(layers)
+                weakest, self._layers = rank, dict(layers)
 
     def isolation(self) -> str:
         return self._isolation
 
+    def layers(self) -> dict[str, dict[str, Any]]:
+        return dict(self._layers)
+
     def verdicts(self) -> dict[str, str]:
-        return {"python": "judged apart: the tests run in a judge process the program cannot reach, which "
-                          "compares plain values (a comparison of two of the program's own objects is marked "
-                          "'judged in process')",
-                "steps": "judged apart where the environment gives a judge (javascript: a node process; cpp: the "
-                         "tests compiled into an executable run from memory); otherwise in process: the tests run "
-                         "inside the program's process, which holds the completion token, and a program that reads "
-                         "its own memory can forge a pass (each such verdict says 'judged in process')"}
+        return {
+            "python": "judged apart: the tests run in a judge process the program cannot reach, which "
+            "compares plain values (a comparison of two of the program's own objects is marked "
+            "'judged in process')",
+            "steps": "judged apart where the environment gives a judge (javascript: a node process; cpp: the "
+            "tests compiled into an executable run from memory); otherwise in process: the tests run "
+            "inside the program's process, which holds the completion token, and a program that reads "
+            "its own memory can forge a pass (each such verdict says 'judged in process')",
+        }
 
     def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         """Run ``programs`` on the workers; results in the order of ``programs``."""
@@ -119,16 +132,31 @@ class ExecutorPool(Sandbox):
             steps = [_step(step) for step in program.steps]
             if program.judge is not None:  # judged apart: the tests follow the frame as raw bytes
                 tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
-                message = {"steps": steps, "files": program.files, "judge": _step(program.judge),
-                           "tests_size": len(tests), "tests_executable": program.tests_executable,
-                           "output_limit": program.output_limit}
-                return Job(message, sum(step.wall_limit for step in program.steps),
-                           frame=frames.encode(message) + tests)
-            message = {"steps": steps, "files": program.files, "nonce": secrets.token_hex(16),
-                       "nonce_variable": NONCE_VARIABLE, "output_limit": program.output_limit}
+                message = {
+                    "steps": steps,
+                    "files": program.files,
+                    "judge": _step(program.judge),
+                    "tests_size": len(tests),
+                    "tests_executable": program.tests_executable,
+                    "output_limit": program.output_limit,
+                }
+                return Job(
+                    message, sum(step.wall_limit for step in program.steps), frame=frames.encode(message) + tests
+                )
+            message = {
+                "steps": steps,
+                "files": program.files,
+                "nonce": secrets.token_hex(16),
+                "nonce_variable": NONCE_VARIABLE,
+                "output_limit": program.output_limit,
+            }
             return Job(message, sum(step.wall_limit for step in program.steps), frame=frames.encode(message))
-        limits = {"timeout": program.wall_limit, "memory_mb": program.memory_mb, "cpu_seconds": program.cpu_seconds,
-                  "output_limit": program.output_limit}
+        limits = {
+            "timeout": program.wall_limit,
+            "memory_mb": program.memory_mb,
+            "cpu_seconds": program.cpu_seconds,
+            "output_limit": program.output_limit,
+        }
         if program.tests:  # judged apart: the tests follow the frame as raw bytes (see executor.py)
             tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
             message = {"source": program.source, "tests_size": len(tests), **limits}
@@ -145,12 +173,17 @@ class ExecutorPool(Sandbox):
             return judge_steps(message["steps"], job.message, self._isolation)
         if "report_size" in message:
             return judged(message, job.message["cpu_seconds"], self._isolation)
-        base = {"stdout": message["stdout"], "stderr": message["stderr"], "duration": message["duration"],
-                "isolation": self._isolation}
+        base = {
+            "stdout": message["stdout"],
+            "stderr": message["stderr"],
+            "duration": message["duration"],
+            "isolation": self._isolation,
+        }
         if message["timed_out"]:
             return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
-        if not message["report"] and cpu_limit_hit(message["returncode"], message.get("cpu", 0.0),
-                                                   job.message["cpu_seconds"]):
+        if not message["report"] and cpu_limit_hit(
+            message["returncode"], message.get("cpu", 0.0), job.message["cpu_seconds"]
+        ):
             return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
         report = Capture(1 << 20)
         report.data += message["report"].encode()

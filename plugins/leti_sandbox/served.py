@@ -22,16 +22,49 @@ MAX_DEPTH = 200
 MODULE = type(sys)
 # Subclasses of plain types cross as their plain value (a str subclass as its text, a dict
 # subclass as a dict); the conversion runs the program's code, but all it can yield is plain data.
-BASES = ((str, str.__str__), (int, int.__int__), (float, float.__float__), (bytes, bytes),
-         (complex, complex), (tuple, tuple), (list, list), (dict, dict), (set, set), (frozenset, frozenset))
+BASES = (
+    (str, str.__str__),
+    (int, int.__int__),
+    (float, float.__float__),
+    (bytes, bytes),
+    (complex, complex),
+    (tuple, tuple),
+    (list, list),
+    (dict, dict),
+    (set, set),
+    (frozenset, frozenset),
+)
 OPERATIONS = {
-    "iter": iter, "next": next, "len": len, "bool": bool, "repr": repr, "str": str,
-    "float": float, "int": int, "index": operator.index, "neg": operator.neg, "pos": operator.pos,
-    "abs": abs, "round": round, "getitem": operator.getitem, "setitem": operator.setitem,
-    "delitem": operator.delitem, "contains": operator.contains, "eq": operator.eq, "ne": operator.ne,
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
-    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
+    "iter": iter,
+    "next": next,
+    "len": len,
+    "bool": bool,
+    "repr": repr,
+    "str": str,
+    "float": float,
+    "int": int,
+    "index": operator.index,
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "abs": abs,
+    "round": round,
+    "getitem": operator.getitem,
+    "setitem": operator.setitem,
+    "delitem": operator.delitem,
+    "contains": operator.contains,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
 }
 
 
@@ -40,10 +73,10 @@ class Server:
 
     def __init__(self, requests, replies, lines):
         self.requests, self.replies, self.lines = requests, replies, lines
-        self.extra_depth = 0    # frames between a call from the judge and where the program's module ran
+        self.extra_depth = 0  # frames between a call from the judge and where the program's module ran
         self.value_types = None  # standard types the judge rebuilds by value, looked up once the program ran
-        self.objects = []   # reference id -> object (kept alive while the judge may use it)
-        self.ids = {}       # id(object) -> reference id
+        self.objects = []  # reference id -> object (kept alive while the judge may use it)
+        self.ids = {}  # id(object) -> reference id
 
     def ref(self, value):
         key = id(value)
@@ -172,8 +205,13 @@ def _payload(kind_name, value):
 
 def _value_types():
     import collections
-    types = {collections.deque: "deque", collections.defaultdict: "defaultdict", collections.Counter: "Counter",
-             collections.OrderedDict: "OrderedDict"}
+
+    types = {
+        collections.deque: "deque",
+        collections.defaultdict: "defaultdict",
+        collections.Counter: "Counter",
+        collections.OrderedDict: "OrderedDict",
+    }
     for module, name in (("decimal", "Decimal"), ("fractions", "Fraction")):
         found = sys.modules.get(module)  # only when the program imported it
         if found is not None:

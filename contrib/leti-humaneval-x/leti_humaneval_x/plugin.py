@@ -11,7 +11,13 @@ def leti_register_tasks(register):
 
 @hookimpl
 def leti_register_environments(register):
-    register("javascript", "leti_humaneval_x.javascript:JavaScriptEnvironment",
-             "runs programs with Node.js; a failed console.assert fails; the stack is the feedback")
-    register("cpp", "leti_humaneval_x.cpp:CppEnvironment",
-             "compiles with g++, then runs; the compiler's diagnostics or the failed assert are the feedback")
+    register(
+        "javascript",
+        "leti_humaneval_x.javascript:JavaScriptEnvironment",
+        "runs programs with Node.js; a failed console.assert fails; the stack is the feedback",
+    )
+    register(
+        "cpp",
+        "leti_humaneval_x.cpp:CppEnvironment",
+        "compiles with g++, then runs; the compiler's diagnostics or the failed assert are the feedback",
+    )

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field
-
 from leti_core import LetiError, Problem, Task, TaskOptions
+from pydantic import Field
 
 from .data import DATA_ENV, Record, read_records
 
@@ -32,7 +31,9 @@ class HumanEvalXTask(Task):
     language_name: ClassVar[str] = ""
 
     class Options(TaskOptions):
-        data: Path | None = Field(default=None, description=f"humaneval_<language>.jsonl.gz or its folder (env {DATA_ENV})")
+        data: Path | None = Field(
+            default=None, description=f"humaneval_<language>.jsonl.gz or its folder (env {DATA_ENV})"
+        )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -47,13 +48,24 @@ class HumanEvalXTask(Task):
         if split not in SPLITS:
             raise LetiError(f"unknown {self.name} split {split!r}; splits: {', '.join(SPLITS)}")
         numbers = SPLITS[split]
-        return [Problem(task_id=record.task_id, prompt=record.prompt, tests=[record.test],
-                        reference=record.canonical_solution, metadata={"language": self.language})
-                for record in self.records() if int(record.task_id.rsplit("/", 1)[1]) in numbers]
+        return [
+            Problem(
+                task_id=record.task_id,
+                prompt=record.prompt,
+                tests=[record.test],
+                reference=record.canonical_solution,
+                metadata={"language": self.language},
+            )
+            for record in self.records()
+            if int(record.task_id.rsplit("/", 1)[1]) in numbers
+        ]
 
     def chat_request(self, problem: Problem) -> tuple[str, str]:
         """Asked to complete the function; the answer's program starts with the prompt."""
-        return f"Complete this {self.language_name} function:\n```{self.code_language}\n{problem.prompt}```", problem.prompt
+        return (
+            f"Complete this {self.language_name} function:\n```{self.code_language}\n{problem.prompt}```",
+            problem.prompt,
+        )
 
 
 class HumanEvalJS(HumanEvalXTask):
