@@ -112,6 +112,11 @@ class ExecutionResult(BaseModel):
         description="where the verdict was decided: apart (by a judge the program cannot reach, from "
         "plain values) or in process (the program's own process or code had a say: a program can forge such a pass)",
     )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the environment measured of the run beyond its verdict, as plain data (EAE: the argument "
+        "counts); the environment's own, never read from the program's output",
+    )
 
     @property
     def passed(self) -> bool:
@@ -153,6 +158,8 @@ class ScoredSample(BaseModel):
         )
         if self.result.judged == "in process":
             line["judged"] = "in process"
+        if self.result.data:
+            line["data"] = self.result.data
         return line
 
 

@@ -165,8 +165,21 @@ def test_the_program_cannot_forge_its_counts(scorer, sample_problems):
         ],
     )
     assert item.feedback.text == "AssertionError: only 0 out of 3 arguments are correctly identified"
-    assert item.result.stdout.count("[leti-eae") == 1
+    assert item.result.data == {"predicted": 0, "gold": 3, "identified": 0, "classified": 0}
+    assert "[leti-eae-counts]" not in item.result.stdout  # a tagged line the program printed is dropped
     assert scorer.environment.metrics([item], sample_problems)["arg_i_recall"] == 0.0
+    assert item.to_results_line()["data"] == item.result.data
+
+
+def test_counts_kept_by_a_run_from_before_are_still_read(sample_problems):
+    from leti_eae.environment import counts_of
+
+    old = ExecutionResult(
+        status="failed", stdout='x\n[leti-eae-counts] {"predicted": 2, "gold": 3, "identified": 1, "classified": 1}\n'
+    )
+    assert (counts_of(old).predicted, counts_of(old).identified) == (2, 1)
+    new = ExecutionResult(status="failed", stdout=old.stdout, data={"predicted": 0, "gold": 3})
+    assert counts_of(new).predicted == 0  # data, when there, is what counts
 
 
 class _AlwaysPasses(Sandbox):

@@ -4,7 +4,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-import leti_core.plugins as plugins
+import leti_core.app.plugins as plugins
 from leti_core import FeedbackFormatter, LetiError, UnknownComponentError, hookimpl
 from leti_core.app import DuplicateComponentError, Engine, load_engine
 

@@ -9,8 +9,8 @@ import pytest
 
 from leti_core import LetiError, Problem, RunFolder, Sample, SamplingParams, ScoredSample
 from leti_core.app import get_engine, get_registry, prepare_run
+from leti_core.app.resumable import chunks, sample_in_chunks, saved
 from leti_core.models import ExecutionResult, Feedback
-from leti_core.resumable import chunks, sample_in_chunks, saved
 from leti_core.testing import FakeSampler, FakeTrainer
 
 PROBLEMS = [Problem(task_id=str(i), prompt=f"# problem {i}\n") for i in range(7)]

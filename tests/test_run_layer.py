@@ -252,7 +252,7 @@ def test_the_python_api_example_runs(tmp_path, mbpp_dir, monkeypatch):
     """docs/examples/compose_pipeline.py, with the fake sampler and trainer in place of the model."""
     import runpy
 
-    import leti_core.launch as launch
+    import leti_core.app.launch as launch
 
     original = launch.prepare_run
 

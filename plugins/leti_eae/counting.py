@@ -59,10 +59,6 @@ def without_tags(stdout: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-def counts_line(counts: ArgumentCounts) -> str:
-    return f"{COUNTS_TAG} {counts.model_dump_json()}\n"
-
-
 def read_counts(stdout: str) -> ArgumentCounts | None:
     """The counts line the environment appended to a result's stdout, or None."""
     for line in reversed(stdout.splitlines()):

@@ -21,7 +21,6 @@ from leti_core import (
 from .counting import (
     ArgumentCounts,
     count,
-    counts_line,
     f1_metrics,
     read_counts,
     read_predictions,
@@ -31,16 +30,24 @@ from .program import EventMetadata, build_program
 
 
 def finish(result: ExecutionResult, meta: EventMetadata, nonce: str, user_lines: int) -> ExecutionResult:
-    """Attach trusted counts to stdout, keep only the model's own frames, and re-check a pass."""
+    """Attach the counts (``data``), keep only the model's own frames, and re-check a pass."""
     predictions = read_predictions(result.stdout, nonce) or []
     counts = count(predictions, [(argument.role, argument.text) for argument in meta.gold])
-    update: dict[str, Any] = {"stdout": without_tags(result.stdout) + counts_line(counts)}
+    update: dict[str, Any] = {"stdout": without_tags(result.stdout), "data": counts.model_dump()}
     error = result.error
     if error is not None and not error.syntax_error:
         update["error"] = error.model_copy(update={"frames": [f for f in error.frames if f.lineno <= user_lines]})
     if result.passed and not counts.perfect:
         update.update(status="failed", error=ErrorInfo(type="AssertionError", message=counts.shortfall()))
     return result.model_copy(update=update)
+
+
+def counts_of(result: ExecutionResult) -> ArgumentCounts:
+    """The counts the environment attached to a result (in ``data``; a run from before kept them as a
+    line it appended to stdout)."""
+    if result.data:
+        return ArgumentCounts.model_validate(result.data)
+    return read_counts(result.stdout) or ArgumentCounts()
 
 
 class EAEEnvironment(SandboxedEnvironment):
@@ -75,7 +82,7 @@ class EAEEnvironment(SandboxedEnvironment):
             if problem is None:
                 continue
             gold = len(EventMetadata.of(problem).gold)
-            seen = read_counts(item.result.stdout) or ArgumentCounts()
+            seen = counts_of(item.result)
             samples.append(
                 ArgumentCounts(
                     predicted=seen.predicted,

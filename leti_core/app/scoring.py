@@ -6,10 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .components import Environment, FeedbackFormatter, ProgressCallback
-from .errors import DataError
-from .models import PassAtK, Problem, Sample, ScoredSample
-from .passk import DEFAULT_KS, summarize
+from ..components import Environment, FeedbackFormatter, ProgressCallback
+from ..errors import DataError
+from ..models import PassAtK, Problem, Sample, ScoredSample
+from ..passk import DEFAULT_KS, summarize
 
 
 @dataclass

@@ -14,10 +14,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .components import Sampler, Trainer
-from .errors import LetiError
-from .jsonl import read_models, write_json, write_jsonl
-from .models import IterationSummary, PassAtK, Problem, ScoredSample, TrainingExample
+from ..components import Sampler, Trainer
+from ..errors import LetiError
+from ..jsonl import read_models, write_json, write_jsonl
+from ..models import IterationSummary, PassAtK, Problem, ScoredSample, TrainingExample
+from ..prompts import apply_format, stop_words
+from ..run_folder import RunFolder, is_checkpoint
+from ..sampling import SamplingParams
+from ..training import SPECIAL_TOKENS, gold_example, training_example
 from .pipeline import (
     ProgressFactory,
     no_progress,
@@ -25,12 +29,9 @@ from .pipeline import (
     sample_and_score,
 )
 from .plugins import Engine
-from .prompts import apply_format, stop_words
 from .resolve import Components
 from .resumable import sample_in_chunks
 from .run_config import RunConfig
-from .run_folder import RunFolder, is_checkpoint
-from .sampling import SamplingParams
 from .scoring import (
     Scorer,
     exception_histogram,
@@ -39,7 +40,6 @@ from .scoring import (
     sandbox_errors,
     usable,
 )
-from .training import SPECIAL_TOKENS, gold_example, training_example
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .components import (
+from ..components import (
     Component,
     Environment,
     FeedbackFormatter,
@@ -22,10 +22,10 @@ from .components import (
     Trainer,
     ensure_compatible,
 )
-from .errors import LetiError
-from .registry import Registry
+from ..errors import LetiError
+from ..registry import Registry
+from ..sandboxed import SandboxedEnvironment, with_read_paths
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, shortcut_key
-from .sandboxed import SandboxedEnvironment, with_read_paths
 
 KINDS = ("task", "environment", "sandbox", "feedback", "sampler", "trainer")
 SCORING = ("task", "environment", "sandbox", "feedback")

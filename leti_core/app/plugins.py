@@ -12,11 +12,11 @@ from types import ModuleType
 
 import pluggy
 
-from . import hookspecs
-from .models import IterationSummary, ScoredSample
-from .registry import Register, Registry
+from .. import hookspecs
+from ..models import IterationSummary, ScoredSample
+from ..registry import Register, Registry
+from ..run_folder import RunFolder
 from .run_config import RunConfig
-from .run_folder import RunFolder
 
 ENTRY_POINT_GROUP = "leti"
 PLUGINS_ENV = "LETI_PLUGINS"

@@ -19,10 +19,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
-from .errors import LetiError
-from .prompts import PromptFormat
-from .sampling import SamplingParams, sampling_field
-from .shared_options import SHARED_OPTIONS
+from ..errors import LetiError
+from ..prompts import PromptFormat
+from ..sampling import SamplingParams, sampling_field
+from ..shared_options import SHARED_OPTIONS
 
 Condition = Literal["good", "bad", "none"]
 

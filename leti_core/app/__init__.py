@@ -9,12 +9,16 @@ Plugins implement components with the plugin API (``leti_core``); this layer cho
 connects them.
 """
 
-from .components import KINDS as COMPONENT_KINDS
-from .components import ensure_compatible
-from .errors import DuplicateComponentError
+from ..components import KINDS as COMPONENT_KINDS
+from ..components import ensure_compatible
+from ..errors import DuplicateComponentError
+from ..passk import pass_at_k as estimate_pass_at_k
+from ..passk import summarize
+from ..prompts import apply_format, stop_words
+from ..registry import ComponentInfo, Registry
+from ..run_folder import is_checkpoint
+from ..training import condition_prompt, feedback_block, gold_example, training_example
 from .launch import build_config, prepare_run, read_run_config, read_saved_config
-from .passk import pass_at_k as estimate_pass_at_k
-from .passk import summarize
 from .pipeline import (
     ProgressFactory,
     no_progress,
@@ -31,12 +35,9 @@ from .plugins import (
     get_registry,
     load_engine,
 )
-from .prompts import apply_format, stop_words
-from .registry import ComponentInfo, Registry
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
-from .run_folder import is_checkpoint
 from .scoring import (
     Scorer,
     exception_histogram,
@@ -45,7 +46,6 @@ from .scoring import (
     sandbox_errors,
     usable,
 )
-from .training import condition_prompt, feedback_block, gold_example, training_example
 
 __all__ = [
     "apply_format",

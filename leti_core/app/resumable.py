@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .jsonl import append_jsonl, write_jsonl
-from .models import Problem, ScoredSample
-from .seeding import stream_seed
+from ..jsonl import append_jsonl, write_jsonl
+from ..models import Problem, ScoredSample
+from ..seeding import stream_seed
 
 SampleChunk = Callable[[Sequence[Problem], int], list[ScoredSample]]
 """``sample(problems, stream)``: score ``n`` samples of each problem, drawn from random stream ``stream``."""

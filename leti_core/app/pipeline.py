@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 
-from .components import ProgressCallback, Sampler
-from .models import Problem, Sample, ScoredSample
-from .sampling import SamplingParams
+from ..components import ProgressCallback, Sampler
+from ..models import Problem, Sample, ScoredSample
+from ..sampling import SamplingParams
+from ..training import condition_prompt
 from .scoring import Scorer
-from .training import condition_prompt
 
 ProgressFactory = Callable[[int, str], AbstractContextManager[ProgressCallback]]
 """``progress(total, description)`` -> a context manager yielding an ``advance(n)`` callback."""

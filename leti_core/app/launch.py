@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .components import Component
-from .errors import LetiError
+from ..components import Component
+from ..errors import LetiError
+from ..run_folder import RunFolder
 from .pipeline import ProgressFactory, no_progress
 from .plugins import Engine
 from .resolve import KINDS, Resolver
@@ -27,7 +28,6 @@ from .run_config import (
     split_shortcuts,
     validate_config,
 )
-from .run_folder import RunFolder
 
 logger = logging.getLogger(__name__)
 
