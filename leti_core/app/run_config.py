@@ -213,20 +213,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise LetiError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as error:
         raise LetiError(f"{path}: cannot read config file ({error.strerror})") from None
+    if path.suffix not in {".toml", ".yaml", ".yml", ".json"}:
+        raise LetiError(f"{path}: config files must end in .toml, .yaml, .yml or .json")
+    import yaml
+
     try:
         if path.suffix == ".toml":
             data = tomllib.loads(text)
-        elif path.suffix in {".yaml", ".yml"}:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            raise LetiError(f"{path}: config files must end in .toml, .yaml, .yml or .json")
-    except LetiError:
-        raise
-    except Exception as error:
+            data = yaml.safe_load(text) or {}
+    except (ValueError, yaml.YAMLError) as error:  # TOMLDecodeError and JSONDecodeError are ValueErrors
         raise LetiError(f"{path}: not valid {path.suffix[1:].upper()}: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise LetiError(f"{path}: a config file holds a table of options")

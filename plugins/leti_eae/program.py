@@ -37,7 +37,7 @@ def compiles(source: str) -> bool:
     """Whether ``source`` compiles (nothing is executed)."""
     try:
         compile(source, "program.py", "exec", dont_inherit=True)
-    except Exception:
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
         return False
     return True
 

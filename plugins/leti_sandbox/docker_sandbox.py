@@ -38,7 +38,7 @@ class DockerExecutor(ExecutorProcess):
         super().kill()
         try:
             self.client.containers.get(self.name).remove(force=True)
-        except Exception:  # already gone (it runs with --rm)
+        except docker_errors():  # already gone (it runs with --rm)
             pass
 
 
@@ -75,7 +75,7 @@ class DockerSandbox(ExecutorPool):
         try:
             self._client = docker.from_env()
             self._client.ping()
-        except Exception as error:
+        except docker_errors() as error:
             raise LetiError(
                 f"sandbox 'docker': no Docker engine answers ({error}); start one, or use --sandbox local"
             ) from None
@@ -99,7 +99,7 @@ class DockerSandbox(ExecutorPool):
                 rm=True,
                 buildargs={"BASE": self.options.base_image},
             )
-        except Exception as error:
+        except docker_errors() as error:
             raise LetiError(f"sandbox 'docker': building image {self.options.image!r} failed: {error}") from None
 
     def spec(self, index: int) -> ContainerSpec:
@@ -130,5 +130,13 @@ class DockerSandbox(ExecutorPool):
         try:
             for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self._run_id}"}):
                 container.remove(force=True)
-        except Exception:
+        except docker_errors():
             pass
+
+
+def docker_errors() -> tuple[type[Exception], ...]:
+    """What the Docker SDK raises when the engine refuses or cannot be reached."""
+    import docker.errors
+    import requests
+
+    return docker.errors.DockerException, requests.exceptions.RequestException
