@@ -28,7 +28,7 @@ from leti_core.app import (
     stop_words,
 )
 
-from .options import given_layer, model_command, parse_ks, shortcuts_for
+from .options import given_layer, ks_option, model_command, shortcuts_for
 from .progress import progress_bar
 from .scoring import FileScorer, summary_dict, summary_line
 
@@ -105,14 +105,7 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     default=None,
     help="Prefix prompts with <|good|>, <|bad|> or nothing [the run's eval condition, or none].",
 )
-@click.option(
-    "--k",
-    "ks",
-    default="1,10,100",
-    show_default=True,
-    callback=lambda c, p, v: parse_ks(v),
-    help="pass@k for these k (those above --samples are skipped).",
-)
+@ks_option("pass@k for these k (those above --samples are skipped).")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

@@ -9,7 +9,7 @@ import click
 
 from leti_core.app import SCORING, Resolver, build_config, get_engine
 
-from .options import given_layer, model_command, parse_ks, shortcuts_for
+from .options import given_layer, ks_option, model_command, shortcuts_for
 from .scoring import FileScorer, echo_summary
 
 __all__ = ["command"]
@@ -24,14 +24,7 @@ __all__ = ["command"]
     default=None,
     help="Results file (default: SAMPLES_results.jsonl beside SAMPLES).",
 )
-@click.option(
-    "--k",
-    "ks",
-    default="1,10,100",
-    show_default=True,
-    callback=lambda c, p, v: parse_ks(v),
-    help="pass@k for these k (those above the samples per task are skipped).",
-)
+@ks_option("pass@k for these k (those above the samples per task are skipped).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def command(samples: Path, split: str, out: Path | None, ks: tuple[int, ...], as_json: bool, **given: Any) -> None:
     """Score SAMPLES (JSONL of {"task_id", "completion"}) and print pass@k."""

@@ -17,6 +17,7 @@ import click
 from pydantic.fields import FieldInfo
 
 from leti_core.app import OPTION_FIELDS, SHORTCUTS, Resolver, RunConfig, get_engine
+from leti_core.passk import DEFAULT_KS
 
 #: Component kind -> the repeatable KEY=VALUE flag for its options.
 KIND_FLAGS = {
@@ -33,6 +34,18 @@ FLAG_NAMES = {"learning_rate": "lr"}
 
 def flag(key: str) -> str:
     return "--" + FLAG_NAMES.get(key, key).replace("_", "-")
+
+
+def ks_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--k 1,10,100``: the pass@k to report (default: ``leti_core.passk.DEFAULT_KS``)."""
+    return click.option(
+        "--k",
+        "ks",
+        default=",".join(map(str, DEFAULT_KS)),
+        show_default=True,
+        callback=lambda c, p, v: parse_ks(v),
+        help=help_text,
+    )
 
 
 def parse_ks(value: str) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from leti_core import (
     write_jsonl,
 )
 from leti_core.app import Scorer, judged_in_process, pass_at_k, sandbox_errors
+from leti_core.passk import DEFAULT_KS
 
 from .progress import progress_bar
 from .reporting.evidence import outcomes
@@ -42,7 +43,7 @@ class FileScorer:
     problems: Mapping[str, Problem]
     environment: Environment
     formatter: FeedbackFormatter
-    ks: tuple[int, ...] = (1, 10, 100)
+    ks: tuple[int, ...] = DEFAULT_KS
 
     def score_file(self, samples: Path, out: Path | None = None) -> FileScore:
         """Score SAMPLES (JSONL of {"task_id", "completion"}), write the results file, return the scores."""
