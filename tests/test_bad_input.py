@@ -78,6 +78,17 @@ def test_config_files(capsys, tmp_path_factory, suffix, content):
     assert not (folder / "run").exists()
 
 
+@pytest.mark.parametrize(
+    ("suffix", "content"), [(".json", "[" * 5000), (".yaml", "[" * 5000), (".toml", "a = " + "[" * 5000)]
+)
+def test_a_config_nested_deeper_than_python_parses_is_one_line(capsys, tmp_path, suffix, content):
+    path = tmp_path / f"leti{suffix}"
+    path.write_text(content)
+    code, err = _leti(capsys, "run", "--config", path, "--out", tmp_path / "run")
+    _one_error_line(code, err)
+    assert f"{path}: not valid" in err and not (tmp_path / "run").exists()
+
+
 @FUZZ
 @given(
     flag=st.sampled_from(["--sandbox-option", "--env-option", "--task-option", "--feedback-option"]),

@@ -224,7 +224,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
             data = json.loads(text)
         else:
             data = yaml.safe_load(text) or {}
-    except (ValueError, yaml.YAMLError) as error:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+    # TOMLDecodeError and JSONDecodeError are ValueErrors; nesting deeper than Python parses is a RecursionError
+    except (ValueError, RecursionError, OverflowError, yaml.YAMLError) as error:
         raise LetiError(f"{path}: not valid {path.suffix[1:].upper()}: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise LetiError(f"{path}: a config file holds a table of options")
