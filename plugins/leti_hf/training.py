@@ -10,7 +10,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from datasets import Dataset
@@ -24,6 +24,11 @@ from .batches import batch_geometry, ordered_sequences
 from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import load_tokenizer, use_bf16
+
+if TYPE_CHECKING:
+    from .trainer import HFTrainer
+
+    HFOptions = HFTrainer.Options
 
 
 class _InOrderTrainer(SFTTrainer):
@@ -97,7 +102,7 @@ def tokenize_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> lis
 
 
 def run_training(
-    options: Any,
+    options: HFOptions,
     model: str,
     texts: list[str],
     output_dir: Path,
@@ -215,7 +220,7 @@ def _adapters_merged(model: str) -> Any:
     return AutoPeftModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).merge_and_unload()
 
 
-def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: Any) -> None:
+def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: HFOptions) -> None:
     """Save with the trainer's gathering save (ZeRO-3 and FSDP shards come together) into a
     partial folder; once every rank is done, the main process moves it into place."""
     output_dir = Path(output_dir)
@@ -238,7 +243,7 @@ def save_checkpoint(trainer: Any, tokenizer: Any, output_dir: Path, options: Any
 
 
 def build_trainer(
-    options: Any,
+    options: HFOptions,
     model: Any,
     tokenizer: Any,
     sequences: list[list[int]],
@@ -326,7 +331,7 @@ def _tensorboard(log_dir: Path) -> TrainerCallback:
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir)))
 
 
-def _model_init_kwargs(options: Any) -> dict[str, Any]:
+def _model_init_kwargs(options: HFOptions) -> dict[str, Any]:
     """How the trainer loads the checkpoint: fp32 master weights (bf16 is autocast), the model's
     attention unless told, 4-bit frozen weights for QLoRA."""
     kwargs: dict[str, Any] = {"dtype": "float32", "trust_remote_code": options.trust_remote_code}
@@ -356,7 +361,7 @@ def _checkpointing(enabled: bool) -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
 
-def _lora_config(options: Any) -> Any:
+def _lora_config(options: HFOptions) -> Any:
     try:
         from peft import LoraConfig
     except ImportError:
