@@ -14,26 +14,8 @@ from leti_core import Feedback, FeedbackFormatter
 from leti_core.app import RunConfig, load_engine, prepare_run
 from leti_core.testing import FakeSampler, FakeTrainer
 
-from .conftest import assert_one_line_error, leti
+from .conftest import TINY_RUN, assert_one_line_error, leti
 
-FAST = [
-    "--problems",
-    "3",
-    "--samples",
-    "2",
-    "--max-tokens",
-    "96",
-    "--eval-problems",
-    "2",
-    "--eval-samples",
-    "2",
-    "--batch-size",
-    "4",
-    "--epochs",
-    "1",
-    "--timeout",
-    "10",
-]
 ITERATION_FILES = [
     "samples.jsonl",
     "training.jsonl",
@@ -64,7 +46,7 @@ def test_two_iterations_leave_every_artifact(tiny_model, mbpp_dir, tmp_path):
         tiny_model,
         "--iterations",
         "2",
-        *FAST,
+        *TINY_RUN,
         "--out",
         run_dir,
     )
@@ -113,7 +95,7 @@ def test_a_run_killed_in_iteration_two_resumes_without_redoing_iteration_one(tin
             str(tiny_model),
             "--iterations",
             "2",
-            *FAST,
+            *TINY_RUN,
             "--out",
             str(run_dir),
         ],

@@ -66,8 +66,9 @@ MOVED = {
     ("sampler_options", "max_tokens"): "max_tokens",
     ("sampler_options", "seed"): "seed",
 }
-#: Trainer options an old run folder got from the same shortcut as a moved key (now the run's default).
-ROUTED_WITH = {"max_tokens": "max_length", "seed": "seed"}
+#: The run's fields that are also its trainer's options unless ``trainer_options`` sets them (an old
+#: run folder got both from one shortcut): field -> trainer option.
+TRAINER_DEFAULTS = {"max_tokens": "max_length", "seed": "seed"}
 
 #: What a resume may change: (field, option) pairs that do not alter work already done.
 RESUMABLE = {("iterations", None), ("eval_base", None), ("trainer_options", "launcher")}
@@ -175,11 +176,8 @@ class RunConfig(BaseModel):
     def trainer_defaults(self) -> dict[str, Any]:
         """What the run sets of its trainer's options unless ``trainer_options`` does: the length
         and seed the user gave the run."""
-        given = {"max_length": self.max_tokens, "seed": self.seed}
         return {
-            option: value
-            for option, value in given.items()
-            if {"max_length": "max_tokens"}.get(option, option) in self.model_fields_set
+            option: getattr(self, field) for field, option in TRAINER_DEFAULTS.items() if field in self.model_fields_set
         }
 
     def options(self, kind: str) -> dict[str, Any]:
@@ -264,7 +262,7 @@ def moved_keys(values: dict[str, Any], source: str, warn: Callable[[str], None])
             values[table] = options
             values.setdefault(key, value)
             trainer = values.get("trainer_options")
-            twin = ROUTED_WITH.get(key)
+            twin = TRAINER_DEFAULTS.get(key)
             if isinstance(trainer, dict) and twin is not None and trainer.get(twin) == value:
                 values["trainer_options"] = {name: item for name, item in trainer.items() if name != twin}
             warn(f"{source}: {table}.{option} is now the run's {key!r} (--{key.replace('_', '-')}); read it from there")

@@ -131,7 +131,7 @@ class ExecutorPool(Sandbox):
         if program.steps:
             steps = [_step(step) for step in program.steps]
             if program.judge is not None:  # judged apart: the tests follow the frame as raw bytes
-                tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
+                tests = _tests_bytes(program)
                 message = {
                     "steps": steps,
                     "files": program.files,
@@ -158,7 +158,7 @@ class ExecutorPool(Sandbox):
             "output_limit": program.output_limit,
         }
         if program.tests:  # judged apart: the tests follow the frame as raw bytes (see executor.py)
-            tests = program.tests if isinstance(program.tests, bytes) else program.tests.encode()
+            tests = _tests_bytes(program)
             message = {"source": program.source, "tests_size": len(tests), **limits}
             return Job(message, program.wall_limit, frame=frames.encode(message) + tests)
         message = {"source": program.source, "nonce": secrets.token_hex(16), **limits}
@@ -202,3 +202,8 @@ class ExecutorPool(Sandbox):
             for worker in workers:
                 worker.join()
             self._release()
+
+
+def _tests_bytes(program: Program) -> bytes:
+    """A judged program's tests as they follow its frame (text, or a judge's executable)."""
+    return program.tests if isinstance(program.tests, bytes) else program.tests.encode()
