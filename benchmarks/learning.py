@@ -63,7 +63,7 @@ def base_noise(textual: RunData) -> list[float]:
                 str(out),
             )
         summary = json.loads((out / "summary.json").read_text())
-        scores.append(summary["variants"]["postprocessed"]["pass@1"])
+        scores.append(summary["postprocessed"]["pass_at"]["pass@1"])
     return scores
 
 

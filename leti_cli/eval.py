@@ -1,38 +1,40 @@
-"""`leti eval`: sample a model (or a run's checkpoint) on a task, write the samples file, score it.
+"""`leti eval`: sample a model (or a run's checkpoint) on a task's held-out problems and score it,
+through the code `leti run` evaluates each iteration with (``leti_core.app.evaluation``): the same
+checkpoint, problems, seed and parameters give the same figures and the same summary model.
 
-The samples file is the one `leti evaluate` reads; scoring goes through the same code
-(`leti_cli.scoring`), so `leti evaluate` on the written file gives the same numbers.
+Writes, in the evaluation's folder (``EvalFolder``): ``eval.jsonl`` (the scored samples),
+``samples.jsonl`` (the completions alone, what `leti evaluate` reads) and ``summary.json``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from leti_core import LetiError, RunFolder, write_json, write_jsonl
+from leti_core import EvalFolder, RunFolder, ScoredSample, read_models, write_json, write_jsonl
 from leti_core.app import (
     OPTION_FIELDS,
     SCORING,
     Resolver,
+    Scorer,
+    Scores,
+    Stages,
     apply_format,
     build_config,
-    condition_prompt,
+    evaluate,
     get_engine,
-    postprocess_samples,
+    held_out,
     read_run_config,
-    sample_problems,
-    stop_words,
 )
 
 from .options import given_layer, ks_option, model_command, shortcuts_for
 from .progress import progress_bar
-from .scoring import FileScorer, summary_dict, summary_line
+from .scoring import scores_lines
 
-VARIANTS = {"yes": ("postprocessed",), "no": ("raw",), "both": ("raw", "postprocessed")}
+SCORES: dict[str, Scores] = {"yes": "postprocessed", "no": "raw", "both": "both"}
 KINDS = (*SCORING, "sampler")
 #: Flags of `leti eval` for RunConfig fields, and the field each sets.
 FIELDS = (
@@ -43,6 +45,7 @@ FIELDS = (
     "prompt_format",
     ("samples", "eval_samples"),
     ("temperature", "eval_temperature"),
+    ("problems", "eval_problems"),
     "top_p",
     "max_tokens",
     "seed",
@@ -88,15 +91,14 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     help="With --run: the iteration's checkpoint (0: the base model) [the last finished].",
 )
 @click.option("--split", default=None, help="Split [the task's evaluation split].")
-@click.option("--problems", "limit", type=click.IntRange(min=1), default=None, help="Only the first N problems [all].")
 @click.option(
     "--postprocess",
     type=click.Choice(["yes", "no", "both"]),
-    default="yes",
-    show_default=True,
+    default=None,
     is_flag=False,
     flag_value="yes",
-    help="Cut completions at the task's stop words; 'both' scores raw and cut.",
+    help="Stop completions at the task's stop words; 'no' scores them raw, 'both' raw and cut "
+    "[the run's eval_stop: yes, or both with --no-eval-stop].",
 )
 @click.option("--no-postprocess", is_flag=True, help="Score the raw completions (same as --postprocess no).")
 @click.option(
@@ -110,7 +112,7 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the samples and results files [RUN_DIR/eval/LABEL, or eval/LABEL].",
+    help="Folder for the samples, results and summary [RUN_DIR/eval/LABEL, or eval/LABEL].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def command(
@@ -118,8 +120,7 @@ def command(
     run_dir: Path | None,
     iteration: int | None,
     split: str | None,
-    limit: int | None,
-    postprocess: str,
+    postprocess: str | None,
     no_postprocess: bool,
     condition: str | None,
     ks: tuple[int, ...],
@@ -127,87 +128,68 @@ def command(
     as_json: bool,
     **given: Any,
 ) -> None:
-    """Sample a model on a task, write the samples file `leti evaluate` reads, and score it."""
+    """Sample a model on a task's problems, score the samples, and write them with a summary.
+
+    With --run, the run's settings are the defaults (its held-out problems, samples, temperature,
+    seed and condition), so `--run R --iteration K` repeats the run's own evaluation of iteration K.
+    With --model, every problem of the split is evaluated unless --problems says otherwise."""
     if (model is None) == (run_dir is None):
         raise click.UsageError("give exactly one of --model and --run")
     if iteration is not None and run_dir is None:
         raise click.UsageError("--iteration needs --run")
-    if no_postprocess:
-        postprocess = "no"
+    scores = SCORES["no" if no_postprocess else postprocess] if no_postprocess or postprocess else None
     resolver = Resolver(get_engine().registry)
     folder = RunFolder(run_dir) if run_dir is not None else None
-    base = _run_values(folder, resolver, given) if folder is not None else {}
+    base = _run_values(folder, resolver, given) if folder is not None else {"eval_problems": None}
     config = build_config(resolver, base, given_layer(given), kinds=KINDS)
     if folder is not None:
-        checkpoint, checkpoint_label = folder.checkpoint(iteration)
+        number = iteration if iteration is not None else folder.last_finished()
+        checkpoint, checkpoint_label = folder.checkpoint(number)
         model = str(checkpoint)
-        condition = condition or config.eval_condition
     else:
-        checkpoint_label = Path(str(model)).stem or str(model)
-        condition = condition or "none"
-    n, temperature = config.eval_samples, config.eval_temperature
+        number, checkpoint_label = 0, Path(str(model)).stem or str(model)
+    assert model is not None  # one of --model and --run (checked above)
 
     components = resolver.build(config, kinds=KINDS)
     sampler = components.sampler
     assert sampler is not None  # built with the sampler (KINDS)
     task = components.task
     split = split or task.eval_split
-    all_problems, prompt_format = apply_format(
+    if scores in ("postprocessed", "both") and not task.stop_words:
+        raise click.UsageError(f"task {config.task!r} has no stop words to post-process at: use --no-postprocess")
+    problems, prompt_format = apply_format(
         task.load(split),
         config.prompt_format,
         task.chat_request,
-        lambda messages: sampler.render_chat(str(model), messages),
-        str(model),
+        lambda messages: sampler.render_chat(model, messages),
+        model,
         task.code_language,
     )
-    problems = all_problems[:limit] if limit else all_problems
+    if config.eval_problems:
+        problems = problems[: config.eval_problems]
     if not problems:
-        raise LetiError(f"task {config.task!r} split {split!r} has no problems")
-    if "postprocessed" in VARIANTS[postprocess] and not task.stop_words:
-        raise LetiError(f"task {config.task!r} has no stop words to post-process at: use --no-postprocess")
-    label = _label(config.task, split, checkpoint_label, f"n{n}", f"t{temperature:g}", condition)
-    out = out or (folder.eval_dir(label) if folder is not None else Path("eval") / label)
+        raise click.UsageError(f"task {config.task!r} split {split!r} has no problems")
+    plan = held_out(config, task, split, problems, prompt_format, number, scores, condition, ks)
+    n, temperature = plan.params.n, plan.params.temperature
+    label = _label(config.task, split, checkpoint_label, f"n{n}", f"t{temperature:g}", plan.condition or "none")
+    if out is not None:
+        place = EvalFolder(out)
+    else:
+        place = folder.eval_folder(label) if folder is not None else EvalFolder(Path("eval") / label)
+    for path in place.outputs():  # an evaluation starts afresh: nothing of an earlier one mixes in
+        path.unlink(missing_ok=True)
 
-    prefix = None if condition == "none" else condition
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
     with components:
         components.environment.check()
-        with progress_bar(len(problems) * n, "sampling") as advance:
-            params = config.eval_sampling(stop_words(prompt_format))
-            raw = [
-                sample
-                for group in sample_problems(sampler, str(model), problems, params, prefix, advance)
-                for sample in group
-            ]
+        scorer = Scorer(components.environment, components.formatter)
+        stages = Stages(sampler, scorer, config.save_every, config.max_sandbox_errors, progress_bar, log)
+        headline, summary = evaluate(stages, plan, model, place.files, number)
         sampler.close()
-        write_jsonl(out / "samples.jsonl", raw)
-        files = {"raw": out / "samples.jsonl"}
-        if "postprocessed" in VARIANTS[postprocess]:
-            files["postprocessed"] = out / "samples_postprocessed.jsonl"
-            write_jsonl(files["postprocessed"], postprocess_samples(raw, task.stop_words))
-        scorer = FileScorer(
-            config.task, split, {p.task_id: p for p in all_problems}, components.environment, components.formatter, ks
-        )
-        variants: dict[str, dict[str, Any]] = {}
-        for variant in VARIANTS[postprocess]:
-            score = scorer.score_file(files[variant])
-            variants[variant] = {**summary_dict(score), "samples_file": str(files[variant])}
-            if not as_json:
-                click.echo(f"{variant}: {summary_line(score)}")
-    report = {
-        "model": str(model),
-        "task": config.task,
-        "split": split,
-        "problems": len(problems),
-        "samples_per_problem": n,
-        "temperature": temperature,
-        "condition": condition,
-        "prompt_format": prompt_format,
-        "prompt_prefix": condition_prompt("", prefix),
-        "stop_words": list(task.stop_words),
-        "variants": variants,
-    }
-    write_json(out / "summary.json", report)
+    write_jsonl(place.samples, (row.sample for _, row in read_models(place.files.scored, ScoredSample)))
+    write_json(place.summary_file, summary)
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(summary.model_dump_json())
     else:
-        click.echo(f"samples and results: {out}", err=True)
+        click.echo(scores_lines(summary, headline))
+        click.echo(f"samples, results and summary: {place.path}", err=True)

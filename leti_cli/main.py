@@ -9,6 +9,7 @@ import click
 from . import doctor, evaluate, plugins, report, run, sandbox, train
 from . import eval as eval_command
 from .errors import run_cli
+from .progress import plain_progress_in_logs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,4 +41,5 @@ def main(args: list[str] | None = None) -> None:
     """Console-script entry point."""
     for name, value in QUIET.items():
         os.environ.setdefault(name, value)
+    plain_progress_in_logs()
     run_cli(cli, args)

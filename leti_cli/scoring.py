@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,13 @@ import click
 from leti_core import (
     DataError,
     Environment,
+    EvalSummary,
     FeedbackFormatter,
     LetiError,
     PassAtK,
     Problem,
     Sample,
+    ScoredSample,
     read_models,
     write_jsonl,
 )
@@ -100,27 +102,50 @@ def summary_dict(score: FileScore) -> dict[str, Any]:
 
 
 def summary_line(score: FileScore) -> str:
-    """pass@k on one line, and the environment's metrics on a second when it has any."""
-    summary = score.pass_at
-    scores = ", ".join(f"{name} = {value:.4f}" for name, value in summary.pass_at.items())
-    line = f"{summary.problems} problems, {summary.samples} samples: {scores or 'no pass@k'}"
-    if score.sandbox_errors:
-        line += f" ({score.sandbox_errors} samples the sandbox could not run are not counted)"
-    if score.metrics:
-        line += "\n" + ", ".join(f"{name} = {value:.4f}" for name, value in score.metrics.items())
-    if score.pass1_interval is not None:
-        interval = score.pass1_interval
-        line += (
-            f"\npass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
+    """pass@k on one line, then the environment's metrics, the interval and warnings when there are any."""
+    return "\n".join(
+        [
+            _pass_line(score.pass_at, score.sandbox_errors),
+            *_details(score.metrics, score.pass1_interval, score.judged_in_process),
+        ]
+    )
+
+
+def scores_lines(summary: EvalSummary, headline: Sequence[ScoredSample]) -> str:
+    """An evaluation's pass@k, raw and post-processed, then the details of its headline samples."""
+    passed = outcomes(headline, lambda item: item.result.passed)
+    lines = [
+        f"{name}: {_pass_line(scores, summary.sandbox_errors)}"
+        for name, scores in (("raw", summary.raw), ("postprocessed", summary.postprocessed))
+        if scores is not None
+    ]
+    return "\n".join([*lines, *_details(summary.metrics, rate(passed) if passed else None, summary.judged_in_process)])
+
+
+def _pass_line(scores: PassAtK, sandbox_errors: int) -> str:
+    values = ", ".join(f"{name} = {value:.4f}" for name, value in scores.pass_at.items())
+    line = f"{scores.problems} problems, {scores.samples} samples: {values or 'no pass@k'}"
+    if sandbox_errors:
+        line += f" ({sandbox_errors} samples the sandbox could not run are not counted)"
+    return line
+
+
+def _details(metrics: Mapping[str, float], interval: Interval | None, judged: Sequence[str]) -> list[str]:
+    lines = []
+    if metrics:
+        lines.append(", ".join(f"{name} = {value:.4f}" for name, value in metrics.items()))
+    if interval is not None:
+        lines.append(
+            f"pass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
             f"({interval.samples} samples)"
         )
-    if score.judged_in_process:
-        shown = ", ".join(score.judged_in_process[:10]) + (", ..." if len(score.judged_in_process) > 10 else "")
-        line += (
-            f"\n{len(score.judged_in_process)} problems had verdicts judged in the program's own process "
+    if judged:
+        shown = ", ".join(judged[:10]) + (", ..." if len(judged) > 10 else "")
+        lines.append(
+            f"{len(judged)} problems had verdicts judged in the program's own process "
             f"(a program can forge those passes): {shown}"
         )
-    return line
+    return lines
 
 
 def echo_summary(score: FileScore, as_json: bool) -> None:

@@ -35,6 +35,7 @@ from .hookspecs import hookimpl
 from .jsonl import iter_json_lines, read_models, write_json, write_jsonl
 from .models import (
     ErrorInfo,
+    EvalSummary,
     ExecutionResult,
     Feedback,
     Frame,
@@ -47,7 +48,7 @@ from .models import (
 )
 from .prompts import render_with
 from .registry import Register
-from .run_folder import IterationFolder, RunFolder
+from .run_folder import EvalFiles, EvalFolder, IterationFolder, RunFolder
 from .sampling import SamplingParams
 from .sandboxed import SandboxedEnvironment, SandboxOptions
 from .seeding import stream_seed
@@ -94,7 +95,10 @@ __all__ = [
     "Frame",
     "GOOD",
     "IncompatibleComponentsError",
+    "EvalFiles",
+    "EvalFolder",
     "IterationFolder",
+    "EvalSummary",
     "IterationSummary",
     "LetiError",
     "Options",

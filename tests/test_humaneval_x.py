@@ -76,7 +76,7 @@ def test_the_loop_runs_in_another_language(task, tiny_model, tmp_path):
     evaluated = leti("eval", "--run", run_dir, "--split", "test", "--problems", "2", "--samples", "2", "--json")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     report = json.loads(evaluated.stdout)
-    assert report["task"] == task and report["variants"]["postprocessed"]["samples"] == 4
+    assert report["task"] == task and report["postprocessed"]["samples"] == 4
 
 
 @pytest.mark.parametrize("task, prefix", [("humaneval-js", "JavaScript"), ("humaneval-cpp", "CPP")])

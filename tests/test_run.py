@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,8 +57,8 @@ def test_two_iterations_leave_every_artifact(tiny_model, mbpp_dir, tmp_path):
         for name in ITERATION_FILES:
             assert (run_dir / f"iteration-{iteration}" / name).is_file(), (iteration, name)
         summary = json.loads((run_dir / f"iteration-{iteration}" / "summary.json").read_text())
-        assert summary["samples"] == 6 and summary["postprocessed"]["problems"] == 2
-        assert summary["evaluation"] is None  # held-out samples stopped at the stop words: no raw pass@k
+        assert summary["samples"] == 6 and summary["held_out"]["postprocessed"]["problems"] == 2
+        assert summary["held_out"]["raw"] is None  # held-out samples stopped at the stop words: no raw pass@k
         assert sum(summary["exception_histogram"].values()) == round(6 * (1 - summary["success_rate"]))
         assert summary["training_steps"] == 4  # 6 texts -> batch 4 -> 2 feedback + 2 code batches
         rows = [
@@ -74,10 +75,11 @@ def test_two_iterations_leave_every_artifact(tiny_model, mbpp_dir, tmp_path):
     # outside a terminal (here: a pipe, like `> log 2>&1`), each stage writes plain progress lines
     for stage in (
         "iteration 1: train sampling: 6/6",
-        "iteration 1: training steps: 4/4",
         "iteration 2: eval sampling: 4/4",
     ):
         assert stage in done.stderr, done.stderr[-2000:]
+    # training counts tokens (every one of them by the end)
+    assert re.search(r"^iteration 1: training[^:\n]*: (\d+)/\1 tokens \(", done.stderr, re.M), done.stderr[-2000:]
 
 
 @pytest.mark.slow
@@ -252,7 +254,7 @@ def test_one_iteration_on_event_argument_extraction(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run_dir / "iteration-1" / "summary.json").read_text())
     assert summary["samples"] == 6
-    assert {"arg_i_f1", "arg_c_f1"} <= set(summary["extra_metrics"])
+    assert {"arg_i_f1", "arg_c_f1"} <= set(summary["held_out"]["metrics"])
     texts = [json.loads(line) for line in (run_dir / "iteration-1" / "training.jsonl").read_text().splitlines()]
     assert all("(" in t["prompt"] and t["prompt"].rstrip().endswith("(") for t in texts)
 
@@ -350,5 +352,7 @@ def test_held_out_samples_stop_at_the_stop_words_unless_told(tmp_path, mbpp_dir,
     training = json.loads((tmp_path / "run" / "iteration-1" / "samples.jsonl").read_text().splitlines()[0])
     assert training["sample"]["completion"] == completion  # training samples are never cut
     assert held_out == (["    return None"] * 4 if eval_stop else [completion] * 4)
-    assert summary.postprocessed.problems == 2
-    assert (summary.evaluation is None) == eval_stop
+    assert summary.held_out.postprocessed.problems == 2
+    assert (summary.held_out.raw is None) == eval_stop
+    cut = tmp_path / "run" / "iteration-1" / "eval_postprocessed.jsonl"
+    assert cut.is_file() != eval_stop  # cut and scored again only when the samples were not stopped

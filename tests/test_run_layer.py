@@ -206,7 +206,8 @@ def test_a_run_folder_from_before_resumes_and_reports(tmp_path, mbpp_dir):
         )
     )
     summary = folder.iteration(1).summary()
-    assert summary.postprocessed.pass_at == {"pass@1": 1.0} and summary.extra_metrics == {}
+    assert summary.held_out.postprocessed.pass_at == {"pass@1": 1.0} and summary.held_out.metrics == {}
+    assert summary.held_out.raw.pass_at == {"pass@1": 0.0}
     changed = leti("run", "--resume", folder.path, "--epochs", "1")
     assert_one_line_error(changed, "another config", "trainer_options.epochs", "3", "1")
     run = prepare_run(engine, folder.path, {"iterations": 2}, resume=True, log=lambda _: None)

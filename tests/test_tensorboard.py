@@ -25,7 +25,7 @@ def test_a_tiny_run_writes_scalars_per_iteration(tiny_runs):
     scalar = lambda tag: [(e.step, pytest.approx(e.value)) for e in events.Scalars(tag)]  # noqa: E731
     assert scalar("train/success_rate") == [(1, summaries[0]["success_rate"]), (2, summaries[1]["success_rate"])]
     assert scalar("eval/pass@1_postprocessed") == [
-        (i + 1, s["postprocessed"]["pass_at"]["pass@1"]) for i, s in enumerate(summaries)
+        (i + 1, s["held_out"]["postprocessed"]["pass_at"]["pass@1"]) for i, s in enumerate(summaries)
     ]
     steps = [s["training_steps"] for s in summaries]
     assert scalar("train/gradient_steps_total") == [(1, steps[0]), (2, steps[0] + steps[1])]

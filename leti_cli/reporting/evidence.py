@@ -34,21 +34,21 @@ class Samples:
     tables and the comparisons use the same ones)."""
 
     def __init__(self) -> None:
-        self._read: dict[tuple[Path, int, str], list[ScoredSample] | None] = {}
+        self._read: dict[Path, list[ScoredSample] | None] = {}
 
     def held_out(self, run_path: Path, iteration: int) -> list[ScoredSample] | None:
-        """The held-out samples of an iteration (0: the starting model), None when not evaluated."""
-        return self._samples(run_path, iteration, "eval")
+        """The held-out samples of an iteration (0: the starting model), cut at the stop words when
+        they were scored so too; None when not evaluated."""
+        files = RunFolder(run_path).iteration(iteration).held_out
+        return self._samples(files.postprocessed if files.postprocessed.is_file() else files.scored)
 
     def training(self, run_path: Path, iteration: int) -> list[ScoredSample] | None:
-        return self._samples(run_path, iteration, "samples")
+        return self._samples(RunFolder(run_path).iteration(iteration).samples)
 
-    def _samples(self, run_path: Path, iteration: int, which: str) -> list[ScoredSample] | None:
-        key = (run_path, iteration, which)
-        if key not in self._read:
-            path = getattr(RunFolder(run_path).iteration(iteration), which)
-            self._read[key] = [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
-        return self._read[key]
+    def _samples(self, path: Path) -> list[ScoredSample] | None:
+        if path not in self._read:
+            self._read[path] = [row for _, row in read_models(path, ScoredSample)] if path.is_file() else None
+        return self._read[path]
 
 
 def _cell(values: Outcomes | None) -> str:

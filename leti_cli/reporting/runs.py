@@ -71,14 +71,15 @@ class RunData(BaseModel):
 
 
 def _from_summary(summary: IterationSummary) -> IterationData:
+    held_out = summary.held_out
     return IterationData(
         iteration=summary.iteration,
         finished=True,
         samples=summary.samples,
         success_rate=summary.success_rate,
         exception_histogram=summary.exception_histogram,
-        pass_at=dict(summary.evaluation.pass_at) if summary.evaluation else {},
-        pass_at_postprocessed=dict(summary.postprocessed.pass_at) if summary.postprocessed else {},
+        pass_at=dict(held_out.raw.pass_at) if held_out and held_out.raw else {},
+        pass_at_postprocessed=dict(held_out.postprocessed.pass_at) if held_out and held_out.postprocessed else {},
         training_steps=summary.training_steps,
         training_tokens=summary.training_tokens,
     )

@@ -18,6 +18,7 @@ from ..prompts import apply_format, stop_words
 from ..registry import ComponentInfo, Registry
 from ..run_folder import is_checkpoint
 from ..training import condition_prompt, feedback_block, gold_example, training_example
+from .evaluation import HeldOut, Scores, evaluate, held_out
 from .launch import build_config, prepare_run, read_run_config, read_saved_config
 from .pipeline import (
     ProgressFactory,
@@ -46,6 +47,7 @@ from .scoring import (
     sandbox_errors,
     usable,
 )
+from .stages import Stages
 
 __all__ = [
     "apply_format",
@@ -67,6 +69,11 @@ __all__ = [
     "SCORING",
     "SHORTCUTS",
     "Scorer",
+    "Stages",
+    "HeldOut",
+    "Scores",
+    "evaluate",
+    "held_out",
     "build_config",
     "condition_prompt",
     "describe_options",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,29 +17,17 @@ from pydantic import BaseModel
 from ..components import Sampler, Trainer
 from ..errors import LetiError
 from ..jsonl import read_models, write_json, write_jsonl
-from ..models import IterationSummary, PassAtK, Problem, ScoredSample, TrainingExample
+from ..models import EvalSummary, IterationSummary, Problem, ScoredSample, TrainingExample
 from ..prompts import apply_format, stop_words
-from ..run_folder import RunFolder, is_checkpoint
-from ..sampling import SamplingParams
+from ..run_folder import EvalFiles, RunFolder, is_checkpoint
 from ..training import SPECIAL_TOKENS, gold_example, training_example
-from .pipeline import (
-    ProgressFactory,
-    no_progress,
-    postprocess_samples,
-    sample_and_score,
-)
+from .evaluation import evaluate, held_out
+from .pipeline import ProgressFactory, no_progress
 from .plugins import Engine
 from .resolve import Components
-from .resumable import sample_in_chunks
 from .run_config import RunConfig
-from .scoring import (
-    Scorer,
-    exception_histogram,
-    judged_in_process,
-    pass_at_k,
-    sandbox_errors,
-    usable,
-)
+from .scoring import Scorer, exception_histogram, judged_in_process, sandbox_errors, usable
+from .stages import Stages
 
 
 @dataclass
@@ -73,8 +61,16 @@ class LetiRun:
         return self.components.trainer
 
     @property
-    def scorer(self) -> Scorer:
-        return Scorer(self.components.environment, self.components.formatter)
+    def stages(self) -> Stages:
+        return Stages(
+            self.sampler,
+            Scorer(self.components.environment, self.components.formatter),
+            self.config.save_every,
+            self.config.max_sandbox_errors,
+            self.progress,
+            self.log,
+            lambda iteration, stage, scored: self.engine.samples_scored(self.folder, iteration, stage, scored),
+        )
 
     def run(self) -> list[IterationSummary]:
         task = self.components.task
@@ -159,15 +155,11 @@ class LetiRun:
         else:
             condition = "good" if iteration >= 2 else None
             params = self.config.training_sampling(stop_words(self.prompt_format or "raw"))
-            scored = self._stage(
-                folder.samples,
-                ScoredSample,
-                seconds,
-                "sample+execute",
-                lambda: self._sample(model, train_problems, params, condition, iteration, "train", folder.samples),
+            timing = (seconds, "sample+execute")
+            scored = self.stages.sample(
+                folder.samples, model, train_problems, params, condition, (iteration, "train"), timing
             )
             by_id = {problem.task_id: problem for problem in train_problems}
-            scored = self._settle(folder.samples, scored, by_id, iteration, "training")
             examples = self._stage(
                 folder.training,
                 TrainingExample,
@@ -180,16 +172,15 @@ class LetiRun:
             started = time.monotonic()
             trainer = self.trainer
             logs = {"log_dir": self.folder.training_logs(iteration)}
-            with self.progress(0, f"iteration {iteration}: training steps") as advance:
+            with self.progress(0, f"iteration {iteration}: training") as advance:
                 metrics = trainer.train(
                     model, [example.text for example in examples], folder.checkpoint, advance, **logs
                 )
             seconds["train"] = time.monotonic() - started
             write_json(folder.train_metrics, metrics)
         metrics = folder.metrics()
-        eval_condition = None if self.config.eval_condition == "none" else self.config.eval_condition
-        evaluated, eval_problems = self._evaluate(folder.checkpoint, folder.eval, eval_condition, iteration, seconds)
-        summary = self._summarize(iteration, scored, evaluated, eval_problems, metrics, seconds)
+        evaluated, summary_of_eval = self.evaluate(folder.checkpoint, folder.held_out, iteration, seconds)
+        summary = self._summarize(iteration, scored, evaluated, summary_of_eval, metrics, seconds)
         self.folder.write_summary(summary)
         self.engine.iteration_end(self.folder, summary, [*earlier, summary])
         self.log(summary_line(summary))
@@ -202,53 +193,25 @@ class LetiRun:
             return
         folder.path.mkdir(parents=True, exist_ok=True)
         seconds: dict[str, float] = {}
-        evaluated, eval_problems = self._evaluate(self.folder.base, folder.eval, None, 0, seconds)
-        summary = self._summarize(0, [], evaluated, eval_problems, {}, seconds)
+        evaluated, summary_of_eval = self.evaluate(self.folder.base, folder.held_out, 0, seconds)
+        summary = self._summarize(0, [], evaluated, summary_of_eval, {}, seconds)
         self.folder.write_summary(summary)
         self.log(summary_line(summary))
 
-    def _evaluate(
-        self, model: Path, path: Path, condition: str | None, iteration: int, seconds: dict[str, float]
-    ) -> tuple[list[ScoredSample], list[Problem]]:
-        """Held-out samples of ``model``, scored (kept in ``path``), and the problems they are for."""
-        problems = self.problems(self.components.task.eval_split, self.config.eval_problems)
-        evaluated = self._stage(
-            path,
-            ScoredSample,
-            seconds,
-            "evaluate",
-            lambda: self._sample(
-                str(model), problems, self.config.eval_sampling(self._eval_stop()), condition, iteration, "eval", path
-            ),
+    def evaluate(
+        self, model: Path, files: EvalFiles, iteration: int, seconds: dict[str, float] | None = None
+    ) -> tuple[list[ScoredSample], EvalSummary]:
+        """The held-out evaluation of ``model`` at ``iteration``, kept in ``files``."""
+        task = self.components.task
+        plan = held_out(
+            self.config,
+            task,
+            task.eval_split,
+            self.problems(task.eval_split, self.config.eval_problems),
+            self.prompt_format or "raw",
+            iteration,
         )
-        return self._settle(path, evaluated, {p.task_id: p for p in problems}, iteration, "held-out"), problems
-
-    def _settle(
-        self, path: Path, scored: list[ScoredSample], problems: dict[str, Problem], iteration: int, stage: str
-    ) -> list[ScoredSample]:
-        """Run once more what the sandbox failed to run (its failure, not the program's), keep the
-        stage file up to date, and stop when too many still failed: a verdict the program did not
-        cause is never trained on."""
-        failed = [index for index, item in enumerate(scored) if item.result.status == "error"]
-        if failed:
-            again = self.scorer.score(problems, [scored[index].sample for index in failed])
-            scored = list(scored)
-            for index, item in zip(failed, again, strict=True):
-                scored[index] = item
-            write_jsonl(path, scored)
-        errors = sandbox_errors(scored)
-        if len(errors) > self.config.max_sandbox_errors * len(scored):
-            raise LetiError(
-                f"iteration {iteration}: the sandbox could not run {len(errors)} of {len(scored)} {stage} programs "
-                f"({errors[0].result.reason}); nothing was trained on them. Check the sandbox (leti sandbox check), "
-                f"then --resume: those programs run again"
-            )
-        if errors:
-            self.log(
-                f"iteration {iteration}: {len(errors)} {stage} programs could not be run by the sandbox; "
-                "they are left out of training and pass@k"
-            )
-        return scored
+        return evaluate(self.stages, plan, str(model), files, iteration, seconds)
 
     def _gold(self, problems: list[Problem]) -> list[TrainingExample]:
         examples = []
@@ -267,90 +230,28 @@ class LetiRun:
         started = time.monotonic()
         rows = produce()
         write_jsonl(path, rows)
-        self.folder.in_progress(path).unlink(missing_ok=True)
         seconds[name] = time.monotonic() - started
         return rows
-
-    def _stops_at_task_words(self) -> bool:
-        """Whether held-out samples end at the task's stop words (then only post-processed scores exist)."""
-        return self.config.eval_stop and bool(self.components.task.stop_words)
-
-    def _eval_stop(self) -> tuple[str, ...]:
-        """The stop words held-out samples end at: the prompt format's, and the task's unless raw
-        scores are wanted too."""
-        task_words = tuple(self.components.task.stop_words) if self._stops_at_task_words() else ()
-        return stop_words(self.prompt_format or "raw") + task_words
-
-    def _sample(
-        self,
-        model: str,
-        problems: list[Problem],
-        params: SamplingParams,
-        condition: str | None,
-        iteration: int,
-        stage: str,
-        stage_file: Path,
-    ) -> list[ScoredSample]:
-        """Sample and score, saving chunk by chunk beside ``stage_file`` (a killed stage resumes there)."""
-        n = params.n
-        with self.progress(len(problems) * n, f"iteration {iteration}: {stage} sampling") as advance:
-
-            def resumed(count: int) -> None:
-                self.log(f"iteration {iteration}: {stage} sampling resumes after {count} saved samples")
-                advance(count)
-
-            def sample(part: Sequence[Problem], stream: int) -> list[ScoredSample]:
-                return sample_and_score(
-                    self.sampler,
-                    self.scorer,
-                    model,
-                    part,
-                    params.model_copy(update={"stream": stream}),
-                    condition,
-                    advance,
-                )
-
-            scored = sample_in_chunks(
-                problems,
-                n,
-                self.config.save_every,
-                self.folder.in_progress(stage_file),
-                (iteration, stage),
-                sample,
-                resumed,
-            )
-        self.engine.samples_scored(self.folder, iteration, stage, scored)
-        return scored
 
     def _summarize(
         self,
         iteration: int,
         scored: list[ScoredSample],
         evaluated: list[ScoredSample],
-        eval_problems: list[Problem],
+        held_out: EvalSummary,
         metrics: dict[str, float],
         seconds: dict[str, float],
     ) -> IterationSummary:
-        by_id = {problem.task_id: problem for problem in eval_problems}
-        raw: PassAtK | None
-        postprocessed: PassAtK | None
-        if self._stops_at_task_words():  # the held-out samples ended at the stop words: post-processed already
-            raw, postprocessed = None, pass_at_k(evaluated)
-        else:
-            cut = postprocess_samples((item.sample for item in evaluated), self.components.task.stop_words)
-            raw, postprocessed = pass_at_k(evaluated), (pass_at_k(self.scorer.score(by_id, cut)) if cut else None)
         return IterationSummary(
             iteration=iteration,
             samples=len(scored),
             success_rate=sum(item.result.passed for item in scored) / max(1, len(usable(scored))),
             exception_histogram=exception_histogram(scored),
-            evaluation=raw,
-            postprocessed=postprocessed,
-            extra_metrics=self.components.environment.metrics(evaluated, by_id),
+            held_out=held_out,
             training_tokens=int(metrics.get("tokens", 0)),
             training_steps=int(metrics.get("steps", 0)),
             training_loss=metrics.get("train_loss"),
-            sandbox_errors=len(sandbox_errors(scored)) + len(sandbox_errors(evaluated)),
+            sandbox_errors=len(sandbox_errors(scored)) + held_out.sandbox_errors,
             judged_in_process=judged_in_process([*scored, *evaluated]),
             seconds=seconds,
             checkpoint=str(self.folder.checkpoint_path(iteration).relative_to(self.folder.path)),
@@ -367,8 +268,9 @@ def _default_model_reference(components: Components) -> str:
 
 def summary_line(summary: IterationSummary) -> str:
     """One line per iteration: samples, success rate, pass@k, steps, tokens, top exception types."""
-    raw = summary.evaluation.pass_at if summary.evaluation else {}
-    cut = summary.postprocessed.pass_at if summary.postprocessed else {}
+    held_out = summary.held_out or EvalSummary()
+    raw = held_out.raw.pass_at if held_out.raw else {}
+    cut = held_out.postprocessed.pass_at if held_out.postprocessed else {}
     scores = ", ".join(
         [f"{k} {v:.3f}" for k, v in raw.items()] + [f"{k} {v:.3f} (post-processed)" for k, v in cut.items()]
     )

@@ -64,11 +64,13 @@ def scalars(summary: IterationSummary, cumulative_steps: int) -> dict[str, float
     for name, count in summary.exception_histogram.items():
         values[f"exceptions/{name}"] = count / max(1, summary.samples)
     values["exceptions/any"] = failures / max(1, summary.samples)
-    if summary.evaluation is not None:
-        values.update({f"eval/{key}": value for key, value in summary.evaluation.pass_at.items()})
-    if summary.postprocessed is not None:
-        values.update({f"eval/{key}_postprocessed": value for key, value in summary.postprocessed.pass_at.items()})
-    values.update({f"eval/{key}": value for key, value in summary.extra_metrics.items()})
+    held_out = summary.held_out
+    if held_out is not None and held_out.raw is not None:
+        values.update({f"eval/{key}": value for key, value in held_out.raw.pass_at.items()})
+    if held_out is not None and held_out.postprocessed is not None:
+        values.update({f"eval/{key}_postprocessed": value for key, value in held_out.postprocessed.pass_at.items()})
+    if held_out is not None:
+        values.update({f"eval/{key}": value for key, value in held_out.metrics.items()})
     values.update({f"seconds/{key}": value for key, value in summary.seconds.items()})
     return {tag_name(tag): value for tag, value in values.items()}
 
