@@ -137,7 +137,9 @@ def command(
         raise click.UsageError("give exactly one of --model and --run")
     if iteration is not None and run_dir is None:
         raise click.UsageError("--iteration needs --run")
-    scores = SCORES["no" if no_postprocess else postprocess] if no_postprocess or postprocess else None
+    if no_postprocess:
+        postprocess = "no"
+    scores = SCORES[postprocess] if postprocess is not None else None
     resolver = Resolver(get_engine().registry)
     folder = RunFolder(run_dir) if run_dir is not None else None
     base = _run_values(folder, resolver, given) if folder is not None else {"eval_problems": None}
