@@ -15,6 +15,20 @@ Status = Literal["passed", "failed", "timed out", "error"]
 Reward = Literal["good", "bad"]
 
 
+class IOTest(BaseModel):
+    """One standard-input test: the program reads ``stdin`` and must print ``stdout``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stdin: str = ""
+    stdout: str
+
+
+OutputMatch = Literal["exact", "whitespace"]
+"""How printed output is compared: byte for byte, or with runs of whitespace (line ends included)
+made one space and the ends stripped."""
+
+
 class Problem(BaseModel):
     """One problem of a task: what the model sees and how its answer is checked."""
 
@@ -29,6 +43,11 @@ class Problem(BaseModel):
     )
     tests: list[str] = Field(default_factory=list)
     test_setup: str = ""
+    io_tests: list[IOTest] = Field(
+        default_factory=list,
+        description="standard-input tests: the program runs once per test, its output compared outside its process",
+    )
+    output_match: OutputMatch = "whitespace"
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
