@@ -1,5 +1,5 @@
 """The GPU path end to end, for a machine with NVIDIA GPUs (vLLM, accelerate and, for ZeRO-3,
-deepspeed installed: `pip install -e '.[vllm]' deepspeed`):
+deepspeed installed: `pip install -e '.[vllm,deepspeed]'`):
 
     python benchmarks/gpu_end_to_end.py --data ../shared/data/mbpp [--model Qwen/Qwen2.5-0.5B] [--gpus 8]
 

@@ -1,6 +1,6 @@
 """The `hf` trainer the way trl and accelerate users expect: the trainer loads and saves the model,
-SFTConfig is reachable, per-step logs reach TensorBoard, and DDP and FSDP on two CPU processes
-write the checkpoint a single process writes."""
+SFTConfig is reachable, per-step logs reach TensorBoard, and DDP, FSDP and DeepSpeed ZeRO-3 on two
+CPU processes write the checkpoint a single process writes."""
 
 from __future__ import annotations
 
@@ -72,14 +72,41 @@ ACCELERATE = [
 ]
 
 
+# The shipped ZeRO-3 config as it is, on two processes (DeepSpeed takes its CPU accelerator, over
+# gloo, where there is no GPU).
+ZERO3 = [
+    *ACCELERATE[:2],
+    "--config_file",
+    str(ROOT / "configs/accelerate/deepspeed-zero3.yaml"),
+    "--num_processes",
+    "2",
+]
+
+
+def _skip_zero3_on_cpu_below_trl_1_10() -> None:
+    """trl before 1.10 loads the model with device_map="auto" on CPU (on GPUs it passes None under
+    DeepSpeed), which ZeRO-3 refuses ("DeepSpeed Zero-3 is not compatible with passing a `device_map`")."""
+    import torch
+    import trl
+    from packaging.version import Version
+
+    if Version(trl.__version__) < Version("1.10") and not torch.cuda.is_available():
+        pytest.skip(f"ZeRO-3 on CPU needs trl >= 1.10 (device_map='auto' on CPU before it); trl {trl.__version__}")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp", "zero3"])
 def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_path, strategy):
+    if strategy == "zero3":
+        pytest.importorskip("deepspeed", reason="ZeRO-3 needs deepspeed: pip install 'leti[deepspeed]'")
+        _skip_zero3_on_cpu_below_trl_1_10()
     texts = _texts(tmp_path / "texts.jsonl")
     single = _launched(tiny_base, texts, tmp_path / "single")
     assert single.returncode == 0, single.stderr[-3000:]
-    extra = (
-        [
+    launcher = {
+        "ddp": [*ACCELERATE, "--cpu"],
+        "fsdp": [
+            *ACCELERATE,
             "--use_fsdp",
             "--fsdp_version",
             "2",
@@ -87,11 +114,10 @@ def test_two_processes_write_the_checkpoint_one_process_writes(tiny_base, tmp_pa
             "FULL_STATE_DICT",
             "--fsdp_auto_wrap_policy",
             "NO_WRAP",
-        ]
-        if strategy == "fsdp"
-        else ["--cpu"]
-    )
-    multi = _launched(tiny_base, texts, tmp_path / strategy, *ACCELERATE, *extra)
+        ],
+        "zero3": ZERO3,
+    }[strategy]
+    multi = _launched(tiny_base, texts, tmp_path / strategy, *launcher)
     assert multi.returncode == 0, multi.stderr[-3000:]
     one, two = _weights(tmp_path / "single"), _weights(tmp_path / strategy)
     assert set(one) == set(two)
