@@ -1,31 +1,42 @@
-"""Does the model learn from textual feedback? The CPU recipe with textual and with binary feedback.
+"""Does textual feedback teach? The textual and the binary arm of a recipe, seed by seed, with intervals.
 
-    python benchmarks/learning.py --data ../shared/data/mbpp [--out runs/learning] [--config configs/cpu-learning.toml]
+    python benchmarks/learning.py --data ../shared/data/mbpp --seeds 0 1 2 \\
+        [--config configs/cpu-learning.toml] [--model MODEL] [--out runs/learning] \\
+        [--results benchmarks/results/learning-cpu.json] [--commit] [-- more `leti run` flags]
 
-Runs `leti run` twice with the same seed and samples budget (textual feedback, the default; then
-`--feedback binary`), evaluates the starting model with two more seeds to measure the noise of
-held-out pass@1, writes `leti report` of both runs into OUT/report, and prints for each iteration
-of both runs pass@1, the training samples' exception-type shares and the share that reach their
-tests; whether textual feedback reached binary's final pass@1 in fewer gradient steps; and whether
-the two runs drew the same first-iteration samples (same seed, same model: they must).
-Finished stages are kept: run it again to resume after an interruption.
+For each seed, `leti run` runs the recipe with textual feedback (OUT/seed-S/textual), then with
+binary feedback starting from the textual arm's start (`--start-from`: the same starting model,
+iteration-0 evaluation and first-iteration samples, so the arms differ only in the feedback they
+train on). Interrupted, it resumes: finished runs and stages are kept, and a seed already in the
+results file is not run again.
+
+After each seed it writes the results file (with --commit, commits it at once, so a lost machine
+loses at most the seed under way): per seed and iteration, each arm's held-out rates with 95%
+intervals (pass@1 and the share stopped by SyntaxError / IndentationError / NameError, the primary
+measure), the training samples' shares, and the paired comparison of the arms and of each arm
+against the starting model. Once every seed is in, the pooled comparison pairs problems over all
+seeds (a problem's outcomes in every seed are its samples). Nothing depends on the model or the
+machine: any --model, any config, a GPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from leti_cli.reporting.runs import UNEXECUTABLE, RunData, read_run  # noqa: E402
+from leti_core import RunFolder, ScoredSample, read_models, write_json  # noqa: E402
+from leti_core.app.statistics import MEASURES, compare, outcomes, rate  # noqa: E402
 
-NOISE_SEEDS = (1, 2)
+ARMS = ("textual", "binary")
+PRIMARY = next(name for name in MEASURES if name.startswith("stopped by"))
 
 
 def leti(*args: str) -> None:
@@ -33,111 +44,175 @@ def leti(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "leti_cli", *args], check=True)
 
 
-def run(out: Path, config: Path, data: str, *extra: str) -> None:
-    if (out / "config.json").is_file():
-        leti("run", "--resume", str(out))
+def run_arm(folder: Path, common: list[str], *extra: str) -> None:
+    """Run (or resume) one arm to its last iteration."""
+    if (folder / "config.json").is_file():
+        leti("run", "--resume", str(folder))
     else:
-        leti("run", "--config", str(config), "--data", data, "--out", str(out), *extra)
+        leti("run", *common, *extra, "--out", str(folder))
 
 
-def base_noise(textual: RunData) -> list[float]:
-    """Post-processed pass@1 of the starting model under seed 0 (the run's) and the noise seeds."""
-    config = textual.config
-    scores = [item.pass_at_postprocessed["pass@1"] for item in textual.iterations if item.iteration == 0]
-    for seed in NOISE_SEEDS:
-        out = textual.path / "eval" / f"base-seed{seed}"
-        if not (out / "summary.json").is_file():
-            leti(
-                "eval",
-                "--run",
-                str(textual.path),
-                "--iteration",
-                "0",
-                "--condition",
-                "none",
-                "--seed",
-                str(seed),
-                "--problems",
-                str(config.eval_problems),
-                "--out",
-                str(out),
-            )
-        summary = json.loads((out / "summary.json").read_text())
-        scores.append(summary["postprocessed"]["pass_at"]["pass@1"])
-    return scores
+def held_out(folder: Path, iteration: int) -> list[ScoredSample]:
+    """An iteration's held-out samples (cut at the stop words when they were scored so too)."""
+    files = RunFolder(folder).iteration(iteration).held_out
+    path = files.postprocessed if files.postprocessed.is_file() else files.scored
+    return [row for _, row in read_models(path, ScoredSample)]
 
 
-def first_reached(run: RunData, target: float) -> int | None:
-    """The cumulative gradient steps at which ``run``'s post-processed pass@1 first reached ``target``."""
-    for item in run.finished:
-        if item.iteration > 0 and item.pass_at_postprocessed.get("pass@1", -1.0) >= target:
-            return item.cumulative_steps
-    return None
+def training(folder: Path, iteration: int) -> list[ScoredSample]:
+    path = RunFolder(folder).iteration(iteration).samples
+    return [row for _, row in read_models(path, ScoredSample)] if path.is_file() else []
 
 
-def same_first_samples(a: RunData, b: RunData) -> bool:
-    def completions(run: RunData) -> list[str]:
-        lines = (run.path / "iteration-1" / "samples.jsonl").read_text().splitlines()
-        return [json.loads(line)["sample"]["completion"] for line in lines]
-
-    return completions(a) == completions(b)
+def iterations(folder: Path) -> list[int]:
+    return [item.number for item in RunFolder(folder).iterations() if item.finished]
 
 
-def table(run: RunData) -> None:
-    print(f"\n{run.name} ({run.config.feedback} feedback)")
-    print(
-        f"{'iteration':>9} {'steps':>6} {'pass@1 post':>11} {'passed':>7} {'reach tests':>11}  "
-        f"{'SyntaxError':>11} {'IndentationError':>16} {'NameError':>9}  other top exceptions"
-    )
-    for item in run.iterations:
-        post = item.pass_at_postprocessed.get("pass@1", float("nan"))
-        if not item.samples:
-            print(f"{item.iteration:>9} {item.cumulative_steps:>6} {post:>11.3f}")
-            continue
-        others = ", ".join(
-            f"{name} {item.share(name):.0%}" for name in item.exception_histogram if name not in UNEXECUTABLE
-        )
-        print(
-            f"{item.iteration:>9} {item.cumulative_steps:>6} {post:>11.3f} {item.success_rate:>7.1%} "
-            f"{item.executable_share:>11.1%}  {item.share('SyntaxError'):>11.1%} "
-            f"{item.share('IndentationError'):>16.1%} {item.share('NameError'):>9.1%}  {others}"
-        )
+def rates(scored: list[ScoredSample]) -> dict[str, Any]:
+    return {name: rate(outcomes(scored, measure)).model_dump() for name, measure in MEASURES.items()}
+
+
+def seed_results(seed_folder: Path) -> dict[str, Any]:
+    """One seed: per iteration, each arm's rates and the paired comparisons."""
+    found: dict[str, Any] = {"iterations": {}, "seconds": {}}
+    shared = sorted(set(iterations(seed_folder / "textual")) & set(iterations(seed_folder / "binary")))
+    for arm in ARMS:
+        summaries = RunFolder(seed_folder / arm).summaries()
+        found["seconds"][arm] = sum(sum(summary.seconds.values()) for summary in summaries)
+    for number in shared:
+        row: dict[str, Any] = {}
+        samples = {arm: held_out(seed_folder / arm, number) for arm in ARMS}
+        for arm in ARMS:
+            row[arm] = {"held_out": rates(samples[arm])}
+            trained = training(seed_folder / arm, number)
+            if trained:
+                row[arm]["training"] = rates(trained)
+            if number > 0 and 0 in shared:
+                start = held_out(seed_folder / arm, 0)
+                row[arm]["against start"] = {
+                    name: compare(outcomes(start, measure), outcomes(samples[arm], measure)).model_dump()
+                    for name, measure in MEASURES.items()
+                }
+        if number > 0:
+            row["textual against binary"] = {
+                name: compare(outcomes(samples["binary"], measure), outcomes(samples["textual"], measure)).model_dump()
+                for name, measure in MEASURES.items()
+            }
+        found["iterations"][str(number)] = row
+    return found
+
+
+def pooled(out: Path, seeds: list[int]) -> dict[str, Any]:
+    """Every seed together: a problem's outcome in each seed is one of its samples."""
+    common = set.intersection(*(set(iterations(out / f"seed-{seed}" / arm)) for seed in seeds for arm in ARMS))
+    found: dict[str, Any] = {}
+    for number in sorted(common):
+        together: dict[str, dict[str, dict[str, list[bool]]]] = {arm: {} for arm in ARMS}
+        for arm in ARMS:
+            for seed in seeds:
+                scored = held_out(out / f"seed-{seed}" / arm, number)
+                for name, measure in MEASURES.items():
+                    for problem, values in outcomes(scored, measure).items():
+                        together[arm].setdefault(name, {}).setdefault(problem, []).extend(values)
+        row: dict[str, Any] = {
+            arm: {"held_out": {name: rate(together[arm][name]).model_dump() for name in MEASURES}} for arm in ARMS
+        }
+        if number > 0:
+            row["textual against binary"] = {
+                name: compare(together["binary"][name], together["textual"][name]).model_dump() for name in MEASURES
+            }
+        found[str(number)] = row
+    return found
+
+
+def commit(path: Path, message: str) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "add", str(path)], check=True)
+    subprocess.run(["git", "-C", str(ROOT), "commit", "-q", "-m", message, "--", str(path)], check=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="mbpp.jsonl or its folder")
-    parser.add_argument("--out", type=Path, default=Path("runs/learning"))
+    parser.add_argument("--data", required=True, help="the task's data (MBPP: mbpp.jsonl or its folder)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu-learning.toml")
-    args = parser.parse_args()
+    parser.add_argument("--model", default=None, help="the starting model [the config's]")
+    parser.add_argument("--out", type=Path, default=Path("runs/learning"))
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "learning-cpu.json")
+    parser.add_argument("--commit", action="store_true", help="commit the results file after each seed")
+    args, extra = parser.parse_known_args()
+    extra = [arg for arg in extra if arg != "--"]
 
-    run(args.out / "textual", args.config, args.data)
-    run(args.out / "binary", args.config, args.data, "--feedback", "binary", "--no-eval-base")
-    textual, binary = read_run(args.out / "textual"), read_run(args.out / "binary")
-    noise = base_noise(textual)
-    leti("report", str(textual.path), str(binary.path), "--out", str(args.out / "report"))
+    results: dict[str, Any] = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    results["design"] = {
+        "config": str(
+            args.config.resolve().relative_to(ROOT) if args.config.resolve().is_relative_to(ROOT) else args.config
+        ),
+        "model": args.model,
+        "extra flags": extra,
+        "seeds": args.seeds,
+        "primary measure": f"held-out share {PRIMARY}",
+        "secondary measure": "held-out pass@1",
+    }
+    results.setdefault("seeds", {})
+    common = [
+        "--config",
+        str(args.config),
+        "--data",
+        args.data,
+        *(["--model", args.model] if args.model else []),
+        *extra,
+    ]
+    for seed in args.seeds:
+        if str(seed) in results["seeds"]:
+            print(f"seed {seed}: in {args.results} already", flush=True)
+            continue
+        started = time.monotonic()
+        folder = args.out / f"seed-{seed}"
+        run_arm(folder / "textual", common, "--seed", str(seed))
+        run_arm(
+            folder / "binary",
+            common,
+            "--seed",
+            str(seed),
+            "--feedback",
+            "binary",
+            "--start-from",
+            str(folder / "textual"),
+        )
+        results["seeds"][str(seed)] = {**seed_results(folder), "wall seconds": time.monotonic() - started}
+        write_json(args.results, results)
+        if args.commit:
+            commit(args.results, f"Learning benchmark: seed {seed} of {args.config.name}")
+    done = [seed for seed in args.seeds if str(seed) in results["seeds"]]
+    if len(done) == len(args.seeds):
+        results["pooled"] = pooled(args.out, done)
+        results["compute seconds"] = sum(sum(results["seeds"][str(seed)]["seconds"].values()) for seed in done)
+        write_json(args.results, results)
+        if args.commit:
+            commit(args.results, f"Learning benchmark: pooled over seeds {done}")
+    print_table(results)
 
-    table(textual)
-    table(binary)
-    spread = max(noise) - min(noise)
-    print(
-        f"\nstarting model, post-processed pass@1 over seeds 0,{','.join(map(str, NOISE_SEEDS))}: "
-        f"{', '.join(f'{x:.3f}' for x in noise)} (mean {statistics.mean(noise):.3f}, spread {spread:.3f})"
-    )
-    final = binary.finished[-1].pass_at_postprocessed.get("pass@1", 0.0)
-    textual_steps, binary_steps = first_reached(textual, final), first_reached(binary, final)
-    print(
-        f"binary's final post-processed pass@1 {final:.3f}: reached by binary at {binary_steps} steps, "
-        f"by textual at {textual_steps if textual_steps is not None else 'no point'} steps"
-    )
-    sampled = textual.sampled
-    fall = sampled[0].executable_share <= sampled[-1].executable_share
-    print(
-        f"textual: SyntaxError+IndentationError+NameError share {1 - sampled[0].executable_share:.1%} -> "
-        f"{1 - sampled[-1].executable_share:.1%} ({'fell' if fall and len(sampled) > 1 else 'did not fall'})"
-    )
-    print(f"same seed, same first-iteration samples in both runs: {same_first_samples(textual, binary)}")
-    print(f"report: {args.out / 'report' / 'report.md'}")
+
+def print_table(results: dict[str, Any]) -> None:
+    """Per seed and pooled: each arm's held-out primary measure and pass@1, and textual - binary."""
+
+    def cell(interval: dict[str, Any]) -> str:
+        return f"{interval['estimate'] * 100:5.1f} [{interval['low'] * 100:4.1f}, {interval['high'] * 100:4.1f}]"
+
+    rows = [(f"seed {seed}", data["iterations"]) for seed, data in results["seeds"].items()]
+    if "pooled" in results:
+        rows.append(("pooled", results["pooled"]))
+    for name in (PRIMARY, "pass@1"):
+        print(f"\nheld-out {name}, % with 95% CI")
+        for label, table in rows:
+            for number, row in table.items():
+                line = f"{label:>8} it {number}: " + "  ".join(
+                    f"{arm} {cell(row[arm]['held_out'][name])}" for arm in ARMS
+                )
+                compared = row.get("textual against binary", {}).get(name)
+                if compared:
+                    line += f"  textual - binary {cell(compared['difference'])} p={compared['p_value']:.3g}"
+                print(line)
 
 
 if __name__ == "__main__":

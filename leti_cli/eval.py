@@ -18,6 +18,7 @@ from leti_core import EvalFolder, RunFolder, ScoredSample, read_models, write_js
 from leti_core.app import (
     OPTION_FIELDS,
     SCORING,
+    Repair,
     Resolver,
     Scorer,
     Scores,
@@ -32,7 +33,7 @@ from leti_core.app import (
 
 from .options import given_layer, ks_option, model_command, shortcuts_for
 from .progress import progress_bar
-from .scoring import scores_lines
+from .scoring import repair_lines, scores_lines
 
 SCORES: dict[str, Scores] = {"yes": "postprocessed", "no": "raw", "both": "both"}
 KINDS = (*SCORING, "sampler")
@@ -107,6 +108,14 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     default=None,
     help="Prefix prompts with <|good|>, <|bad|> or nothing [the run's eval condition, or none].",
 )
+@click.option(
+    "--repair-rounds",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Send each failed program back with its feedback this many times, once with the feedback "
+    "formatter's words and once told only that it failed, and compare the two (see docs/running.md).",
+)
 @ks_option("pass@k for these k (those above --samples are skipped).")
 @click.option(
     "--out",
@@ -123,6 +132,7 @@ def command(
     postprocess: str | None,
     no_postprocess: bool,
     condition: str | None,
+    repair_rounds: int,
     ks: tuple[int, ...],
     out: Path | None,
     as_json: bool,
@@ -187,11 +197,20 @@ def command(
         scorer = Scorer(components.environment, components.formatter)
         stages = Stages(sampler, scorer, config.save_every, config.max_sandbox_errors, progress_bar, log)
         headline, summary = evaluate(stages, plan, model, place.files, number)
+        repaired = (
+            Repair(stages, components.formatter, plan, model, place, number).run(headline, repair_rounds)
+            if repair_rounds
+            else None
+        )
         sampler.close()
     write_jsonl(place.samples, (row.sample for _, row in read_models(place.files.scored, ScoredSample)))
     write_json(place.summary_file, summary)
+    if repaired is not None:
+        write_json(place.repair_file, repaired)
     if as_json:
         click.echo(summary.model_dump_json())
     else:
-        click.echo(scores_lines(summary, headline))
+        click.echo(scores_lines(summary))
+        if repaired is not None:
+            click.echo(repair_lines(repaired))
         click.echo(f"samples, results and summary: {place.path}", err=True)

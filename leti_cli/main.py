@@ -6,7 +6,7 @@ import os
 
 import click
 
-from . import doctor, evaluate, plugins, report, run, sandbox, train
+from . import doctor, evaluate, export, plugins, report, run, sandbox, train
 from . import eval as eval_command
 from .errors import run_cli
 from .progress import plain_progress_in_logs
@@ -26,6 +26,7 @@ cli.add_command(run.finetune_command)
 cli.add_command(train.command)
 cli.add_command(sandbox.group)
 cli.add_command(report.command)
+cli.add_command(export.command)
 cli.add_command(doctor.command)
 
 

@@ -35,6 +35,7 @@ RUN_FIELDS = (
     "eval_stop",
     "eval_base",
     "save_every",
+    "start_from",
 )
 #: What makes `leti finetune` the paper's fine-tuned baseline (30 epochs, lr 1e-4, gold solutions).
 FINETUNE = {"training_data": "gold", "epochs": 30, "learning_rate": 1e-4}
@@ -48,12 +49,16 @@ def start(
     out: Path, resume: bool, config_file: Path | None, given: dict[str, Any], defaults: dict[str, Any] | None = None
 ) -> None:
     """Check everything, build the components, then run."""
+    accept_changes = bool(given.pop("accept_changes", False))
+    if accept_changes and not resume:
+        raise click.UsageError("--accept-changes goes with --resume")
     run = prepare_run(
         get_engine(),
         out,
         given_layer(given),
         config_file=config_file,
         resume=resume,
+        accept_changes=accept_changes,
         defaults=defaults,
         progress=_progress,
         log=lambda m: click.echo(m, err=True),
@@ -78,6 +83,13 @@ def run_options(function: Any) -> Any:
                 "--resume",
                 type=click.Path(path_type=Path, file_okay=False, exists=True),
                 help="Continue the run in this folder without redoing finished stages.",
+            ),
+            click.option(
+                "--accept-changes",
+                is_flag=True,
+                default=False,
+                help="With --resume: go on although a default, a component chosen for this machine or a "
+                "package's release changed since the run was made (provenance.json records both).",
             ),
         ]
     ):

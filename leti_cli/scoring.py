@@ -15,20 +15,19 @@ from leti_core import (
     Environment,
     EvalSummary,
     FeedbackFormatter,
+    Interval,
     LetiError,
     PassAtK,
     Problem,
     Sample,
-    ScoredSample,
     read_models,
     write_jsonl,
 )
-from leti_core.app import Scorer, judged_in_process, pass_at_k, sandbox_errors
+from leti_core.app import RepairReport, Scorer, judged_in_process, pass_at_k, sandbox_errors
+from leti_core.app.statistics import intervals
 from leti_core.passk import DEFAULT_KS
 
 from .progress import progress_bar
-from .reporting.evidence import outcomes
-from .reporting.statistics import Interval, rate
 
 
 def default_out(samples: Path) -> Path:
@@ -63,14 +62,13 @@ class FileScorer:
             scored = Scorer(self.environment, self.formatter).score(self.problems, batch, progress=advance)
         metrics = self.environment.metrics(scored, self.problems)
         write_jsonl(out, (item.to_results_line() for item in scored))
-        passed = outcomes(scored, lambda item: item.result.passed)
         return FileScore(
             pass_at_k(scored, self.ks),
             metrics,
             out,
             len(sandbox_errors(scored)),
             judged_in_process(scored),
-            rate(passed) if passed else None,
+            intervals(scored),
         )
 
 
@@ -83,7 +81,7 @@ class FileScore:
     results: Path
     sandbox_errors: int = 0
     judged_in_process: list[str] = field(default_factory=list)
-    pass1_interval: Interval | None = None
+    intervals: dict[str, Interval] = field(default_factory=dict)
 
 
 def summary_dict(score: FileScore) -> dict[str, Any]:
@@ -93,7 +91,7 @@ def summary_dict(score: FileScore) -> dict[str, Any]:
         **summary.pass_at,
         "problems": summary.problems,
         "samples": summary.samples,
-        "pass@1 interval": score.pass1_interval.model_dump() if score.pass1_interval else None,
+        "intervals": {name: interval.model_dump() for name, interval in score.intervals.items()},
         "sandbox_errors": score.sandbox_errors,
         "judged_in_process": score.judged_in_process,
         "metrics": score.metrics,
@@ -106,20 +104,31 @@ def summary_line(score: FileScore) -> str:
     return "\n".join(
         [
             _pass_line(score.pass_at, score.sandbox_errors),
-            *_details(score.metrics, score.pass1_interval, score.judged_in_process),
+            *_details(score.metrics, score.intervals, score.judged_in_process),
         ]
     )
 
 
-def scores_lines(summary: EvalSummary, headline: Sequence[ScoredSample]) -> str:
-    """An evaluation's pass@k, raw and post-processed, then the details of its headline samples."""
-    passed = outcomes(headline, lambda item: item.result.passed)
+def scores_lines(summary: EvalSummary) -> str:
+    """An evaluation's pass@k, raw and post-processed, then its metrics, intervals and warnings."""
     lines = [
         f"{name}: {_pass_line(scores, summary.sandbox_errors)}"
         for name, scores in (("raw", summary.raw), ("postprocessed", summary.postprocessed))
         if scores is not None
     ]
-    return "\n".join([*lines, *_details(summary.metrics, rate(passed) if passed else None, summary.judged_in_process)])
+    return "\n".join([*lines, *_details(summary.metrics, summary.intervals, summary.judged_in_process)])
+
+
+def repair_lines(report: RepairReport) -> str:
+    """Each round's rates for both kinds of feedback, and textual against binary in words."""
+    lines = []
+    for item in report.rounds:
+        rates = "; ".join(f"{name} {interval.text(digits=3)}" for name, interval in item.intervals.items())
+        lines.append(f"repair round {item.round}, told {item.told} ({item.repaired} sent back): {rates}")
+    for number, comparisons in report.textual_against_binary.items():
+        for name, comparison in comparisons.items():
+            lines.append(f"round {number}: " + comparison.words(name, "binary", "textual"))
+    return "\n".join(lines)
 
 
 def _pass_line(scores: PassAtK, sandbox_errors: int) -> str:
@@ -130,13 +139,13 @@ def _pass_line(scores: PassAtK, sandbox_errors: int) -> str:
     return line
 
 
-def _details(metrics: Mapping[str, float], interval: Interval | None, judged: Sequence[str]) -> list[str]:
+def _details(metrics: Mapping[str, float], intervals: Mapping[str, Interval], judged: Sequence[str]) -> list[str]:
     lines = []
     if metrics:
         lines.append(", ".join(f"{name} = {value:.4f}" for name, value in metrics.items()))
-    if interval is not None:
+    for name, interval in intervals.items():
         lines.append(
-            f"pass@1 {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
+            f"{name} {interval.text(digits=4)}, {interval.method} over {interval.problems} problems "
             f"({interval.samples} samples)"
         )
     if judged:

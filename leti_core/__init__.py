@@ -39,7 +39,10 @@ from .models import (
     ExecutionResult,
     Feedback,
     Frame,
+    Interval,
     IOTest,
+    IOTestFailure,
+    IOVerdict,
     IterationSummary,
     OutputMatch,
     PassAtK,
@@ -63,6 +66,7 @@ from .shared_options import (
     TrainerOptions,
     shortcut,
 )
+from .stdio import clip_text, exit_error, expected_bytes, io_failure, io_output_limit, output_matches
 from .toolchain import Probe
 from .training import (
     BAD,
@@ -101,7 +105,16 @@ __all__ = [
     "EvalFolder",
     "IterationFolder",
     "EvalSummary",
+    "Interval",
     "IOTest",
+    "IOTestFailure",
+    "IOVerdict",
+    "clip_text",
+    "exit_error",
+    "expected_bytes",
+    "io_failure",
+    "io_output_limit",
+    "output_matches",
     "IterationSummary",
     "OutputMatch",
     "LetiError",

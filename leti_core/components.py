@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from .errors import IncompatibleComponentsError, LetiError
-from .models import ExecutionResult, Feedback, Problem, ScoredSample
+from .models import ExecutionResult, Feedback, IOTest, OutputMatch, Problem, ScoredSample
 from .sampling import SamplingParams
 from .toolchain import Probe, check_toolchain
 
@@ -98,6 +98,13 @@ class Task(Component):
     @abstractmethod
     def load(self, split: str) -> list[Problem]:
         """The problems of ``split``; raise LetiError for an unknown split or missing data."""
+
+    @classmethod
+    def environment_for(cls, options: Mapping[str, Any], installed: Sequence[str]) -> str:
+        """The environment that checks this task's problems when the user names none, given the
+        task's options as set (not yet checked) and the environments ``installed``: a task whose
+        language is an option answers from it, and raises LetiError when none is installed."""
+        return cls.default_environment
 
     def gold_completion(self, problem: Problem) -> str | None:
         """The ground-truth completion, for the fine-tuned baseline (None when unknown)."""
@@ -218,7 +225,8 @@ class Program(ProgramLimits):
     ``steps`` run there in order, each under the program's isolation and its own limits, until one
     fails. A program of steps passes when every step exits with status 0 and
     its last step wrote the value of the environment variable ``LETI_SANDBOX_NONCE`` on file
-    descriptor 3 (which the environment's test code does after its last test).
+    descriptor 3 (which the environment's test code does after its last test). With ``io_tests``,
+    either kind is judged by what it prints for each test's input instead.
     """
 
     source: str = ""
@@ -247,6 +255,15 @@ class Program(ProgramLimits):
         "the program can reach, with ``judge.argv`` as their arguments (argv[0] only names "
         "the process)",
     )
+    io_tests: list[IOTest] = Field(
+        default_factory=list,
+        description="standard-input tests: the program (for steps: its last step, after the others ran "
+        "once) runs once per test with the test's ``stdin`` as its standard input, each run under the "
+        "program's limits, until one fails; the sandbox compares each run's standard output with the "
+        "test's ``stdout`` (``output_match``) outside the program, whose processes never hold an expected "
+        "output. Printing more than ``output_limit`` bytes fails the test. Not with ``tests``",
+    )
+    output_match: OutputMatch = "whitespace"
 
     @model_validator(mode="after")
     def _judged_steps(self) -> Program:
@@ -256,6 +273,8 @@ class Program(ProgramLimits):
             raise ValueError("a judge needs steps and tests")
         if self.tests_executable and self.judge is None:
             raise ValueError("executable tests need a judge step (Program.judge) for their limits and arguments")
+        if self.io_tests and (self.tests or self.judge is not None):
+            raise ValueError("a program has tests (judged by a judge) or io_tests (judged by its output), not both")
         return self
 
     @field_validator("files")
@@ -370,6 +389,13 @@ class Trainer(Component):
     def default_model(cls) -> str | None:
         """The model a run starts from when the user names none (None: the user must name one)."""
         return None
+
+    def export(self, checkpoint: Path, output_dir: Path) -> None:
+        """Write the checkpoint ``checkpoint`` (one this trainer wrote, or its prepared base) to the
+        new folder ``output_dir`` as a plain model that its library loads without LeTI: weights
+        whole (adapters merged), tokenizer beside them. Optional: a trainer that cannot raises
+        LetiError (the default)."""
+        raise LetiError(f"trainer {self.name!r} cannot export its checkpoints")
 
 
 KINDS: dict[str, type[Component]] = {

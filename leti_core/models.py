@@ -28,6 +28,23 @@ OutputMatch = Literal["exact", "whitespace"]
 """How printed output is compared: byte for byte, or with runs of whitespace (line ends included)
 made one space and the ends stripped."""
 
+IOVerdict = Literal["wrong answer", "runtime error", "time limit exceeded", "output limit exceeded"]
+
+
+class IOTestFailure(BaseModel):
+    """The standard-input test a program failed first, as its feedback shows it: each text clipped
+    to its first lines (``leti_core.stdio.clip_text``), with a marker saying how many more there were."""
+
+    test: int = Field(description="the test's number, from 1")
+    verdict: IOVerdict
+    stdin: str = Field(description="its input, clipped")
+    expected: str = Field(description="the output it expects, clipped")
+    actual: str = Field(description="what the program printed, clipped")
+    whitespace_only: bool = Field(
+        default=False,
+        description="a wrong answer that differs from the expected output in whitespace alone (exact match)",
+    )
+
 
 class Problem(BaseModel):
     """One problem of a task: what the model sees and how its answer is checked."""
@@ -138,6 +155,11 @@ class ExecutionResult(BaseModel):
         description="what the environment measured of the run beyond its verdict, as plain data (EAE: the argument "
         "counts); the environment's own, never read from the program's output",
     )
+    io_test: IOTestFailure | None = Field(
+        default=None,
+        description="for a program judged by standard-input tests (Problem.io_tests): the test it failed; "
+        "stdout, stderr and returncode are that run's",
+    )
 
     @property
     def passed(self) -> bool:
@@ -209,6 +231,26 @@ class PassAtK(BaseModel):
     pass_at: dict[str, float] = Field(description="'pass@1' -> 0.25, ...")
 
 
+class Interval(BaseModel):
+    """An estimate with its 95% interval."""
+
+    estimate: float
+    low: float
+    high: float
+    method: Literal["wilson", "exact", "bootstrap"]
+    problems: int = Field(description="problems the estimate is over")
+    samples: int = Field(description="samples the estimate is over")
+
+    def excludes(self, value: float = 0.0) -> bool:
+        return not self.low <= value <= self.high
+
+    def text(self, scale: float = 1.0, digits: int = 3) -> str:
+        return (
+            f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
+            f"{self.high * scale:.{digits}f})"
+        )
+
+
 class EvalSummary(BaseModel):
     """A held-out evaluation: what was sampled, how, and how it scored. `leti eval` writes one, and
     every iteration's summary holds one (the same code makes both)."""
@@ -227,6 +269,10 @@ class EvalSummary(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict, description="the environment's own (e.g. argument F1)")
     exception_histogram: dict[str, int] = Field(
         default_factory=dict, description="what ended the failing programs (post-processed ones when scored)"
+    )
+    intervals: dict[str, Interval] = Field(
+        default_factory=dict,
+        description="per measure (pass@1, the share stopped before the tests, ...), its rate with a 95% interval",
     )
     sandbox_errors: int = Field(default=0, description="programs the sandbox could not run (not in pass@k)")
     judged_in_process: list[str] = Field(

@@ -3,6 +3,10 @@
 ::
 
     RUN/config.json                  the options the user set (RunConfig)
+    RUN/provenance.json              what the run was made with: every option resolved (defaults
+                                     included), the components chosen, package versions; and the
+                                     records that resumes replaced (Provenance)
+    RUN/wandb_run_id                 the wandb run this run logs to, so a resume continues it
     RUN/base/                        the starting model with LeTI's special tokens
     RUN/iteration-K/samples.jsonl    training samples with results and feedback
     RUN/iteration-K/training.jsonl   the training texts, in their parts
@@ -16,8 +20,10 @@
     RUN/iteration-K/STAGE.partial.jsonl  a sampling stage's saved chunks while it runs
     RUN/iteration-0/                 eval.jsonl and summary.json of the starting model (eval_base)
     RUN/eval/LABEL/                  `leti eval` outputs (EvalFolder: eval.jsonl and
-                                     eval_postprocessed.jsonl as above, samples.jsonl, summary.json)
+                                     eval_postprocessed.jsonl as above, samples.jsonl, summary.json;
+                                     with --repair-rounds, repair.json and repair-TOLD-R.jsonl)
     RUN/report/                      `leti report` outputs
+    RUN/export/iteration-K/          `leti export`: iteration K's checkpoint as a plain model, with a model card
     RUN/tensorboard/                 observer logs
     RUN/tensorboard/train-K/         the trainer's per-step logs of iteration K
 
@@ -74,15 +80,27 @@ class EvalFolder:
     def summary_file(self) -> Path:
         return self.path / "summary.json"
 
+    @property
+    def repair_file(self) -> Path:
+        """`--repair-rounds`: every round's figures and the paired comparisons (RepairReport)."""
+        return self.path / "repair.json"
+
+    def repair_round(self, told: str, number: int) -> Path:
+        """The answers of repair round ``number`` with ``told`` feedback."""
+        return self.path / f"repair-{told}-{number}.jsonl"
+
     def outputs(self) -> list[Path]:
-        """Every file an evaluation writes here, its in-progress file included."""
+        """Every file an evaluation writes here, in-progress files included."""
         files = self.files
+        rounds = sorted(self.path.glob("repair-*.jsonl")) if self.path.is_dir() else []
         return [
             files.scored,
             RunFolder.in_progress(files.scored),
             files.postprocessed,
             self.samples,
             self.summary_file,
+            self.repair_file,
+            *rounds,
         ]
 
     def summary(self) -> EvalSummary:
@@ -189,6 +207,16 @@ class RunFolder:
         return self.path / "config.json"
 
     @property
+    def provenance_file(self) -> Path:
+        """What the run was made with (``leti_core.app.provenance.Provenance``)."""
+        return self.path / "provenance.json"
+
+    @property
+    def wandb_run_id_file(self) -> Path:
+        """The id of the wandb run this run logs to."""
+        return self.path / "wandb_run_id"
+
+    @property
     def base(self) -> Path:
         return self.path / "base"
 
@@ -203,6 +231,10 @@ class RunFolder:
     def training_logs(self, iteration: int) -> Path:
         """Where the trainer of ``iteration`` writes its per-step logs (TensorBoard event files)."""
         return self.tensorboard / f"train-{iteration}"
+
+    def export_folder(self, iteration: int) -> Path:
+        """Where `leti export` writes iteration ``iteration``'s model (0: the base model) by default."""
+        return self.path / "export" / ("base" if iteration == 0 else f"iteration-{iteration}")
 
     def eval_folder(self, label: str) -> EvalFolder:
         """Where `leti eval` of this run's checkpoint with settings ``label`` writes."""

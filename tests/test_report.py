@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from leti_cli.reporting.runs import UNEXECUTABLE
 from leti_core import IterationSummary, PassAtK
 from leti_core.app import RunConfig
+from leti_core.app.statistics import UNEXECUTABLE
 
 from .conftest import assert_one_line_error, leti
 

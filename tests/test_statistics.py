@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from leti_cli.reporting.statistics import compare, proportion, rate
+from leti_core.app.statistics import compare, proportion, rate
 
 Z = 1.959963984540054  # the 97.5% point of the standard normal
 

@@ -81,8 +81,11 @@ def test_wandb_logs_when_enabled_and_installed(loggers, monkeypatch, tmp_path):
     calls = []
 
     class FakeRun:
-        def log(self, values, step):
+        def log(self, values, step=None):
             calls.append(("log", step, values))
+
+        def define_metric(self, name, step_metric=None):
+            calls.append(("define", name, step_metric))
 
         def finish(self):
             calls.append(("finish",))
@@ -96,20 +99,31 @@ def test_wandb_logs_when_enabled_and_installed(loggers, monkeypatch, tmp_path):
     loggers.run_start(RunFolder(tmp_path), {"samples": 4})
     loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
     loggers.run_end(RunFolder(tmp_path))
-    assert calls[0] == (
+    run_id = RunFolder(tmp_path).wandb_run_id_file.read_text().strip()
+    assert run_id and calls[0] == (
         "init",
         {
             "project": "leti-tests",
             "name": tmp_path.name,
+            "id": run_id,
             "dir": str(tmp_path),
             "config": {"samples": 4},
             "resume": "allow",
         },
     )
-    _, step, values = calls[1]
-    assert step == 1 and values["train/success_rate"] == 0.3 and values["eval/pass@1"] == 0.25
-    assert values["exceptions/NameError"] == pytest.approx(0.7) and values["train/gradient_steps_total"] == 5
-    assert calls[2] == ("finish",)
+    assert calls[1] == ("define", "leti/iteration", None)
+    logged = [call for call in calls if call[0] == "log"]
+    assert len(logged) == 1
+    _, step, values = logged[0]
+    # no wandb step of its own (the trainer's per-step scalars move it); every name under leti/
+    assert step is None and values["leti/iteration"] == 1 and values["leti/train/success_rate"] == 0.3
+    assert values["leti/eval/pass@1"] == 0.25 and "train/success_rate" not in values
+    assert values["leti/exceptions/NameError"] == pytest.approx(0.7) and values["leti/train/gradient_steps_total"] == 5
+    assert ("define", "leti/train/success_rate", "leti/iteration") in calls
+    assert calls[-1] == ("finish",)
+    calls.clear()
+    loggers.run_start(RunFolder(tmp_path), {"samples": 4})  # a resume continues the same wandb run
+    assert calls[0][1]["id"] == run_id and calls[0][1]["resume"] == "allow"
 
 
 def test_wandb_enabled_but_missing_warns(loggers, monkeypatch, tmp_path):

@@ -5,28 +5,13 @@ samples, found through ``RunFolder``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from leti_core import RunFolder, ScoredSample, read_models
-from leti_core.app import usable
+from leti_core.app.statistics import MEASURES, UNEXECUTABLE, Comparison, Outcomes, compare, outcomes, rate
 
-from .runs import UNEXECUTABLE, RunData
-from .statistics import Comparison, Outcomes, compare, rate
-
-Measure = Callable[[ScoredSample], bool]
-MEASURES: dict[str, Measure] = {
-    "pass@1": lambda item: item.result.passed,
-    "stopped by " + " / ".join(UNEXECUTABLE): lambda item: item.result.exception_type in UNEXECUTABLE,
-}
-
-
-def outcomes(scored: Sequence[ScoredSample], measure: Measure) -> dict[str, list[bool]]:
-    """Per problem, the measure of each sample the sandbox could run."""
-    found: dict[str, list[bool]] = {}
-    for item in usable(scored):
-        found.setdefault(item.sample.key, []).append(bool(measure(item)))
-    return found
+from .runs import RunData
 
 
 class Samples:

@@ -9,9 +9,7 @@ from pydantic import BaseModel, Field
 
 from leti_core import IterationFolder, IterationSummary, LetiError, RunFolder
 from leti_core.app import RunConfig, exception_histogram, read_saved_config
-
-#: Exceptions that stop a program before its tests can judge it.
-UNEXECUTABLE = ("SyntaxError", "IndentationError", "NameError")
+from leti_core.app.statistics import UNEXECUTABLE
 
 
 class IterationData(BaseModel):

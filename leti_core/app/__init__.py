@@ -19,7 +19,7 @@ from ..registry import ComponentInfo, Registry
 from ..run_folder import is_checkpoint
 from ..training import condition_prompt, feedback_block, gold_example, training_example
 from .evaluation import HeldOut, Scores, evaluate, held_out
-from .launch import build_config, prepare_run, read_run_config, read_saved_config
+from .launch import build_config, prepare_run, read_run_config
 from .pipeline import (
     ProgressFactory,
     no_progress,
@@ -36,9 +36,11 @@ from .plugins import (
     get_registry,
     load_engine,
 )
+from .repair import Repair, RepairReport, RepairRound
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
+from .saved_config import read_saved_config
 from .scoring import (
     Scorer,
     exception_histogram,
@@ -70,6 +72,9 @@ __all__ = [
     "SHORTCUTS",
     "Scorer",
     "Stages",
+    "Repair",
+    "RepairReport",
+    "RepairRound",
     "HeldOut",
     "Scores",
     "evaluate",

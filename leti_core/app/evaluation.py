@@ -20,6 +20,7 @@ from .pipeline import postprocess_samples
 from .run_config import RunConfig
 from .scoring import exception_histogram, judged_in_process, pass_at_k, sandbox_errors
 from .stages import Stages
+from .statistics import intervals
 
 Scores = Literal["postprocessed", "raw", "both"]
 """Which pass@k an evaluation reports: of completions stopped at the task's stop words (the
@@ -108,6 +109,7 @@ def evaluate(
         postprocessed=cut,
         metrics=stages.scorer.environment.metrics(headline, by_id),
         exception_histogram=exception_histogram(headline),
+        intervals=intervals(headline),
         sandbox_errors=len(sandbox_errors(every)),
         judged_in_process=judged_in_process(every),
     )

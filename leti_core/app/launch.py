@@ -5,7 +5,6 @@ Everything here happens before any model is loaded or any folder is written.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,11 +15,11 @@ from ..errors import LetiError
 from ..run_folder import RunFolder
 from .pipeline import ProgressFactory, no_progress
 from .plugins import Engine
+from .provenance import build_provenance, check_changes, read_provenance
 from .resolve import KINDS, Resolver
 from .run import LetiRun
 from .run_config import (
     OPTION_FIELDS,
-    SHORTCUTS,
     RunConfig,
     merge_values,
     moved_keys,
@@ -28,6 +27,7 @@ from .run_config import (
     split_shortcuts,
     validate_config,
 )
+from .saved_config import saved_fields, saved_values
 
 logger = logging.getLogger(__name__)
 
@@ -49,45 +49,13 @@ def build_config(
     return resolver.configure(validate_config(merge_values(*routed), source), kinds)
 
 
-def saved_values(folder: RunFolder) -> dict[str, Any]:
-    """The values a run folder's config.json holds (also one written before options moved to
-    components, whose sandbox options sat in the environment's)."""
-    if not folder.exists():
-        raise LetiError(f"{folder.path} is not a run folder (no config.json)")
-    try:
-        values = json.loads(folder.config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LetiError(f"{folder.config_file}: not a LeTI run config ({error})") from None
-    if not isinstance(values, dict):
-        raise LetiError(f"{folder.config_file}: not a LeTI run config (not a JSON object)")
-    if any(key in SHORTCUTS for key in values):
-        # written before options moved to the components: its held-out samples ran full length
-        values = {"eval_stop": False, **values}
-    values = moved_keys(values, str(folder.config_file), logger.warning)
-    env_options = values.get("env_options")
-    if isinstance(env_options, dict) and isinstance(env_options.get("sandbox_options"), dict):
-        env_options = dict(env_options)
-        values = {
-            **values,
-            "env_options": env_options,
-            "sandbox_options": {**env_options.pop("sandbox_options"), **values.get("sandbox_options", {})},
-        }
-    return values
-
-
-def read_saved_config(folder: RunFolder) -> RunConfig:
-    """A run folder's config as written, without checking its components (for reading a run)."""
-    fields, _ = split_shortcuts(saved_values(folder))
-    return _saved_fields(folder, fields)
-
-
 def read_run_config(folder: RunFolder, resolver: Resolver, kinds: tuple[str, ...] = KINDS) -> RunConfig:
     """A run folder's config, checked against the installed components (for resuming or sampling it).
 
     A config written before options moved to the components has every recipe number at the top
     level; each goes to the chosen components that take it, and the rest is dropped."""
     fields, shortcuts = split_shortcuts(saved_values(folder))
-    config = _saved_fields(folder, fields)
+    config = saved_fields(folder, fields)
     try:
         routed = resolver.route(config, shortcuts, kinds, strict=False)
         return resolver.configure(
@@ -100,13 +68,6 @@ def read_run_config(folder: RunFolder, resolver: Resolver, kinds: tuple[str, ...
         raise LetiError(f"{folder.config_file}: cannot be used with the installed components: {error}") from None
 
 
-def _saved_fields(folder: RunFolder, fields: dict[str, Any]) -> RunConfig:
-    try:
-        return validate_config({key: value for key, value in fields.items() if value is not None})
-    except LetiError as error:
-        raise LetiError(f"{folder.config_file}: not a LeTI run config ({error})") from None
-
-
 def prepare_run(
     engine: Engine,
     out: str | Path,
@@ -114,6 +75,7 @@ def prepare_run(
     *,
     config_file: Path | None = None,
     resume: bool = False,
+    accept_changes: bool = False,
     defaults: Mapping[str, Any] | None = None,
     components: Mapping[str, Component | type[Component]] | None = None,
     progress: ProgressFactory = no_progress,
@@ -123,7 +85,9 @@ def prepare_run(
 
     ``values`` are RunConfig fields and shortcuts (``{"epochs": 1}``) or a RunConfig; ``components``
     maps kinds to objects or classes used instead of registered names (no entry point needed).
-    With ``resume``, the saved config is the base and only what a resume may change may differ.
+    With ``resume``, the saved config is the base and only what a resume may change may differ;
+    what it resolves to (defaults, the components ``auto`` chooses, package versions: the run's
+    ``provenance.json``) may differ only with ``accept_changes``.
     """
     folder = RunFolder(out)
     resolver = Resolver(engine.registry, dict(components or {}))
@@ -145,9 +109,23 @@ def prepare_run(
             raise LetiError(
                 f"--resume {folder.path}: the run was made with another config ({key}: {before!r} there, {now!r} now)"
             )
+        recorded = read_provenance(folder)
+        provenance = build_provenance(resolver, config)
+        check_changes(folder, recorded, provenance, accept_changes)
     else:
         if folder.exists():
             raise LetiError(f"{folder.path} already holds a run: use --resume {folder.path}, or another --out")
         config = build_config(resolver, dict(defaults or {}), file_values, given, source=config_file)
+        recorded, provenance = None, build_provenance(resolver, config)
     built = resolver.build(config)
-    return LetiRun(folder, config, built, engine, progress=progress, log=log)
+    return LetiRun(
+        folder,
+        config,
+        built,
+        engine,
+        progress=progress,
+        log=log,
+        provenance=provenance,
+        recorded_provenance=recorded,
+        accept_changes=accept_changes,
+    )

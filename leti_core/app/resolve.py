@@ -100,8 +100,13 @@ class Resolver:
         if given is not None:
             return getattr(given, "name", "") or (given if isinstance(given, type) else type(given)).__name__
         if kind == "environment":
+            task = self.given.get("task")
+            if config.env or isinstance(task, Task):
+                return config.env or getattr(task, "default_environment", "python")
             task_cls = self.component_class("task", config)
-            return config.env or getattr(task_cls, "default_environment", "python")
+            if task_cls is None or not issubclass(task_cls, Task):
+                return "python"
+            return task_cls.environment_for(config.task_options, self.registry.names("environment"))
         if kind == "sandbox":
             env_cls = self.component_class("environment", config)
             if env_cls is None or not issubclass(env_cls, SandboxedEnvironment):

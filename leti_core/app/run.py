@@ -24,9 +24,11 @@ from ..training import SPECIAL_TOKENS, gold_example, training_example
 from .evaluation import evaluate, held_out
 from .pipeline import ProgressFactory, no_progress
 from .plugins import Engine
+from .provenance import Provenance, check_changes, record_provenance
 from .resolve import Components
 from .run_config import RunConfig
 from .scoring import Scorer, exception_histogram, judged_in_process, sandbox_errors, usable
+from .shared_start import share_start
 from .stages import Stages
 
 
@@ -43,6 +45,13 @@ class LetiRun:
     _problems: dict[str, list[Problem]] = field(default_factory=dict)
     #: The prompt format in use, once the base model is there to resolve ``auto`` with.
     prompt_format: str | None = None
+    #: What the run is made with (written to provenance.json once the prompt format is chosen);
+    #: None: nothing is recorded.
+    provenance: Provenance | None = None
+    #: The record a resumed run was made with (None: a new run, or one from before records).
+    recorded_provenance: Provenance | None = None
+    #: Resume even when what the run is made with changed (the new record is written beside the old).
+    accept_changes: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.folder, RunFolder):
@@ -83,12 +92,17 @@ class LetiRun:
         self.folder.path.mkdir(parents=True, exist_ok=True)
         write_json(self.folder.config_file, self.config.user_values())
         try:
+            if self.config.start_from:
+                share_start(
+                    RunFolder(self.config.start_from), self.folder, self.config, self.components.formatter, self.log
+                )
             self._base_model()
         except BaseException:
             if new:  # a run that failed before its first iteration leaves nothing that blocks a corrected re-run
                 shutil.rmtree(self.folder.path, ignore_errors=True)
             raise
         self._choose_prompt_format()
+        self._record_provenance()
         self.engine.run_start(self.folder, self.config)
         chosen = (
             "" if "sampler" in self.config.model_fields_set and self.config.sampler else ", chosen for this machine"
@@ -107,6 +121,16 @@ class LetiRun:
             reference = self.config.model or _default_model_reference(self.components)
             self.log(f"preparing {reference} with LeTI's special tokens")
             self.trainer.prepare(reference, SPECIAL_TOKENS, self.folder.base)
+
+    def _record_provenance(self) -> None:
+        """Check the prompt format ``auto`` chose against the run's record, then write the record."""
+        if self.provenance is None:
+            return
+        now = self.provenance.model_copy(update={"prompt_format": self.prompt_format})
+        check_changes(self.folder, self.recorded_provenance, now, self.accept_changes)
+        if self.recorded_provenance is None and any(self.folder.iterations()):
+            self.log(f"{self.folder.provenance_file.name}: none yet (a run from before such records), written now")
+        self.provenance = record_provenance(self.folder, self.recorded_provenance, now)
 
     def _choose_prompt_format(self) -> None:
         """Resolve the prompt format with the base model's tokenizer and put the loaded problems in it."""

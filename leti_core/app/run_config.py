@@ -144,6 +144,12 @@ class RunConfig(BaseModel):
         description="Share of an iteration's programs the sandbox may fail to run before "
         "the iteration stops instead of training (such results are retried once, never trained on, not in pass@k).",
     )
+    start_from: str | None = Field(
+        default=None,
+        description="A run folder whose starting model, evaluation of it (iteration 0) and first-iteration samples this "
+        "run reuses, their feedback given anew: the arms of a comparison then differ only in their feedback. The "
+        "two runs must agree on everything but feedback, trainer options and iterations.",
+    )
     task_options: dict[str, Any] = Field(default_factory=dict, description="options of the task")
     env_options: dict[str, Any] = Field(default_factory=dict, description="options of the environment")
     sandbox_options: dict[str, Any] = Field(default_factory=dict, description="options of the sandbox")

@@ -223,3 +223,87 @@ class ContinuousDecoder:
             cache.trim_left(unused)
             mask = mask[:, unused:]
         return mask
+
+
+def ended_at_stop(tokenizer: Any, tokens: list[int], stop: Sequence[str]) -> list[int]:
+    """``tokens`` up to the token that completes the first stop word (all of them when none occurs): where
+    ``ContinuousDecoder`` would have ended the sequence."""
+    if not stop:
+        return tokens
+    for end in range(1, len(tokens) + 1):
+        tail = tokenizer.decode(tokens[max(0, end - STOP_TAIL_TOKENS) : end], skip_special_tokens=False)
+        if any(word in tail for word in stop):
+            return tokens[:end]
+    return tokens
+
+
+#: Tokens per page of transformers' paged cache (``decode_with_library``).
+LIBRARY_PAGE = 64
+#: Tokens (prompt chunks and decoded rows together) per forward pass of transformers' continuous batching.
+LIBRARY_BATCH_TOKENS = 1024
+
+
+def decode_with_library(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    slots: int,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    stop: Sequence[str] = (),
+) -> Iterator[tuple[int, list[int]]]:
+    """As ``ContinuousDecoder.decode``, with transformers' own continuous batching (``generate_batch``'s manager,
+    a paged cache). Each prompt is a request of its own with the budget its length leaves; every request is queued
+    before the generation thread starts, so the batches it forms, and with ``seed`` its draws, are the same from one
+    run to the next. The library cannot stop at strings: a sequence decodes to EOS or its budget and is cut after
+    the token that completes its first stop word."""
+    from transformers import ContinuousBatchingConfig, GenerationConfig
+
+    ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    todo = []
+    for index, prompt_ids in enumerate(ids):
+        if len(prompt_ids) < max_tokens:
+            todo.append(index)
+        else:  # the prompt fills the budget: nothing to generate
+            yield index, []
+    if not todo:
+        return
+    sampling: dict[str, Any] = (
+        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {"do_sample": False}
+    )
+    generation = GenerationConfig(
+        **sampling, top_k=0, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    pages = -(-max_tokens // LIBRARY_PAGE)
+    config = ContinuousBatchingConfig(
+        page_size=LIBRARY_PAGE,
+        num_blocks=min(slots, len(todo)) * pages,  # every live sequence can reach the budget: none is ever evicted
+        max_batch_tokens=LIBRARY_BATCH_TOKENS,
+        max_requests_per_batch=slots,
+        safety_margin=0.0,
+        auto_switch_to_flash=False,
+        seed=seed,
+    )
+    manager = model.init_continuous_batching(generation_config=generation, continuous_batching_config=config)
+    try:
+        for index in todo:
+            manager.add_request(ids[index], request_id=str(index), max_new_tokens=max_tokens - len(ids[index]))
+        with torch.inference_mode():  # the generation thread takes the caller's mode
+            manager.start()
+        for _ in todo:
+            result = None
+            while result is None:
+                result = manager.get_result(timeout=1)
+                if result is None and not manager.is_running():
+                    raise RuntimeError("transformers' continuous batching stopped before every sequence ended")
+            if result.error is not None:
+                raise RuntimeError(f"transformers' continuous batching: {result.error}")
+            tokens = list(result.generated_tokens)
+            if tokens and tokens[-1] == tokenizer.eos_token_id:
+                tokens.pop()
+            yield int(result.request_id), ended_at_stop(tokenizer, tokens, stop)
+    finally:
+        manager.stop(block=True, hard_stop=True)
+        manager.destroy()

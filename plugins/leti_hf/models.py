@@ -120,6 +120,48 @@ def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir:
     partial.rename(output_dir)
 
 
+#: Files of a checkpoint folder that only the trainer reads.
+TRAINER_ONLY = ("training_args.bin",)
+
+
+def export_checkpoint(checkpoint: Path, output_dir: Path) -> None:
+    """``checkpoint`` as a plain transformers model folder at ``output_dir``, whole or not at all:
+    adapters (an adapter-only LoRA checkpoint) merged into the weights they were trained on, a
+    whole checkpoint copied as it is (less what only the trainer reads)."""
+    import shutil
+
+    checkpoint, output_dir = Path(checkpoint), Path(output_dir)
+    partial = output_dir.with_name(output_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if (checkpoint / "config.json").is_file():
+        shutil.copytree(checkpoint, partial, ignore=shutil.ignore_patterns(*TRAINER_ONLY))
+    elif (checkpoint / "adapter_config.json").is_file():
+        save(_merged(checkpoint), load_tokenizer(str(checkpoint)), partial)
+    else:
+        raise LetiError(f"{checkpoint}: not a checkpoint (no config.json or adapter_config.json)")
+    shutil.rmtree(output_dir, ignore_errors=True)
+    partial.rename(output_dir)
+
+
+def _merged(folder: Path) -> PreTrainedModel:
+    """The model an adapter-only checkpoint describes: its base with the adapters merged in."""
+    import json
+
+    base = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    try:
+        from peft import AutoPeftModelForCausalLM
+    except ImportError:
+        raise LetiError(f"{folder} holds LoRA adapters: merging them needs peft: pip install 'leti[lora]'") from None
+    try:
+        model = AutoPeftModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    except Exception as error:
+        raise LetiError(
+            f"{folder}: cannot load the model its adapters were trained on ({base}){_where(str(base or ''))}: "
+            f"{_short(error)}"
+        ) from None
+    return model.merge_and_unload()
+
+
 def _where(reference: str) -> str:
     return "" if Path(reference).expanduser().exists() else " (no such local path; tried the Hugging Face hub)"
 

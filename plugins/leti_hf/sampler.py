@@ -34,11 +34,12 @@ class HFSampler(Sampler):
         precision: Precision = Field(
             default="auto", description="auto: bf16 where supported", json_schema_extra=shortcut()
         )
-        decoding: Literal["continuous", "generate"] = Field(
+        decoding: Literal["continuous", "generate", "library"] = Field(
             default="continuous",
             description="continuous: a finished sequence's slot takes the next one at once "
             "(models with plain full-attention caches; others use generate); generate: transformers' "
-            "model.generate on fixed batches",
+            "model.generate on fixed batches; library: transformers' own continuous batching "
+            "(generate_batch's manager, a paged cache; decodes past stop words to EOS or the budget)",
         )
 
     def __init__(self, **options: Any) -> None:
@@ -84,7 +85,9 @@ class HFSampler(Sampler):
 
         tokenizer, network = self._load(model)
         torch.manual_seed(params.random_seed)
-        if self.options.decoding == "continuous" and supports_continuous(network):
+        if self.options.decoding == "library":
+            yield from self._continuous(tokenizer, network, prompts, params, progress, library=True)
+        elif self.options.decoding == "continuous" and supports_continuous(network):
             yield from self._continuous(tokenizer, network, prompts, params, progress)
         else:
             yield from in_batches(
@@ -102,12 +105,15 @@ class HFSampler(Sampler):
         prompts: Sequence[str],
         params: SamplingParams,
         progress: ProgressCallback | None,
+        library: bool = False,
     ) -> Iterator[list[str]]:
-        """Each prompt's ``n`` completions, in prompt order, as soon as all of them have ended."""
+        """Each prompt's ``n`` completions, in prompt order, as soon as all of them have ended (with our decoder,
+        or with transformers' continuous batching when ``library``)."""
         import torch
 
-        from .continuous import ContinuousDecoder, chooser
+        from .continuous import ContinuousDecoder, chooser, decode_with_library
 
+        repeated = [prompt for prompt in prompts for _ in range(params.n)]
         decoder = ContinuousDecoder(
             network,
             tokenizer,
@@ -116,7 +122,21 @@ class HFSampler(Sampler):
             chooser(params.temperature, params.top_p),
             params.stop,
         )
-        sequences = decoder.decode([prompt for prompt in prompts for _ in range(params.n)])
+        sequences = (
+            decode_with_library(
+                network,
+                tokenizer,
+                repeated,
+                self.options.batch_size,
+                params.max_tokens,
+                params.temperature,
+                params.top_p,
+                params.random_seed,
+                params.stop,
+            )
+            if library
+            else decoder.decode(repeated)
+        )
 
         def finished() -> Iterator[tuple[int, str]]:
             while True:

@@ -41,6 +41,9 @@ LETI_OWNED = {
     "save_strategy": "use save_steps",
     "save_total_limit": "LeTI keeps the last resumable state",
     "resume_from_checkpoint": "a killed training resumes from its last state by itself",
+    "torch_compile": "use compile",
+    "push_to_hub": "it would publish the trainer's working state: publish a checkpoint with "
+    "`leti export RUN --push-to-hub REPO`",
 }
 
 
@@ -79,6 +82,17 @@ class HFTrainer(Trainer):
             default=True,
             description="on CPU (glibc), keep freed memory in the process while training instead of "
             "mapping fresh pages for every large tensor; returned when training ends",
+        )
+        compile: bool | None = Field(
+            default=None,
+            description="torch.compile the model's decoder [when the tokens to train pay for compiling, "
+            "counting the compile cache kept in LeTI's cache folder]",
+        )
+        loss_chunk_tokens: int = Field(
+            default=512,
+            ge=0,
+            description="on CPU, compute the loss over the vocabulary this many tokens at a time, "
+            "never holding a micro-batch's full logits (0: the model's own loss)",
         )
         attn_implementation: str | None = Field(
             default=None, description="eager, sdpa, flash_attention_2 [the model's]"
@@ -124,6 +138,12 @@ class HFTrainer(Trainer):
         from .models import default_model
 
         return default_model()
+
+    def export(self, checkpoint: Path, output_dir: Path) -> None:
+        """A plain transformers folder: adapter-only checkpoints merged, whole ones copied."""
+        from .models import export_checkpoint
+
+        export_checkpoint(Path(checkpoint), Path(output_dir))
 
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
         from .models import add_special_tokens, load_model, load_tokenizer, save

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from trl import SFTConfig, SFTTrainer
 from leti_core import LetiError, ProgressCallback
 
 from .batches import batch_geometry, ordered_sequences
+from .chunked_loss import linear_cross_entropy
+from .compiling import cache_dir, cache_key, compile_decoder, decide, is_warm, mark_warm
 from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import load_tokenizer, use_bf16
@@ -37,34 +40,79 @@ class _InOrderTrainer(SFTTrainer):
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> SequentialSampler:
         return SequentialSampler(self.train_dataset)  # type: ignore[arg-type]  # a datasets.Dataset: sized
 
+    #: tokens whose logits are computed at once on CPU (0: the model's own loss over full logits)
+    loss_chunk_tokens = 0
+
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
     ) -> Any:
-        """On CPU, the model's own loss: trl's fused LM head runs its matmuls in fp32 there (38% of a
-        step in a profile). Both sum the token losses and divide by the global non-padding token count."""
-        if self.args.device.type == "cpu":
+        """On CPU, the causal-LM loss in chunks of tokens (or the model's own loss): trl's fused LM
+        head runs its matmuls in fp32 there (38% of a step in a profile). Each sums the token losses
+        and divides by the global non-padding token count."""
+        if self.args.device.type != "cpu":
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        parts = _decoder_and_head(self.accelerator.unwrap_model(model))
+        if return_outputs or not self.loss_chunk_tokens or num_items_in_batch is None or parts is None:
             return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
-        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        decoder, head = parts
+        features = {key: value for key, value in inputs.items() if key != "labels"}
+        with self.accelerator.autocast():  # what accelerate wraps the model's own forward in
+            hidden = decoder(**features, use_cache=False).last_hidden_state
+            loss = linear_cross_entropy(hidden, head.weight, inputs["labels"], self.loss_chunk_tokens)
+        loss = loss / num_items_in_batch
+        if self.args.average_tokens_across_devices:  # as Trainer.compute_loss: the mean over every process
+            loss = loss * self.accelerator.num_processes
+        return loss
+
+
+def _decoder_and_head(model: Any) -> tuple[Any, torch.nn.Linear] | None:
+    """The decoder (returning the last hidden states) and the bias-free LM head of a causal LM (a LoRA
+    model's base), or None for a model of another shape."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = getattr(inner, "lm_head", None)
+    decoder = getattr(inner, "model", None)
+    if not isinstance(head, torch.nn.Linear) or head.bias is not None or not isinstance(decoder, torch.nn.Module):
+        return None
+    return decoder, head
 
 
 class _Progress(TrainerCallback):
-    """Feeds LeTI's progress display: the step count once known, then one per optimizer step."""
+    """Feeds LeTI's progress display in tokens (the non-padding tokens of ``lengths``, the sequences
+    in the order the trainer takes them): the total when training begins, then each micro-batch's
+    tokens as it ends, so a log gets its line every interval even while one optimizer step (many
+    micro-batches under gradient accumulation) takes minutes."""
 
-    def __init__(self, progress: ProgressCallback | None) -> None:
-        self.progress = progress
+    def __init__(self, progress: ProgressCallback | None, lengths: Sequence[int]) -> None:
+        self.progress, self.lengths = progress, list(lengths)
+        self.micro_batch = self.global_batch = 1  # sequences on all ranks, known when training begins
+        self.done = 0  # sequences trained on
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self.progress is not None:
+        self.micro_batch = args.per_device_train_batch_size * args.world_size
+        self.global_batch = self.micro_batch * args.gradient_accumulation_steps
+        self.done = min(len(self.lengths), state.global_step * self.global_batch)
+        if self.progress is None:
+            return
+        before, total = sum(self.lengths[: self.done]), sum(self.lengths)  # before: resumed, done already
+        for extra in ({"total": total, "unit": "tokens"}, {"total": total}, {}):
             try:
-                self.progress(0, total=state.max_steps)
-            except TypeError:  # a callback that only counts
-                pass
-            if state.global_step:  # resumed: those steps are done
-                self.progress(state.global_step)
+                self.progress(before, **extra)
+                return
+            except TypeError:  # a callback without units, or one that only counts
+                continue
+
+    def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._advance(min(self.done + self.micro_batch, (state.global_step + 1) * self.global_batch))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self.progress is not None:
-            self.progress(1)
+        self._advance(state.global_step * self.global_batch)
+
+    def _advance(self, to: int) -> None:
+        """The sequences up to ``to`` are done: their tokens to the display."""
+        to = min(to, len(self.lengths))
+        if to > self.done and self.progress is not None:
+            self.progress(sum(self.lengths[self.done : to]))
+        self.done = max(self.done, to)
 
 
 class _TokensPerSecond(TrainerCallback):
@@ -150,13 +198,16 @@ def run_training(
         log_dir,
         per_step,
     )
+    tokens = sum(len(seq) for seq in sequences)
+    compiled = _compile_if_it_pays(trainer, options, tokens)
     with freed_memory_kept(options.keep_freed_memory and trainer.args.device.type == "cpu"):
         result = trainer.train(resume_from_checkpoint=last_whole_state(state))
+    if compiled is not None:
+        mark_warm(*compiled)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     save_checkpoint(trainer, tokenizer, output_dir, options)
     if trainer.is_world_process_zero():
         shutil.rmtree(state, ignore_errors=True)
-    tokens = sum(len(seq) for seq in sequences)
     longest = [
         max(len(seq) for seq in sequences[i : i + micro]) * len(sequences[i : i + micro])
         for i in range(0, len(sequences), micro)
@@ -179,7 +230,36 @@ def run_training(
         "tokens_per_second": tokens / max(1e-9, float(result.metrics.get("train_runtime", seconds))),
         "seconds": seconds,
         "global_batch": float(global_batch),
+        "compiled": float(compiled is not None),
     }
+
+
+def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[Path, str] | None:
+    """Compile the decoder when ``options.compile`` says so, or (unset) when compiling ``tokens`` training
+    tokens pays for itself, counting a warm cache; say which and why on stderr. Returns the cache
+    folder and key to mark warm once the training is done, or None when not compiling."""
+    parts = _decoder_and_head(trainer.model)
+    if parts is None or options.compile is False:
+        return None
+    folder = cache_dir()
+    graph = {"bf16": trainer.args.bf16, "attention": options.attn_implementation, "lora": options.lora}
+    key = cache_key(parts[0].config, graph | {"checkpointing": options.gradient_checkpointing})
+    warm = is_warm(folder, key)
+    parameters: int = sum(parameter.numel() for parameter in trainer.model.parameters())
+    chosen, eager, compiled = decide(tokens, parameters, warm)
+    reason = (
+        f"{tokens:,} tokens: about {eager:.0f} s eager, {compiled:.0f} s compiled "
+        f"({'warm' if warm else 'cold'} cache in {folder})"
+    )
+    if options.compile is None:
+        print(f"training: {'compiling' if chosen else 'not compiling'}: {reason}", file=sys.stderr)
+    else:
+        chosen = True
+        print(f"training: compiling (compile=true): {reason}", file=sys.stderr)
+    if not chosen:
+        return None
+    compile_decoder(parts[0])
+    return folder, key
 
 
 def resumable_state(output_dir: Path) -> Path:
@@ -287,7 +367,10 @@ def build_trainer(
         model_init_kwargs=_model_init_kwargs(options),
     )
     values.update(options.sft_options())
-    callbacks: list[TrainerCallback] = [_Progress(progress), _TokensPerSecond(tokens_per_step or [])]
+    callbacks: list[TrainerCallback] = [
+        _Progress(progress, [len(seq) for seq in sequences]),
+        _TokensPerSecond(tokens_per_step or []),
+    ]
     if "tensorboard" in report_to and log_dir is not None:
         callbacks.append(_tensorboard(log_dir))
     trainer = _InOrderTrainer(
@@ -300,6 +383,7 @@ def build_trainer(
     )
     # the loss goes to the loggers, train_metrics.json and the iteration's summary line, not to stdout
     trainer.remove_callback(PrinterCallback)
+    trainer.loss_chunk_tokens = options.loss_chunk_tokens
     return trainer
 
 

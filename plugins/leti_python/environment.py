@@ -1,4 +1,5 @@
-"""The `python` environment: prompt + completion + tests, run in a sandbox."""
+"""The `python` environment: prompt + completion + tests, run in a sandbox; or, for a problem with
+standard-input tests, prompt + completion run once per test and judged by what it prints."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from collections.abc import Sequence
 
 from leti_core import (
     ExecutionResult,
+    LetiError,
     Probe,
     Problem,
+    Program,
     ProgressCallback,
     SandboxedEnvironment,
     SandboxOptions,
+    io_output_limit,
 )
 
 
@@ -50,5 +54,21 @@ class PythonEnvironment(SandboxedEnvironment):
         completions: Sequence[str],
         progress: ProgressCallback | None = None,
     ) -> list[ExecutionResult]:
-        parts = [split_program(problem, completion) for problem, completion in zip(problems, completions, strict=True)]
-        return self.run_sources([source for source, _ in parts], progress, tests=[tests for _, tests in parts])
+        if not any(problem.io_tests for problem in problems):
+            parts = [split_program(p, completion) for p, completion in zip(problems, completions, strict=True)]
+            return self.run_sources([source for source, _ in parts], progress, tests=[tests for _, tests in parts])
+        programs = [self.program(p, completion) for p, completion in zip(problems, completions, strict=True)]
+        return self.run_programs(programs, progress)
+
+    def program(self, problem: Problem, completion: str) -> Program:
+        """The program of ``completion`` for ``problem``: judged apart by its asserts, or by what it
+        prints for each of its standard-input tests (``Problem.io_tests``)."""
+        if not problem.io_tests:
+            source, tests = split_program(problem, completion)
+            return Program(source=source, tests=tests, **self.options.limits())
+        if problem.tests:
+            raise LetiError(f"problem {problem.task_id}: has both asserts (tests) and io_tests; give it one kind")
+        limits = {**self.options.limits(), "output_limit": io_output_limit(problem, self.options.output_limit)}
+        return Program(
+            source=problem.prompt + completion, io_tests=problem.io_tests, output_match=problem.output_match, **limits
+        )

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from leti_core import ErrorInfo, ExecutionResult, Program
+from leti_core import ErrorInfo, ExecutionResult, IOVerdict, Program, exit_error, io_failure
 
 REPORT_LIMIT = 1024 * 1024
 
@@ -51,6 +51,22 @@ def collect(
     process: subprocess.Popen[bytes], report_fd: int, program: Program, nonce: str, job: bytes
 ) -> ExecutionResult:
     """Feed the job, read stdout/stderr/report until exit or the deadline, and judge the run."""
+    run = communicate(process, report_fd, program, job)
+    base: dict[str, Any] = {"stdout": run["stdout"], "stderr": run["stderr"], "duration": run["duration"]}
+    if run["timed_out"]:
+        return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
+    report = run["report_capture"]
+    if not report.data and cpu_limit_hit(run["returncode"], run["cpu"], program.cpu_seconds):
+        return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
+    return judge(report, run["returncode"], nonce, base)
+
+
+def communicate(
+    process: subprocess.Popen[bytes], report_fd: int, program: Program, job: bytes, stop_on_overflow: bool = False
+) -> dict[str, Any]:
+    """Feed the job, read stdout/stderr/report until exit or the deadline (or, ``stop_on_overflow``,
+    more stdout than the limit), kill the process group: how the run went, as the executor says it
+    (with the report's ``report_capture``, and with ``stop_on_overflow`` the raw ``output``)."""
     started = time.monotonic()
     deadline = started + program.wall_limit
     assert process.stdin and process.stdout and process.stderr
@@ -59,8 +75,9 @@ def collect(
         process.stdin.close()
     except BrokenPipeError:
         pass
+    out = Capture(program.output_limit)
     captures = {
-        process.stdout.fileno(): Capture(program.output_limit),
+        process.stdout.fileno(): out,
         process.stderr.fileno(): Capture(program.output_limit),
         report_fd: Capture(REPORT_LIMIT),
     }
@@ -84,19 +101,28 @@ def collect(
                 break
             for key, _ in events:
                 _read(selector, captures, key.fd)
+            if stop_on_overflow and out.dropped:
+                break
     os.close(exit_fd)
     kill_group(process)  # also ends whatever the program left running in its group
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = returncode = os.waitstatus_to_exitcode(status)
-    duration = time.monotonic() - started
-    stdout, stderr = (captures[p.fileno()].text() for p in (process.stdout, process.stderr))
-    base: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "duration": duration}
-    if timed_out:
-        return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
     report = captures[report_fd]
-    if not report.data and cpu_limit_hit(returncode, usage.ru_utime + usage.ru_stime, program.cpu_seconds):
-        return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
-    return judge(report, returncode, nonce, base)
+    run = {
+        "stdout": captures[process.stdout.fileno()].text(),
+        "stderr": captures[process.stderr.fileno()].text(),
+        "report": report.data.decode("utf-8", errors="replace"),
+        "report_capture": report,
+        "returncode": returncode,
+        "timed_out": timed_out,
+        "duration": time.monotonic() - started,
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
+    if stop_on_overflow:
+        run["output"] = bytes(out.data)
+        run["stdout"] = out.data.decode("utf-8", errors="replace")
+        run["stdout_overflow"] = bool(out.dropped)
+    return run
 
 
 def _read(selector: selectors.BaseSelector, captures: dict[int, Capture], fd: int) -> bool:
@@ -217,3 +243,61 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
         )
         return ExecutionResult(status="failed", reason=reason, **base)
     return ExecutionResult(status="passed", **base)
+
+
+def judge_io(
+    run: dict[str, Any], program: Program, duration: float, isolation: str | None, nonce: str | None
+) -> ExecutionResult:
+    """The result of a program judged by its standard output, from its last run: the first test it
+    failed (a wrong answer, a runtime error, its time, its output limit), or the last test, passed.
+    ``nonce``: a Python program's, whose harness reports its exception on fd 3."""
+    index = run["test"]
+    base: dict[str, Any] = {
+        "stdout": run["stdout"],
+        "stderr": run["stderr"],
+        "duration": duration,
+        "isolation": isolation,
+        "judged": "apart",
+    }
+    if program.steps:
+        base.update(step=program.steps[-1].name, returncode=run["returncode"])
+    if run.get("matched"):
+        if index != len(program.io_tests) - 1:  # cannot happen: a test passed is followed by the next
+            return ExecutionResult(status="error", reason="sandbox error: a test was skipped", **base)
+        return ExecutionResult(status="passed", **base)
+
+    def failed(verdict: IOVerdict, **fields: Any) -> ExecutionResult:
+        failure = io_failure(index + 1, program.io_tests[index], run["stdout"], verdict, program.output_match)
+        return ExecutionResult(io_test=failure, **base, **fields)
+
+    limits = program.steps[-1] if program.steps else program
+    returncode = run["returncode"]
+    if run["stdout_overflow"]:
+        flood = ErrorInfo(type="OutputLimitExceeded", message=f"more than {program.output_limit} bytes of output")
+        return failed("output limit exceeded", status="failed", error=flood)
+    if run["timed_out"]:
+        return failed("time limit exceeded", status="timed out", reason="timeout", limit="wall")
+    if cpu_limit_hit(returncode, run.get("cpu") or 0.0, limits.cpu_seconds) or (
+        # the kernel's CPU clock counts time the rusage leaves out (a VM's stolen time): killed after
+        # at least its limit in wall time, the run was stopped by the CPU limit
+        returncode == -signal.SIGKILL and run["duration"] >= limits.cpu_seconds
+    ):
+        return failed("time limit exceeded", status="timed out", reason="timeout", limit="cpu")
+    if returncode != 0:
+        error = _reported(run.get("report", ""), nonce) if nonce is not None else None
+        return failed("runtime error", status="failed", error=error or exit_error(returncode))
+    return failed("wrong answer", status="failed", error=ErrorInfo(type="WrongAnswer", message=f"test {index + 1}"))
+
+
+def _reported(report: str, nonce: str) -> ErrorInfo | None:
+    """The exception a Python program's harness reported, when the report is the harness's."""
+    try:
+        value = json.loads(report) if report else None
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or value.get("nonce") != nonce or not isinstance(value.get("error"), dict):
+        return None
+    try:
+        return ErrorInfo.model_validate(value["error"])
+    except ValueError:
+        return None

@@ -12,6 +12,14 @@ A job with tests is judged apart: its frame is followed by the tests as raw byte
 after the program's child is forked, into a buffer that is zeroed once the judge's child is
 forked; the judge's report goes back the same way, after the result frame. So no child of this
 process (no program) inherits a test or a verdict of another sample in its memory.
+
+A job with standard-input tests (``inputs``) runs the program once per input, each run a child of
+its own with its input as a sealed memfd on fd 0; the steps before a program's last run once. Its
+frame is followed by the expected outputs as raw bytes, which a comparer process forked for the
+job reads off the pipe into its own memory (never this process's, which every program is forked
+from); after each run this process sends the comparer what the program printed and gets back
+whether it matches. The first run that fails (an error status, a signal, its time, more output
+than the limit, or an output that does not match) ends the job.
 """
 
 import fcntl
@@ -122,6 +130,9 @@ class Executor:
             if "tests_size" in job:
                 self.run_judged_steps(job) if "steps" in job else self.run_judged(job)
                 continue
+            if "inputs" in job:
+                frames.write_all(self.results, frames.encode(self.run_io(job)))
+                continue
             frames.write_all(self.results, frames.encode(self.run(job)))
 
     def run(self, job):
@@ -152,8 +163,59 @@ class Executor:
         self.cleanup()
         return {"steps": results}
 
-    def run_child(self, job, timeout, start_child, output_limit=None):
-        """Fork ``start_child(write_ends)`` and watch it: its output, exit and time."""
+    def run_io(self, job):
+        """A program judged by its standard output, test by test (see the module's docstring)."""
+        inputs, sizes, limit = job.pop("inputs"), job["expected_sizes"], job["output_limit"]
+        whitespace = job["output_match"] == "whitespace"
+        started = time.monotonic()
+        comparer = Comparer(self.jobs, sizes, whitespace)
+        try:
+            steps = job.get("steps")
+            files = job.pop("files", {})
+            for index, step in enumerate(steps[:-1] if steps else ()):
+                result = self.run_child(
+                    step,
+                    step["timeout"],
+                    lambda write_ends, step=step, first=index == 0: self.step_child(
+                        step, files if first else {}, os.environ, limit, write_ends
+                    ),
+                    limit,
+                )
+                result["name"] = step["name"]
+                if result["timed_out"] or result["returncode"] != 0:
+                    return {"io": True, "step": result}
+            last = steps[-1] if steps else job
+            run = None
+            for index, data in enumerate(inputs):
+                stdin = harness.sealed_file(data.encode("utf-8"))
+                if steps:
+                    first_files = files if index == 0 and len(steps) == 1 else {}
+                    start = lambda write_ends, stdin=stdin, first_files=first_files: self.step_child(  # noqa: E731
+                        last, first_files, os.environ, limit, write_ends, stdin=stdin
+                    )
+                else:
+                    start = lambda write_ends, stdin=stdin: self.child(job, write_ends, stdin)  # noqa: E731
+                try:
+                    run = self.run_child(last, last["timeout"], start, limit, stop_on_overflow=True)
+                finally:
+                    os.close(stdin)
+                output = run.pop("output")
+                run["stdout"] = output.decode("utf-8", errors="replace")  # as printed, up to the limit
+                run["test"] = index
+                if run["stdout_overflow"] or run["timed_out"] or run["returncode"] != 0:
+                    break
+                run["matched"] = comparer.matches(index, output)
+                if not run["matched"]:
+                    break
+            return {"io": True, "run": run, "duration": time.monotonic() - started}
+        finally:
+            comparer.close()
+            self.cleanup()
+
+    def run_child(self, job, timeout, start_child, output_limit=None, stop_on_overflow=False):
+        """Fork ``start_child(write_ends)`` and watch it: its output, exit and time. With
+        ``stop_on_overflow`` (a standard-input test), output beyond the limit ends it, and the
+        result also has the raw ``output`` and whether it overflowed."""
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(3)]
         limit = output_limit or job["output_limit"]
         captures = {pipes[0][0]: Capture(limit), pipes[1][0]: Capture(limit), pipes[2][0]: Capture(REPORT_LIMIT)}
@@ -169,10 +231,12 @@ class Executor:
         for write_end in write_ends:
             os.close(write_end)
         _setpgid(pid)
-        timed_out, status, cpu = self.watch(pid, poller, captures, started + timeout)
-        duration = time.monotonic() - started
         out, err, report = (captures[r] for r, _ in pipes)
-        return {
+        timed_out, status, cpu = self.watch(
+            pid, poller, captures, started + timeout, overflow=out if stop_on_overflow else None
+        )
+        duration = time.monotonic() - started
+        result = {
             "stdout": out.text(),
             "stderr": err.text(),
             "report": b"".join(report.chunks).decode("utf-8", errors="replace"),
@@ -182,10 +246,15 @@ class Executor:
             "duration": duration,
             "cpu": cpu,
         }
+        if stop_on_overflow:
+            result["output"] = b"".join(out.chunks)
+            result["stdout_overflow"] = bool(out.dropped)
+        return result
 
-    def watch(self, pid, poller, captures, deadline, open_fds=None, close=True, reap=True):
-        """Read the pipes until the child exits or the deadline passes; kill its group; reap
-        (unless ``reap`` is false: then only wait, and return None for status and time)."""
+    def watch(self, pid, poller, captures, deadline, open_fds=None, close=True, reap=True, overflow=None):
+        """Read the pipes until the child exits or the deadline passes (or the ``overflow`` capture
+        drops output); kill its group; reap (unless ``reap`` is false: then only wait, and return
+        None for status and time)."""
         pidfd = os.pidfd_open(pid)
         poller.register(pidfd, select.POLLIN)
         if open_fds is None:
@@ -207,6 +276,8 @@ class Executor:
                         pass
                     break
                 self.read_ready(poller, captures, open_fds, None, events)
+                if overflow is not None and overflow.dropped:
+                    break
         finally:
             poller.unregister(pidfd)
             status = usage = None
@@ -457,15 +528,90 @@ class Executor:
             pass
         os._exit(70)
 
-    def child(self, job, write_ends):
+    def child(self, job, write_ends, stdin=None):
         try:
+            if stdin is not None:  # a standard-input test's input
+                os.dup2(stdin, 0)
             self.plan.harden(job["memory_mb"], job["cpu_seconds"], *write_ends)
             source, nonce = job.pop("source"), job.pop("nonce")
             del job, write_ends
-            harness.execute(source, nonce, 3)
+            harness.execute(source, nonce, 3, stdin is not None)
         except BaseException:
             pass
         os._exit(70)
+
+
+class Comparer:
+    """A process of its own, forked before any run of a job with standard-input tests, that reads
+    the job's expected outputs off the job pipe and compares each run's output with its test's.
+
+    The expected outputs are never in this executor's memory, so no program (each forked from
+    it) holds one, even in freed memory; the comparer is undumpable, and ends with the job. A
+    comparer that cannot answer is a mismatch: never a pass.
+    """
+
+    def __init__(self, jobs, sizes, whitespace):
+        self.whitespace = whitespace
+        requests, replies = os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(requests[1])
+                os.close(replies[0])
+                _compare(jobs, sizes, requests[0], replies[1])
+            finally:
+                os._exit(0)
+        os.close(requests[0])
+        os.close(replies[1])
+        self.requests, self.replies = requests[1], replies[0]
+        self.ready = os.read(self.replies, 1) == b"r"  # the expected outputs are off the job pipe
+
+    def matches(self, index, output):
+        """Whether ``output`` (a run's, as printed) is test ``index``'s expected output."""
+        if not self.ready:
+            return False
+        if self.whitespace:
+            output = b" ".join(output.split())
+        try:
+            frames.write_all(self.requests, index.to_bytes(4, "big") + len(output).to_bytes(8, "big"))
+            frames.write_all(self.requests, output)
+            return os.read(self.replies, 1) == b"1"
+        except OSError:
+            return False
+
+    def close(self):
+        os.close(self.requests)
+        os.close(self.replies)
+        os.waitpid(self.pid, 0)
+
+
+def _compare(jobs, sizes, requests, replies):
+    """The comparer's side: read the expected outputs, say so, then answer each request (a test's
+    index and a run's normalized output) with b"1" when it equals that test's expected output."""
+    layers.kernel.prctl(layers.kernel.PR_SET_DUMPABLE, 0)
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    expected = bytearray(offsets[-1])
+    with memoryview(expected) as view:
+        got = 0
+        while got < len(expected):
+            count = os.readv(jobs, [view[got:]])
+            if count == 0:
+                return
+            got += count
+    os.close(jobs)
+    os.write(replies, b"r")
+    while True:
+        header = frames.read_exact(requests, 12)
+        if header is None:
+            return
+        index, size = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+        output = frames.read_exact(requests, size) if size else b""
+        if output is None or not 0 <= index < len(sizes):
+            return
+        with memoryview(expected)[offsets[index] : offsets[index + 1]] as wanted:
+            os.write(replies, b"1" if wanted == output else b"0")
 
 
 def _setpgid(pid):

@@ -2,13 +2,15 @@
 
 The `subprocess` backend starts it as
 ``python -I -S harness.py MEMORY_MB CPU_SECONDS OUTPUT_BYTES REPORT_FD``; it reads the job
-``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null. The report, one JSON
+``{"source": ..., "nonce": ...}`` from stdin, then stdin becomes /dev/null (or, for a standard-input
+test, ``{..., "stdin": TEXT}``: a sealed memfd holding TEXT). The report, one JSON
 object carrying the nonce, is written to REPORT_FD only after the program returns or raises, so
 ``sys.exit(0)`` or ``os._exit(0)`` before the tests never counts as a pass. The `local` executor
 loads this file and calls ``execute`` in each forked child. This file uses the standard library
 only: it runs in a bare interpreter.
 """
 
+import fcntl
 import json
 import json.encoder
 import linecache
@@ -91,15 +93,18 @@ def _describe(error, lines):
     return {"type": type(error).__name__, "message": _message(error), "frames": _frames(error.__traceback__, lines)}
 
 
-def execute(source, nonce, report_fd):
+def execute(source, nonce, report_fd, stdio=False):
     """Run ``source`` as ``__main__`` and write the nonce-tagged report to ``report_fd``; never returns.
 
     The report says ``completed`` only when the code after the last statement ran. It is built
     after the program ended, so the program cannot flip a flag in a report waiting in memory.
+    ``stdio``: a standard-input test, judged by what the program prints: ``exit()``, ``quit()`` and
+    ``sys.exit()`` (status 0) end it normally, and the process exits with status 1 unless it
+    completed (the report then says why).
     """
     lines = source.splitlines(True)
     linecache.cache[FILENAME] = (len(source), None, lines, FILENAME)  # for the program's own tracebacks
-    completed, error_info = _run(source, lines)
+    completed, error_info = _run(source, lines, stdio)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -116,18 +121,22 @@ def execute(source, nonce, report_fd):
         while data:
             data = data[os.write(report_fd, data) :]
     finally:
-        os._exit(0)  # skip atexit handlers and threads the program left behind
+        os._exit(0 if completed or not stdio else 1)  # skip atexit handlers and threads the program left behind
 
 
-def _run(source, lines):
+def _run(source, lines, stdio=False):
     """(completed, error description or None)."""
     try:
         code = compile(source, FILENAME, "exec", dont_inherit=True)
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        if stdio:  # site's exit() and quit(), which `python -S` leaves out
+            namespace["exit"] = namespace["quit"] = sys.exit
         sys.argv = [FILENAME]
         exec(code, namespace)
         return True, None
     except BaseException as error:  # SystemExit and KeyboardInterrupt are failures too
+        if stdio and isinstance(error, SystemExit) and error.code in (None, 0):
+            return True, None  # (but not for standard-input tests, which exit when they are done)
         try:
             return False, _describe(error, lines)
         except BaseException:
@@ -159,11 +168,22 @@ def warm_up():
 def main():
     memory_mb, cpu_seconds, output_bytes, report_fd = (int(arg) for arg in sys.argv[1:5])
     job = json.loads(sys.stdin.buffer.read())
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    stdin = os.open(os.devnull, os.O_RDONLY) if "stdin" not in job else sealed_file(job["stdin"].encode("utf-8"))
+    os.dup2(stdin, 0)
+    os.close(stdin)
     _set_limits(memory_mb, cpu_seconds, output_bytes)
-    execute(job["source"], job["nonce"], report_fd)
+    execute(job["source"], job["nonce"], report_fd, stdio="stdin" in job)
+
+
+def sealed_file(data):
+    """A descriptor reading ``data`` from its start: a memfd sealed against any change."""
+    fd = os.memfd_create("stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL)
+    return fd
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ from leti_core import (
     ProgressCallback,
     Sandbox,
     Step,
+    expected_bytes,
 )
 
 from . import frames, isolation
-from .channel import Capture, cpu_limit_hit, judge, judge_steps, judged
+from .channel import Capture, cpu_limit_hit, judge, judge_io, judge_steps, judged
 from .workers import STOP, ExecutorError, ExecutorProcess, Job, Worker
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports while programs run
@@ -128,6 +129,8 @@ class ExecutorPool(Sandbox):
 
     @staticmethod
     def _job(program: Program) -> Job:
+        if program.io_tests:
+            return _io_job(program)
         if program.steps:
             steps = [_step(step) for step in program.steps]
             if program.judge is not None:  # judged apart: the tests follow the frame as raw bytes
@@ -165,6 +168,10 @@ class ExecutorPool(Sandbox):
         return Job(message, program.wall_limit, frame=frames.encode(message))
 
     def _convert(self, job: Job, message: dict[str, Any]) -> ExecutionResult:
+        if "io" in message:
+            if "step" in message:  # a step before the runs failed (the compiler)
+                return judge_steps([message["step"]], job.message, self._isolation)
+            return judge_io(message["run"], job.program, message["duration"], self._isolation, job.message.get("nonce"))
         if "steps" in message and "report_size" in message:  # judged apart: the last step served the judge
             last, step = message["steps"][-1], job.message["steps"][-1]
             result = judged({**last, **message}, step["cpu_seconds"], self._isolation)
@@ -202,6 +209,32 @@ class ExecutorPool(Sandbox):
             for worker in workers:
                 worker.join()
             self._release()
+
+
+def _io_job(program: Program) -> Job:
+    """A program judged by its standard output: the inputs in the frame, the expected outputs after
+    it as raw bytes (read by the executor's comparer, never by the executor itself)."""
+    expected = [expected_bytes(test, program.output_match) for test in program.io_tests]
+    message: dict[str, Any] = {
+        "inputs": [test.stdin for test in program.io_tests],
+        "expected_sizes": [len(output) for output in expected],
+        "output_match": program.output_match,
+        "output_limit": program.output_limit,
+    }
+    runs = len(program.io_tests)
+    if program.steps:
+        message.update(steps=[_step(step) for step in program.steps], files=program.files)
+        timeout = sum(step.wall_limit for step in program.steps[:-1]) + runs * program.steps[-1].wall_limit
+    else:
+        message.update(
+            source=program.source,
+            nonce=secrets.token_hex(16),
+            timeout=program.wall_limit,
+            memory_mb=program.memory_mb,
+            cpu_seconds=program.cpu_seconds,
+        )
+        timeout = runs * program.wall_limit
+    return Job(message, timeout, frame=frames.encode(message) + b"".join(expected), program=program)
 
 
 def _tests_bytes(program: Program) -> bytes:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,9 +22,10 @@ from leti_core import (
     ProgressCallback,
     Sandbox,
     SandboxBackendOptions,
+    output_matches,
 )
 
-from .channel import collect, new_nonce
+from .channel import collect, communicate, judge_io, new_nonce
 
 HARNESS = Path(__file__).with_name("harness.py")
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -68,11 +71,44 @@ class SubprocessSandbox(Sandbox):
             return list(pool.map(run_one, programs))
 
     def run_one(self, program: Program) -> ExecutionResult:
+        if program.io_tests:
+            return self.run_io(program)
         nonce = new_nonce()
         # No judge apart here: the tests run in the program's own process (``leti sandbox check`` says so).
         tests = program.tests.decode() if isinstance(program.tests, bytes) else program.tests
         source = program.source + "\n" + tests if tests else program.source
         job = json.dumps({"source": source, "nonce": nonce}).encode()
+        try:
+            with self._started(program) as (process, read_fd):
+                result = collect(process, read_fd, program, nonce, job)
+        except OSError as error:
+            return ExecutionResult(status="error", reason=f"sandbox could not start: {error}")
+        return result.model_copy(update={"isolation": self.isolation()})
+
+    def run_io(self, program: Program) -> ExecutionResult:
+        """Standard-input tests: a harness process per test, with the test's input as its stdin,
+        until one fails; the output is compared here (the program can read its tests' files: this
+        backend's verdicts are marked judged in process)."""
+        started = time.monotonic()
+        for index, test in enumerate(program.io_tests):
+            nonce = new_nonce()
+            job = json.dumps({"source": program.source, "nonce": nonce, "stdin": test.stdin}).encode()
+            try:
+                with self._started(program) as (process, read_fd):
+                    run = communicate(process, read_fd, program, job, stop_on_overflow=True)
+            except OSError as error:
+                return ExecutionResult(status="error", reason=f"sandbox could not start: {error}")
+            run["test"] = index
+            if not (run["stdout_overflow"] or run["timed_out"] or run["returncode"] != 0):
+                run["matched"] = output_matches(run["output"], test, program.output_match)
+            if not run.get("matched"):
+                break
+        result = judge_io(run, program, time.monotonic() - started, self.isolation(), nonce)
+        return result.model_copy(update={"judged": "in process"})
+
+    @contextlib.contextmanager
+    def _started(self, program: Program) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+        """The harness started for ``program`` in a work folder of its own, with its report pipe."""
         workdir = tempfile.mkdtemp(prefix="leti-", dir=scratch_root())
         read_fd, write_fd = os.pipe()
         try:
@@ -87,24 +123,20 @@ class SubprocessSandbox(Sandbox):
                 str(program.output_limit),
                 str(write_fd),
             ]
-            try:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=(write_fd,),
-                    cwd=workdir,
-                    env=CLEAN_ENV,
-                    start_new_session=True,
-                )
-            except OSError as error:
-                return ExecutionResult(status="error", reason=f"sandbox could not start: {error}")
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                cwd=workdir,
+                env=CLEAN_ENV,
+                start_new_session=True,
+            )
             os.close(write_fd)
             write_fd = -1
             with process:
-                result = collect(process, read_fd, program, nonce, job)
-            return result.model_copy(update={"isolation": self.isolation()})
+                yield process, read_fd
         finally:
             os.close(read_fd)
             if write_fd >= 0:

@@ -42,6 +42,7 @@ class Job:
     timeout: float
     future: Future = field(default_factory=Future)
     frame: bytes = b""
+    program: Any = None  # the Program, where its result needs more of it than the frame holds
 
 
 class ExecutorError(Exception):

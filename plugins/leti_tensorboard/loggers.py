@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,11 @@ from leti_core import IterationSummary, RunFolder
 
 TENSORBOARD_ENV = "LETI_TENSORBOARD"
 WANDB_ENV = "LETI_WANDB"
+#: What the iteration scalars are called in wandb: under a section of their own, so that the
+#: trainer's per-step scalars, logged to the same wandb run (``train/loss``, ...), never meet them.
+WANDB_PREFIX = "leti/"
+#: Their x-axis in wandb (the trainer's is ``train/global_step``).
+WANDB_STEP = WANDB_PREFIX + "iteration"
 
 _writers: dict[Path, Any] = {}
 _wandb_runs: dict[Path, Any] = {}
@@ -115,6 +121,22 @@ def _tensorboard_write(run: RunFolder, step: int, values: dict[str, float]) -> N
     writer.flush()
 
 
+def wandb_run_id(run: RunFolder) -> str:
+    """The id of the wandb run that ``run`` logs to: the one kept in the run folder, so that a resumed
+    run continues it, or a new one (``WANDB_RUN_ID`` where set), kept there."""
+    path = run.wandb_run_id_file
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    new = os.environ.get("WANDB_RUN_ID") or secrets.token_hex(6)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new + "\n", encoding="utf-8")
+    return new
+
+
 def _wandb_start(run: RunFolder, config: dict[str, Any]) -> None:
     try:
         import wandb
@@ -123,8 +145,14 @@ def _wandb_start(run: RunFolder, config: dict[str, Any]) -> None:
             "wandb is not installed (pip install 'leti[wandb]'), or unset LETI_WANDB/WANDB_PROJECT"
         ) from None
     _wandb_runs[run.path] = wandb.init(
-        project=os.environ.get("WANDB_PROJECT", "leti"), name=run.name, dir=str(run.path), config=config, resume="allow"
+        project=os.environ.get("WANDB_PROJECT", "leti"),
+        name=run.name,
+        id=wandb_run_id(run),
+        dir=str(run.path),
+        config=config,
+        resume="allow",
     )
+    _wandb_runs[run.path].define_metric(WANDB_STEP)
 
 
 def _wandb_log(run: RunFolder, step: int, values: dict[str, float]) -> None:
@@ -132,4 +160,8 @@ def _wandb_log(run: RunFolder, step: int, values: dict[str, float]) -> None:
     if wandb_run is None:
         _wandb_start(run, {})
         wandb_run = _wandb_runs[run.path]
-    wandb_run.log({**values, "iteration": step}, step=step)
+    named = {WANDB_PREFIX + tag: value for tag, value in values.items()}
+    for tag in named:  # each by name: the trainer's callback sets a glob ("*") on its own step
+        wandb_run.define_metric(tag, step_metric=WANDB_STEP)
+    # no step=: wandb's own step is the trainer's, which has moved on; the iteration is the x-axis
+    wandb_run.log({**named, WANDB_STEP: step})

@@ -11,6 +11,10 @@ feedback is the compiler's diagnostics about the single program (prompt + comple
 no include paths, no notes from the standard library, no caret lines), or the runtime failure:
 the failed assert at its line there, an uncaught exception's `what()`, or the signal that killed
 the program.
+
+A problem with standard-input tests (``Problem.io_tests``) is compiled once (prompt + completion,
+no stub) and run once per test, its input on stdin, judged by what it prints (the sandbox
+compares); a compiler error or a crash is reported as above.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from leti_core import (
     SandboxedEnvironment,
     SandboxOptions,
     Step,
+    io_output_limit,
 )
 from pydantic import Field
 
@@ -169,10 +174,12 @@ class CppEnvironment(SandboxedEnvironment):
         self, problems: Sequence[Problem], completions: Sequence[str], progress: ProgressCallback | None = None
     ) -> list[ExecutionResult]:
         compiler = find_tool(self.options.compiler, "g++", self.name, "compiler", "g++")
-        judges = self._judges(compiler, problems)
+        judges = self._judges(compiler, [problem for problem in problems if not problem.io_tests])
         pairs = list(zip(problems, completions, strict=True))
         programs = [
-            self._apart(problem, completion, judges[problem.task_id], compiler)
+            self._by_output(problem, completion, compiler)
+            if problem.io_tests
+            else self._apart(problem, completion, judges[problem.task_id], compiler)
             if judges[problem.task_id].executable is not None
             else self._in_process(problem, completion, compiler)
             for problem, completion in pairs
@@ -255,6 +262,16 @@ class CppEnvironment(SandboxedEnvironment):
             output_limit=self.options.output_limit,
         )
 
+    def _by_output(self, problem: Problem, completion: str, compiler: str) -> Program:
+        """Compiled once, run once per standard-input test (``Program.io_tests``)."""
+        return Program(
+            files={SOURCE: problem.prompt + completion},
+            steps=self._steps(compiler),
+            io_tests=problem.io_tests,
+            output_match=problem.output_match,
+            output_limit=io_output_limit(problem, self.options.output_limit),
+        )
+
     def _in_process(self, problem: Problem, completion: str, compiler: str) -> Program:
         return Program(
             files={SOURCE: build_program(problem, completion)},
@@ -264,6 +281,9 @@ class CppEnvironment(SandboxedEnvironment):
 
 
 def _with_error(result: ExecutionResult) -> ExecutionResult:
+    if result.io_test is not None:  # a standard-input test that crashed: what the runtime says, if anything
+        error = runtime_error(result, result.returncode) if result.io_test.verdict == "runtime error" else None
+        return result if error is None else result.model_copy(update={"error": error})
     if result.status == "failed" and result.step == "compile":
         result = result.model_copy(update={"judged": "apart"})  # the compiler's verdict: no code of the program ran
     if result.status != "failed" or result.error is not None:

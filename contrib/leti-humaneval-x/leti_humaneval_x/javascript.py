@@ -7,6 +7,10 @@ wire.js), so it ends the program with its stack as an assert does in Python. The
 uncaught error as the single program (prompt + completion + tests) gives it, kept to the
 program's file: paths shortened to `program.js`, Node's internal frames and version line
 removed, no caret line.
+
+A problem with standard-input tests (``Problem.io_tests``) runs as `node program.js` once per test,
+its input on stdin, judged by what it prints (the sandbox compares); a run that crashes has Node's
+report of the error as above.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from leti_core import (
     SandboxedEnvironment,
     SandboxOptions,
     Step,
+    io_output_limit,
 )
 from pydantic import Field
 
@@ -156,9 +161,18 @@ class JavaScriptEnvironment(SandboxedEnvironment):
         step = Step(name="run", argv=[node, "-e", _script("wire.js", "served.js")], **limits)
         # one V8 worker thread for the judge: both processes count against the uid's process limit
         judge = Step(name="judge", argv=[node, "--v8-pool-size=1", "-e", _script("wire.js", "judge.js")], **limits)
+        standalone = Step(name="run", argv=[node, PROGRAM], **limits)  # a program judged by its output
         pairs = list(zip(problems, completions, strict=True))
         programs = [
             Program(
+                files={PROGRAM: problem.prompt + completion},
+                steps=[standalone],
+                io_tests=problem.io_tests,
+                output_match=problem.output_match,
+                output_limit=io_output_limit(problem, self.options.output_limit),
+            )
+            if problem.io_tests
+            else Program(
                 files={PROGRAM: problem.prompt + completion},
                 steps=[step],
                 judge=judge,
@@ -169,9 +183,20 @@ class JavaScriptEnvironment(SandboxedEnvironment):
         ]
         results = self.run_programs(programs, progress)
         return [
-            _with_error(result, build_program(problem, completion))
+            _with_io_error(result, problem.prompt + completion)
+            if problem.io_tests
+            else _with_error(result, build_program(problem, completion))
             for result, (problem, completion) in zip(results, pairs, strict=True)
         ]
+
+
+def _with_io_error(result: ExecutionResult, source: str) -> ExecutionResult:
+    """A standard-input test that crashed: Node's report of the error, where it made one (else the
+    sandbox's account of the exit status or signal stays)."""
+    if result.io_test is None or result.io_test.verdict != "runtime error":
+        return result
+    error = parse_error(result.stderr, source)
+    return result if error is None else result.model_copy(update={"error": error})
 
 
 def _with_error(result: ExecutionResult, source: str) -> ExecutionResult:

@@ -10,36 +10,47 @@ pair by pair: the mean difference with a paired bootstrap interval, and an exact
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from leti_core import LetiError
+from ..errors import LetiError
+from ..models import Interval, ScoredSample
+from .scoring import usable
 
 LEVEL = 0.95
 RESAMPLES = 9999
 Outcomes = Mapping[str, Sequence[bool]]  # problem -> the outcome of each of its samples
 
 
-class Interval(BaseModel):
-    """An estimate with its 95% interval."""
+#: The error types that stop a Python program before its tests run: the primary measure of
+#: whether feedback taught (their tracebacks name the fix).
+UNEXECUTABLE = ("SyntaxError", "IndentationError", "NameError")
+Measure = Callable[[ScoredSample], bool]
+#: What is counted per sample, with an interval, in summaries and reports.
+MEASURES: dict[str, Measure] = {
+    "pass@1": lambda item: item.result.passed,
+    "stopped by " + " / ".join(UNEXECUTABLE): lambda item: item.result.exception_type in UNEXECUTABLE,
+}
 
-    estimate: float
-    low: float
-    high: float
-    method: Literal["wilson", "exact", "bootstrap"]
-    problems: int = Field(description="problems the estimate is over")
-    samples: int = Field(description="samples the estimate is over")
 
-    def excludes(self, value: float = 0.0) -> bool:
-        return not self.low <= value <= self.high
+def outcomes(scored: Sequence[ScoredSample], measure: Measure) -> dict[str, list[bool]]:
+    """Per problem, the measure of each sample the sandbox could run."""
+    found: dict[str, list[bool]] = {}
+    for item in usable(scored):
+        found.setdefault(item.sample.key, []).append(bool(measure(item)))
+    return found
 
-    def text(self, scale: float = 1.0, digits: int = 3) -> str:
-        return (
-            f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
-            f"{self.high * scale:.{digits}f})"
-        )
+
+def intervals(scored: Sequence[ScoredSample]) -> dict[str, Interval]:
+    """Each measure's rate over ``scored`` with its 95% interval (none when nothing was run)."""
+    found = {}
+    for name, measure in MEASURES.items():
+        values = outcomes(scored, measure)
+        if values:
+            found[name] = rate(values)
+    return found
 
 
 class Comparison(BaseModel):

@@ -1,0 +1,75 @@
+"""The chunked causal-LM loss equals the model's own loss over full logits, with the same gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from leti_hf.chunked_loss import IGNORE_INDEX, linear_cross_entropy
+from leti_hf.training import _decoder_and_head
+from transformers import LlamaConfig, LlamaForCausalLM
+
+
+def _model() -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=301,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(config)
+
+
+def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two sequences, the second padded by 5 (labels IGNORE_INDEX, attention mask 0)."""
+    generator = torch.Generator().manual_seed(1)
+    ids = torch.randint(0, 301, (2, 23), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, -5:] = 0
+    labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+    return ids, mask, labels
+
+
+def _loss_and_grads(chunk: int, autocast: bool) -> tuple[float, list[torch.Tensor]]:
+    model = _model()
+    ids, mask, labels = _batch()
+    items = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        if chunk:
+            parts = _decoder_and_head(model)
+            assert parts is not None
+            decoder, head = parts
+            hidden = decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+            loss = linear_cross_entropy(hidden, head.weight, labels, chunk) / items
+        else:
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels, num_items_in_batch=items).loss
+    loss.backward()
+    return loss.item(), [parameter.grad.clone() for parameter in model.parameters()]
+
+
+@pytest.mark.parametrize("autocast", [False, True], ids=["fp32", "bf16-autocast"])
+@pytest.mark.parametrize("chunk", [7, 64])
+def test_chunked_loss_and_gradients_equal_the_full_logits_ones(chunk: int, autocast: bool) -> None:
+    full_loss, full_grads = _loss_and_grads(0, autocast)
+    loss, grads = _loss_and_grads(chunk, autocast)
+    tolerance = 2e-2 if autocast else 1e-5  # bf16 products round differently chunk by chunk
+    assert loss == pytest.approx(full_loss, abs=1e-3 if autocast else 1e-6)
+    for full, chunked in zip(full_grads, grads, strict=True):
+        assert torch.allclose(chunked, full, rtol=tolerance, atol=tolerance * full.abs().max().item())
+
+
+def test_the_backward_scales_by_the_incoming_gradient() -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(2, 5, 8, requires_grad=True)
+    weight = torch.randn(11, 8, requires_grad=True)
+    labels = torch.randint(0, 11, (2, 5))
+    (3 * linear_cross_entropy(hidden, weight, labels, chunk=3)).backward()
+    chunked = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad, weight.grad = None, None
+    logits = (hidden @ weight.T)[:, :-1].reshape(-1, 11)
+    (3 * torch.nn.functional.cross_entropy(logits, labels[:, 1:].reshape(-1), reduction="sum")).backward()
+    assert torch.allclose(chunked[0], hidden.grad, atol=1e-5)
+    assert torch.allclose(chunked[1], weight.grad, atol=1e-5)

@@ -1,0 +1,68 @@
+"""benchmarks/learning.py with the tiny model: two seeds, two arms sharing their start, a results
+file with intervals per seed and pooled, and a second call that resumes instead of redoing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leti_core import RunFolder
+
+from .conftest import TINY_RUN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
+    config = tmp_path / "recipe.toml"
+    config.write_text('task = "mbpp"\niterations = 1\neval_base = true\n')
+    results = tmp_path / "results.json"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "learning.py"),
+        "--data",
+        str(mbpp_dir),
+        "--seeds",
+        "0",
+        "1",
+        "--config",
+        str(config),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(results),
+        "--",
+        *TINY_RUN,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(results.read_text())
+    assert set(found["seeds"]) == {"0", "1"} and found["compute seconds"] > 0
+    for seed in ("0", "1"):
+        textual, binary = (RunFolder(tmp_path / "runs" / f"seed-{seed}" / arm) for arm in ("textual", "binary"))
+        # the arms share their start: the same programs and verdicts, each with its own feedback
+        assert [(r.sample, r.result) for r in binary.iteration(1).scored_samples()] == [
+            (r.sample, r.result) for r in textual.iteration(1).scored_samples()
+        ]
+        row = found["seeds"][seed]["iterations"]["1"]
+        for arm in ("textual", "binary"):
+            for interval in row[arm]["held_out"].values():
+                assert 0 <= interval["low"] <= interval["estimate"] <= interval["high"] <= 1
+                assert interval["problems"] == 2 and interval["samples"] == 4
+        assert {"pass@1", found["design"]["primary measure"].removeprefix("held-out share ")} <= set(
+            row["textual against binary"]
+        )
+    assert found["seeds"]["0"]["iterations"]["0"]["textual"] == found["seeds"]["0"]["iterations"]["0"]["binary"]
+    pooled = found["pooled"]["1"]["textual"]["held_out"]["pass@1"]
+    assert pooled["problems"] == 2 and pooled["samples"] == 8  # two problems, 2 samples x 2 seeds each
+
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "+ leti run" not in again.stdout and "in " + str(results) + " already" in again.stdout
