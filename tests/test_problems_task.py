@@ -17,37 +17,12 @@ from pathlib import Path
 import pytest
 
 from leti_core import IOTest, LetiError
-from leti_core.app import RunConfig, get_registry, read_config_file
-from leti_core.app.resolve import Resolver
+from leti_core.app import SCORING, Resolver, RunConfig, build_config, get_registry, read_config_file
 
 from .conftest import ROOT, assert_one_line_error, leti, write_lines
 
 HUMANEVAL_X = Path(os.environ.get("LETI_HUMANEVAL_X_DATA", ROOT.parent / "shared" / "data" / "humaneval-x"))
 
-MBPP_CONFIG = r'''
-task = "problems"
-
-[task_options]
-prompt_template = """
-\"\"\"
-{text}
-{test_list[0]}
-\"\"\"
-"""
-chat_template = """{text}
-Your code should pass this test:
-{test_list[0]}"""
-tests_column = "test_list"
-test_setup_column = "test_setup_code"
-reference_column = "code"
-stop_words = ["\nclass", "\nassert", "\n\"\"\"", "\nprint", "\nif", "\n<|/"]
-
-[task_options.splits]
-prompt = "1-10"
-test = "11-510"
-validation = "511-600"
-train = "601-974"
-'''
 
 JS_OPTIONS = {
     "language": "javascript",
@@ -59,8 +34,20 @@ JS_OPTIONS = {
 }
 
 ROWS = [
-    {"task_id": 1, "prompt": "def one():\n", "tests": ["assert one() == 1"], "split": "train", "answer": "    return 1\n"},
-    {"task_id": 2, "prompt": "def two():\n", "tests": ["assert two() == 2"], "split": "test", "answer": "    return 2\n"},
+    {
+        "task_id": 1,
+        "prompt": "def one():\n",
+        "tests": ["assert one() == 1"],
+        "split": "train",
+        "answer": "    return 1\n",
+    },
+    {
+        "task_id": 2,
+        "prompt": "def two():\n",
+        "tests": ["assert two() == 2"],
+        "split": "test",
+        "answer": "    return 2\n",
+    },
     {"task_id": 3, "prompt": "def three():\n", "tests": "assert three() == 3\n", "split": "test", "answer": None},
 ]
 
@@ -71,11 +58,14 @@ def registry():
 
 
 @pytest.fixture(scope="module")
-def mbpp_options(mbpp_dir, tmp_path_factory) -> dict:
-    """MBPP's mapping, read from a `[task_options]` table as `leti run --config` reads it."""
+def mbpp_options(registry, mbpp_dir, tmp_path_factory) -> dict:
+    """MBPP's mapping: docs/running.md's example config, read and checked as `leti run --config` does."""
+    section = (ROOT / "docs" / "running.md").read_text().split("## Your own problems: the `problems` task")[1]
     path = tmp_path_factory.mktemp("config") / "mbpp.toml"
-    path.write_text(MBPP_CONFIG)
-    return {**read_config_file(path)["task_options"], "data": str(mbpp_dir / "mbpp.jsonl")}
+    path.write_text(section.split("```toml\n")[1].split("```")[0])
+    config = build_config(Resolver(registry), read_config_file(path), kinds=SCORING)
+    assert (config.task, config.task_options["data"]) == ("problems", "../shared/data/mbpp/mbpp.jsonl")
+    return {**config.task_options, "data": str(mbpp_dir / "mbpp.jsonl")}
 
 
 def write_problems(path: Path, rows: list[dict]) -> Path:
@@ -138,15 +128,15 @@ def test_every_format_gives_the_same_problems(registry, tmp_path, name):
 
 def test_standard_input_tests_from_objects_or_parallel_columns(registry, tmp_path):
     rows = [
-        {"task_id": "a", "prompt": "", "chat": "Print the sum.", "io": [{"input": "1 2\n", "output": "3\n"}]},
-        {"task_id": "b", "prompt": "", "chat": "Echo.", "io": json.dumps({"inputs": ["x"], "outputs": ["x"]})},
+        {"task_id": "a", "chat": "Print the sum.", "io": [{"input": "1 2\n", "output": "3\n"}]},
+        {"task_id": "b", "chat": "Echo.", "io": json.dumps({"inputs": ["x"], "outputs": ["x"]})},
     ]
     task = registry.task(
         "problems", data=write_lines(tmp_path / "io.jsonl", rows), chat_column="chat", io_column="io",
-        prompt_column="prompt", output_match="exact",
+        output_match="exact",
     )  # fmt: skip
     first, second = task.load("all")
-    assert first.io_tests == [IOTest(stdin="1 2\n", stdout="3\n")] and first.tests == []
+    assert first.io_tests == [IOTest(stdin="1 2\n", stdout="3\n")] and (first.tests, first.prompt) == ([], "")
     assert second.io_tests == [IOTest(stdin="x", stdout="x")] and second.output_match == "exact"
     assert task.chat_request(first) == ("Print the sum.", "")
     parallel = [{"task_id": 1, "prompt": "import sys\n", "stdin": ["1\n", "2\n"], "stdout": ["1", "4"]}]
@@ -324,7 +314,21 @@ def test_each_bad_input_is_one_line_naming_file_row_and_field(tmp_path, name):
 @pytest.mark.parametrize("options", [[], ["--task-option", "language=rust"]], ids=["bad row", "bad language"])
 def test_nothing_is_written_for_a_run_that_never_started(tmp_path, options):
     path = tmp_path / "p.jsonl"
-    path.write_text(json.dumps(GOOD) + '\n{"task_id": 2,\n' if not options else json.dumps(GOOD))
+    path.write_text(json.dumps(GOOD) + '\n{"task_id": 2,\n')  # bad either way: no run may start by mistake
     done = leti("run", "--task", "problems", "--data", path, *options, "--out", tmp_path / "run", timeout=120)
     assert_one_line_error(done, "p.jsonl:2:" if not options else "option language")
     assert not (tmp_path / "run").exists()
+
+
+def test_standard_input_problems_are_judged_by_what_they_print(tmp_path):
+    rows = [
+        {"task_id": 1, "chat": "Add.", "io": [{"input": "1 2\n", "output": "3\n"}, {"input": "2 2\n", "output": "4"}]}
+    ]
+    completions = ["a, b = map(int, input().split())\nprint(a + b)\n", "print(3)\n"]
+    samples = write_lines(tmp_path / "s.jsonl", [{"task_id": 1, "completion": text} for text in completions])
+    done = leti("evaluate", "--task", "problems", "--data", write_lines(tmp_path / "io.jsonl", rows),
+                "--task-option", "chat_column=chat", "--task-option", "io_column=io", "--split", "all",
+                "--workers", "1", "--json", samples)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = [json.loads(line) for line in (tmp_path / "s_results.jsonl").read_text().splitlines()]
+    assert [row["passed"] for row in results] == [True, False] and "Test 2 failed" in results[1]["feedback"]

@@ -41,7 +41,7 @@ class ProblemsOptions(TaskOptions):
     prompt_column: str | None = Field(
         default=None,
         description="column: the raw prompt, what the model continues and the program starts with "
-        "[prompt, unless prompt_template or a chat request is given]",
+        "[prompt; optional with a chat request]",
     )
     prompt_template: str | None = Field(
         default=None,
@@ -122,6 +122,8 @@ def check_options(options: ProblemsOptions) -> None:
         ("chat_column", "chat_template"),
         ("split_column", "splits"),
         ("io_column", "stdin_column"),
+        ("tests_column", "io_column"),  # a problem has asserts or standard-input tests, not both
+        ("tests_column", "stdin_column"),
     ]
     for first, second in pairs:
         if getattr(options, first) and getattr(options, second):
@@ -191,15 +193,20 @@ class Schema:
     @property
     def prompt_column(self) -> str | None:
         given = self.options
-        chat = given.chat_column or given.chat_template
-        return given.prompt_column or (None if given.prompt_template or chat else "prompt")
+        return given.prompt_column or (None if given.prompt_template else "prompt")
+
+    @property
+    def prompt_optional(self) -> bool:
+        """With a chat request and no prompt option, a row without a raw prompt has an empty one."""
+        given = self.options
+        return not given.prompt_column and bool(given.chat_column or given.chat_template)
 
     def column_options(self) -> list[tuple[str, str]]:
         """(option, column) for every column the schema reads, templates' columns included."""
         given = self.options
         named = {
             "id_column": given.id_column,
-            "prompt_column": self.prompt_column,
+            "prompt_column": None if self.prompt_optional else self.prompt_column,
             "chat_column": given.chat_column,
             "tests_column": self.tests_column,
             "entry_point_column": given.entry_point_column,
@@ -231,13 +238,11 @@ class Schema:
         """The row as a Problem; a DataError names ``where``, the field and its column."""
         given = self.options
         values = _Values(where, row)
-        prompt = (
-            values.filled_text("prompt", self.prompt_column)
-            if self.prompt_column
-            else values.render("prompt", given.prompt_template)
-            if given.prompt_template
-            else ""
-        )
+        prompt = ""
+        if given.prompt_template:
+            prompt = values.render("prompt", given.prompt_template)
+        elif self.prompt_column and not (self.prompt_optional and row.get(self.prompt_column) in (None, "")):
+            prompt = values.filled_text("prompt", self.prompt_column)
         chat = values.filled_text("chat", given.chat_column) if given.chat_column else None
         if given.chat_template:
             chat = values.render("chat", given.chat_template)
