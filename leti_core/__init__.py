@@ -59,6 +59,7 @@ from .sandboxed import SandboxedEnvironment, SandboxOptions
 from .seeding import stream_seed
 from .shared_options import (
     SHARED_OPTIONS,
+    CorpusSource,
     Precision,
     SamplerOptions,
     SandboxBackendOptions,
@@ -85,6 +86,7 @@ __all__ = [
     "SamplerOptions",
     "Precision",
     "SHARED_OPTIONS",
+    "CorpusSource",
     "SamplingParams",
     "ProgramLimits",
     "cache_folder",

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .components import Options
 from .sampling import SamplingParams
@@ -54,6 +54,20 @@ class SamplerOptions(Options):
 Precision = Literal["auto", "bf16", "fp32"]
 
 
+class CorpusSource(BaseModel):
+    """A hub dataset as a pretraining corpus, e.g. the paper's The Stack:
+    ``{name = "bigcode/the-stack", data_dir = "data/python"}``. Streamed, never downloaded whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="the dataset's hub id (or a local dataset folder)")
+    data_dir: str | None = Field(default=None, description="a folder of the dataset (The Stack: data/python)")
+    config: str | None = Field(default=None, description="the dataset's configuration")
+    revision: str | None = Field(default=None, description="a branch, tag or commit of the dataset")
+    column: str | None = Field(default=None, description="the column holding the code [content, else text]")
+    split: str = "train"
+
+
 class TrainerOptions(Options):
     """Every trainer's options: the paper's recipe numbers, and how training is set up. A trainer that
     cannot honour one that was set (``lora`` without adapters, say) raises LetiError when built.
@@ -87,8 +101,11 @@ class TrainerOptions(Options):
         description="alternate 1:1 with pretraining batches (the paper's regularisation)",
         json_schema_extra=shortcut(),
     )
-    pretrain_corpus: str = Field(
-        default="stdlib", description="'stdlib', a folder of .py files, or a hub dataset", json_schema_extra=shortcut()
+    pretrain_corpus: str | CorpusSource = Field(
+        default="stdlib",
+        description="'stdlib', a folder of .py files, a hub dataset's name, or a table naming a hub dataset "
+        "(name, data_dir, revision, column, split)",
+        json_schema_extra=shortcut(),
     )
     lora: bool = Field(
         default=False, description="train adapters (LoRA) instead of every weight", json_schema_extra=shortcut()

@@ -6,11 +6,15 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
-from leti_core import LetiError
+from leti_core import CorpusSource, LetiError
 
 
-def iter_code(spec: str) -> Iterator[str]:
-    """Python source texts from ``stdlib``, a folder of ``.py`` files, or a hub dataset id."""
+def iter_code(spec: str | CorpusSource) -> Iterator[str]:
+    """Python source texts from ``stdlib``, a folder of ``.py`` files, or a hub dataset (its id, or
+    a ``CorpusSource`` naming its folder, revision and column)."""
+    if isinstance(spec, CorpusSource):
+        yield from _hub(spec)
+        return
     if spec == "stdlib":
         yield from _files(Path(sysconfig.get_paths()["stdlib"]), skip={"site-packages", "test", "tests"})
         return
@@ -20,7 +24,7 @@ def iter_code(spec: str) -> Iterator[str]:
         return
     if path.exists():
         raise LetiError(f"pretraining corpus {path} is not a folder of .py files")
-    yield from _hub(spec)
+    yield from _hub(CorpusSource(name=spec))
 
 
 def _files(root: Path, skip: set[str]) -> Iterator[str]:
@@ -39,19 +43,32 @@ def _files(root: Path, skip: set[str]) -> Iterator[str]:
         raise LetiError(f"pretraining corpus {root} holds no readable .py files")
 
 
-def _hub(dataset_id: str) -> Iterator[str]:
+def _hub(source: CorpusSource) -> Iterator[str]:
     try:
         import datasets
 
-        rows = datasets.load_dataset(dataset_id, split="train", streaming=True)
-    except Exception as error:
+        rows = datasets.load_dataset(
+            source.name,
+            source.config,
+            data_dir=source.data_dir,
+            revision=source.revision,
+            split=source.split,
+            streaming=True,
+        )
+    except Exception as error:  # noqa: BLE001 (datasets raises many kinds for a name it cannot load)
         raise LetiError(
-            f"pretraining corpus {dataset_id!r} is not a folder and cannot be loaded from the hub "
-            f"({type(error).__name__}); use --pretrain-corpus stdlib or a folder of .py files"
+            f"pretraining corpus {source.name!r} is not a folder and cannot be loaded from the hub "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}); "
+            "use --pretrain-corpus stdlib or a folder of .py files"
         ) from None
-    for row in rows:
-        text = row.get("content") or row.get("text") or ""
-        if text.strip():
+    for number, row in enumerate(rows, 1):
+        if source.column is not None and source.column not in row:
+            raise LetiError(
+                f"pretraining corpus {source.name!r}: row {number} has no column {source.column!r} "
+                f"(it has {', '.join(sorted(row))})"
+            )
+        text = row[source.column] if source.column is not None else row.get("content") or row.get("text") or ""
+        if isinstance(text, str) and text.strip():
             yield text
 
 
