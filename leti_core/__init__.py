@@ -60,11 +60,13 @@ from .seeding import stream_seed
 from .shared_options import (
     SHARED_OPTIONS,
     CorpusSource,
+    HubOptions,
     Precision,
     SamplerOptions,
     SandboxBackendOptions,
     TaskOptions,
     TrainerOptions,
+    own_attention,
     shortcut,
 )
 from .stdio import clip_text, exit_error, expected_bytes, io_failure, io_output_limit, output_matches
@@ -87,6 +89,8 @@ __all__ = [
     "Precision",
     "SHARED_OPTIONS",
     "CorpusSource",
+    "HubOptions",
+    "own_attention",
     "SamplingParams",
     "ProgramLimits",
     "cache_folder",

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .components import Options
 from .sampling import SamplingParams
@@ -43,7 +43,36 @@ class SandboxBackendOptions(Options):
     )
 
 
-class SamplerOptions(Options):
+class HubOptions(BaseModel):
+    """How a model is loaded (from the hub or a folder): the same for every sampler and trainer, so
+    one flag reaches all that load it."""
+
+    revision: str | None = Field(
+        default=None, description="the model's branch, tag or commit on the hub", json_schema_extra=shortcut()
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="run the model repository's own code", json_schema_extra=shortcut()
+    )
+    attn_implementation: str | None = Field(
+        default=None,
+        description="attention kernel: eager, sdpa, flash_attention_2, ... [the library's choice]",
+        json_schema_extra=shortcut(),
+    )
+
+
+def own_attention(engine: str) -> Any:
+    """A validator for ``attn_implementation`` in the options of an engine with attention kernels of
+    its own: refused, in one line that says so."""
+
+    def refuse(cls: type, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(f"{engine} chooses its own attention kernels: attn_implementation does not apply")
+        return value
+
+    return field_validator("attn_implementation")(classmethod(refuse))
+
+
+class SamplerOptions(Options, HubOptions):
     """Every sampler's engine settings (what a call asks is in ``SamplingParams``)."""
 
     batch_size: int = Field(
@@ -68,7 +97,7 @@ class CorpusSource(BaseModel):
     split: str = "train"
 
 
-class TrainerOptions(Options):
+class TrainerOptions(Options, HubOptions):
     """Every trainer's options: the paper's recipe numbers, and how training is set up. A trainer that
     cannot honour one that was set (``lora`` without adapters, say) raises LetiError when built.
     ``max_length`` and ``seed`` are the run's ``max_tokens`` and ``seed`` unless set here."""

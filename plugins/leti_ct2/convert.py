@@ -9,14 +9,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from leti_core import LetiError, cache_folder
+from leti_core import HubOptions, LetiError, cache_folder
 
 #: The converted model's folder inside a checkpoint folder.
 CACHE_NAME = "ctranslate2"
 #: Where conversions of hub models go.
 
 
-def converted(model: str) -> Path:
+def converted(model: str, hub: HubOptions | None = None) -> Path:
     """The CTranslate2 folder of ``model`` (a checkpoint folder or hub id), converting it the first time.
 
     The conversion is written to a temporary folder and renamed into place, so a conversion that was
@@ -38,13 +38,14 @@ def converted(model: str) -> Path:
             raise LetiError(f"model folder {source} has no config.json: not a transformers checkpoint")
         target = source / CACHE_NAME
     else:
-        target = cache_folder("ctranslate2") / hashlib.sha256(model.encode()).hexdigest()[:16]
+        revision = hub.revision if hub is not None else None
+        target = cache_folder("ctranslate2") / hashlib.sha256(f"{model}@{revision}".encode()).hexdigest()[:16]
     if (target / "model.bin").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        _convert(model, scratch / "model")
+        _convert(model, scratch / "model", hub or HubOptions())
         os.replace(scratch / "model", target)
     except FileExistsError:
         pass  # another process finished the same conversion first
@@ -56,12 +57,14 @@ def converted(model: str) -> Path:
     return target
 
 
-def _convert(model: str, output: Path) -> None:
+def _convert(model: str, output: Path, hub: HubOptions) -> None:
     from ctranslate2.converters import TransformersConverter
 
     try:
         # float32 weights: every compute type is derived from them at load time
-        TransformersConverter(model, low_cpu_mem_usage=True).convert(str(output), quantization=None, force=True)
+        TransformersConverter(
+            model, low_cpu_mem_usage=True, revision=hub.revision, trust_remote_code=hub.trust_remote_code
+        ).convert(str(output), quantization=None, force=True)
     except (OSError, ValueError) as error:
         raise LetiError(f"cannot convert {model} for CTranslate2: {' '.join(str(error).split())[:300]}") from None
     # CTranslate2 wants every special token named; a model without a BOS token (LeTI never

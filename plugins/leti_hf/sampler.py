@@ -55,17 +55,17 @@ class HFSampler(Sampler):
 
         if self._loaded is None or self._loaded[0] != model:
             self.close()
-            tokenizer = load_tokenizer(model)
+            tokenizer = load_tokenizer(model, self.options)
             tokenizer.padding_side = "left"
             dtype = torch.bfloat16 if use_bf16(self.options.precision) else torch.float32
-            network = load_model(model, dtype).to(device()).eval()  # type: ignore[arg-type]  # transformers' .to
+            network = load_model(model, dtype, self.options).to(device()).eval()  # type: ignore[arg-type]  # transformers' .to
             self._loaded = (model, tokenizer, network)
         return self._loaded[1], self._loaded[2]
 
     def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
         from .models import load_tokenizer
 
-        return render_with(load_tokenizer(model), messages)
+        return render_with(load_tokenizer(model, self.options), messages)
 
     def close(self) -> None:
         if self._loaded is None:

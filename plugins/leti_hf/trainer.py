@@ -94,11 +94,6 @@ class HFTrainer(Trainer):
             description="on CPU, compute the loss over the vocabulary this many tokens at a time, "
             "never holding a micro-batch's full logits (0: the model's own loss)",
         )
-        attn_implementation: str | None = Field(
-            default=None, description="eager, sdpa, flash_attention_2 [the model's]"
-        )
-        revision: str | None = Field(default=None, description="model revision on the hub")
-        trust_remote_code: bool = Field(default=False, description="run the model repository's own code")
         report_to: list[str] | None = Field(
             default=None,
             description="trl/transformers loggers for per-step loss [tensorboard (into the run's "
@@ -148,8 +143,8 @@ class HFTrainer(Trainer):
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
         from .models import add_special_tokens, load_model, load_tokenizer, save
 
-        tokenizer = load_tokenizer(model)
-        network = load_model(model)
+        tokenizer = load_tokenizer(model, self.options)
+        network = load_model(model, hub=self.options)
         add_special_tokens(network, tokenizer, special_tokens)
         save(network, tokenizer, Path(output_dir))
 

@@ -164,7 +164,7 @@ def run_training(
     """
     started = time.monotonic()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    tokenizer = load_tokenizer(model)
+    tokenizer = load_tokenizer(model, options)
     feedback = tokenize_texts(tokenizer, texts, options.max_length)
     global_batch, micro, accumulation = batch_geometry(
         len(feedback), options.batch_size, options.micro_batch_size, world_size

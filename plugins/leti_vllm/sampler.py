@@ -18,6 +18,7 @@ from leti_core import (
     Sampler,
     SamplerOptions,
     SamplingParams,
+    own_attention,
     render_with,
     shortcut,
 )
@@ -61,6 +62,7 @@ class VLLMSampler(Sampler):
         )
         dtype: str = Field(default="auto", description="weights and activations: auto, bfloat16, float16, float32")
         enforce_eager: bool = Field(default=False, description="no CUDA graphs (faster start, slower sampling)")
+        _attention = own_attention("vLLM")
 
     @classmethod
     def preference(cls) -> int:
@@ -99,6 +101,9 @@ class VLLMSampler(Sampler):
                 seed=params.seed,
                 max_model_len=self.options.max_model_len or params.max_tokens,
                 max_num_seqs=self.options.batch_size,
+                revision=self.options.revision,
+                tokenizer_revision=self.options.revision,
+                trust_remote_code=self.options.trust_remote_code,
             )
             self._loaded = (model, engine.get_tokenizer(), engine)
         return self._loaded[1], self._loaded[2]
@@ -106,7 +111,12 @@ class VLLMSampler(Sampler):
     def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
         from transformers import AutoTokenizer
 
-        return render_with(AutoTokenizer.from_pretrained(model), messages)
+        return render_with(
+            AutoTokenizer.from_pretrained(
+                model, revision=self.options.revision, trust_remote_code=self.options.trust_remote_code
+            ),
+            messages,
+        )
 
     def close(self) -> None:
         """Shut the engine down and give its memory back (before training takes the GPUs)."""
