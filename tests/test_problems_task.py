@@ -146,6 +146,21 @@ def test_standard_input_tests_from_objects_or_parallel_columns(registry, tmp_pat
     assert task.load("all")[0].io_tests == [IOTest(stdin="1\n", stdout="1"), IOTest(stdin="2\n", stdout="4")]
 
 
+def test_a_column_sets_each_problems_output_match(registry, tmp_path):
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples" / "stdio" / "problems.jsonl"
+    task = registry.task(
+        "problems", data=examples, io_column="io_tests", chat_column="prompt", output_match_column="output_match"
+    )
+    matches = {problem.task_id: problem.output_match for problem in task.load("all")}
+    assert matches["stdio/reverse"] == "exact" and set(matches.values()) == {"exact", "whitespace"}
+    bad = [{"task_id": "a", "prompt": "p", "io": [{"input": "", "output": "1"}], "match": "loose"}]
+    task = registry.task(
+        "problems", data=write_lines(tmp_path / "bad.jsonl", bad), io_column="io", output_match_column="match"
+    )
+    with pytest.raises(LetiError, match=r"bad.jsonl:1: output_match \(column 'match'\): 'loose' is neither"):
+        task.load("all")
+
+
 def test_a_test_program_with_an_entry_point_runs_as_humaneval_does(registry, tmp_path):
     rows = [{"task_id": "HumanEval/7", "prompt": "def f(x):\n", "test": "def check(c):\n    assert c(2) == 4\n"}]
     task = registry.task(

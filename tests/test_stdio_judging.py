@@ -264,6 +264,8 @@ def test_a_tiny_model_run_on_the_problem_set_works_end_to_end(tiny_model, tmp_pa
         "--task-option",
         'prompt_template="""{prompt}"""\n',  # a raw model continues the statement as a docstring
         "--task-option",
+        "output_match_column=output_match",
+        "--task-option",
         "reference_column=reference",
         "--task-option",
         "split_column=split",

@@ -11,7 +11,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from pydantic import Field, field_validator
 
@@ -75,6 +75,9 @@ class ProblemsOptions(TaskOptions):
     )
     output_match: OutputMatch = Field(
         default="whitespace", description="how printed output is compared: exact, or whitespace runs as one space"
+    )
+    output_match_column: str | None = Field(
+        default=None, description="column: a problem's own output_match, exact or whitespace [output_match]"
     )
     reference_column: str | None = Field(
         default=None, description="column: a reference solution, the completion after the prompt (gold baseline)"
@@ -214,6 +217,7 @@ class Schema:
             "io_column": given.io_column,
             "stdin_column": given.stdin_column,
             "stdout_column": given.stdout_column,
+            "output_match_column": given.output_match_column,
             "reference_column": given.reference_column,
             "split_column": given.split_column,
         }
@@ -262,7 +266,7 @@ class Schema:
             tests=tests,
             test_setup=values.optional_text("test_setup", given.test_setup_column) or "",
             io_tests=io_tests,
-            output_match=given.output_match,
+            output_match=values.output_match(given.output_match_column, given.output_match),
             reference=values.optional_text("reference", given.reference_column),
             metadata=metadata,
         )
@@ -306,6 +310,15 @@ class _Values:
         if not column or self.row.get(column) is None:
             return None
         return self.text(field, column) or None
+
+    def output_match(self, column: str | None, default: OutputMatch) -> OutputMatch:
+        """The row's own way of comparing output, or ``default`` (no column, or an empty cell)."""
+        value = self.optional_text("output_match", column)
+        if value is None or column is None:
+            return default
+        if value not in get_args(OutputMatch):
+            raise self.fail("output_match", column, f"{value!r} is neither exact nor whitespace")
+        return cast(OutputMatch, value)
 
     def task_id(self, column: str, field: str = "id") -> str:
         value = self.get(field, column)
