@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=None, help="the CPU's bf16 peak, for the peak share")
     parser.add_argument("--variants", default=";".join(VARIANTS), help="variant names separated by ; [all]")
     args = parser.parse_args()
+    args.texts, args.model = args.texts.resolve(), args.model.resolve()  # the workers run in a scratch folder
     with tempfile.TemporaryDirectory(prefix="leti-train-bench-") as folder:
         scratch = Path(folder)
         rows = []
@@ -160,7 +161,7 @@ def report(rows: list[tuple[str, dict | None]], args: argparse.Namespace) -> Non
     width = max([len("variant")] + [len(label) for label, _ in rows])
     print(
         f"{'variant':{width}} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
-        f"{'last loss':>10} {'peak':>6} {'later it.':>9} {'all it.':>8} {'x base':>7} {'peak RSS':>8}"
+        f"{'last loss':>10} {'peak':>6} {'later it.':>9} {'all it.':>8} {'x base':>7} {'peak GiB':>8}"
     )
     for label, metrics in rows:
         if metrics is None:
@@ -172,7 +173,7 @@ def report(rows: list[tuple[str, dict | None]], args: argparse.Namespace) -> Non
             f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
             f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak} "
             f"{metrics['later']:9.1f} {metrics['whole']:8.1f} {metrics['whole'] / base['whole']:7.2f} "
-            f"{metrics['peak_rss'] / 2**30:7.2f}G"
+            f"{metrics['peak_rss'] / 2**30:8.2f}"
         )
 
 

@@ -1,0 +1,54 @@
+"""Compiling once per machine: the decision from the tokens to train, the cache folder, the marker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch._inductor.config as inductor_config  # imported (it looks for its cache) before the test sets one
+from leti_hf.compiling import CACHE_VARIABLE, CompileCosts, cache_dir, cache_key, decide, is_warm, mark_warm
+from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
+from transformers import LlamaConfig
+
+COSTS = CompileCosts(eager_tokens_per_second=100.0, speedup=2.0, cold_seconds=300.0, warm_seconds=30.0)
+
+
+def test_compiling_pays_only_for_enough_tokens_and_sooner_with_a_warm_cache() -> None:
+    parameters = int(COSTS.parameters)
+    # 100 tok/s eager, 200 compiled: compiling saves tokens / 200 seconds against its cost
+    assert decide(59_000, parameters, warm=False, costs=COSTS)[0] is False  # saves 295 s < 300
+    assert decide(61_000, parameters, warm=False, costs=COSTS)[0] is True
+    assert decide(5_000, parameters, warm=True, costs=COSTS)[0] is False  # saves 25 s < 30
+    assert decide(7_000, parameters, warm=True, costs=COSTS)[0] is True
+    chosen, eager, compiled = decide(100_000, parameters, warm=True, costs=COSTS)
+    assert (chosen, eager, compiled) == (True, 1000.0, 530.0)
+
+
+def test_a_model_ten_times_smaller_trains_ten_times_faster_so_compiling_pays_later() -> None:
+    small = int(COSTS.parameters / 10)
+    assert decide(61_000, small, warm=False, costs=COSTS)[0] is False
+    assert decide(610_000, small, warm=False, costs=COSTS)[0] is True
+
+
+def test_inductor_caches_into_letis_cache_folder_unless_the_user_chose_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CACHE_VARIABLE, "")  # restored afterwards, as cache_dir() sets it
+    monkeypatch.setenv("LETI_CACHE", str(tmp_path / "leti"))
+    folder = cache_dir()
+    assert folder == tmp_path / "leti" / "torch-compile"
+    assert Path(inductor_cache_dir()) == folder
+    assert inductor_config.fx_graph_cache
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
+
+
+def test_the_cache_is_warm_after_a_compiled_training_of_the_same_graph(tmp_path: Path) -> None:
+    config = LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, vocab_size=100)
+    key = cache_key(config, {"bf16": True})
+    assert key == cache_key(LlamaConfig(**config.to_dict()), {"bf16": True})
+    assert key != cache_key(config, {"bf16": False})
+    assert key != cache_key(LlamaConfig(**(config.to_dict() | {"num_hidden_layers": 3})), {"bf16": True})
+    assert not is_warm(tmp_path, key)
+    mark_warm(tmp_path, key)
+    assert is_warm(tmp_path, key)
