@@ -3,7 +3,8 @@
     python benchmarks/sampler_throughput.py --data ../shared/data/mbpp [--model CHECKPOINT] [--prompts 32]
 
 For each configuration, in a fresh process (one at a time: torch and CTranslate2 take every core):
-real tokens/s (generated up to EOS, no padding), samples/s, peak resident memory, the ratio to
+real tokens/s (generated up to EOS, no padding), samples/s, the peak resident memory of the timed sampling
+call (the process's high-water mark, reset just before it), the ratio to
 `hf` with transformers' `generate` at `leti run`'s batch and precision, and, greedy over the first
 64 new tokens, the share of completions identical to `hf` with `generate` in fp32. Prompts are in
 `leti run`'s format. Without --model, the embedded SmolLM2-135M-Instruct is prepared once (LeTI's
@@ -27,6 +28,8 @@ CONFIGS = [
     ("hf", {"decoding": "generate", "precision": "fp32"}),  # the reference of the greedy comparison
     ("hf", {}),  # leti run's default: continuous batching, precision auto (bf16 where the CPU has it)
     ("hf", {"precision": "fp32"}),
+    ("hf", {"decoding": "library"}),  # transformers' own continuous batching (generate_batch's paged cache)
+    ("hf", {"decoding": "library", "precision": "fp32"}),
     ("ct2", {"compute_type": "float32"}),
     ("ct2", {"compute_type": "int8_float32"}),
     ("ct2", {"compute_type": "int8"}),
@@ -65,16 +68,18 @@ def worker(spec: dict) -> dict:
     params = SamplingParams(n=spec["n"], temperature=spec["temperature"], max_tokens=spec["max_tokens"])
     list(sample_problems(sampler, spec["model"], problems[:1], params.model_copy(update={"n": 1}), None))  # warm up
     sampler.stats.update({key: 0 for key in sampler.stats})
+    measured = reset_peak_memory()
     started = time.perf_counter()
     samples = [
         s for group in sample_problems(sampler, spec["model"], problems[: spec["prompts"]], params, None) for s in group
     ]
     seconds = time.perf_counter() - started
-    greedy_sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
+    peak_mb = peak_memory_mb(measured)
+    tokens = sampler.stats["generated_tokens"]
     greedy = [
         s.completion
         for group in sample_problems(
-            greedy_sampler,
+            sampler,
             spec["model"],
             problems[: spec["greedy_prompts"]],
             SamplingParams(temperature=0, max_tokens=spec["greedy_budget"]),
@@ -84,11 +89,29 @@ def worker(spec: dict) -> dict:
     ]
     return {
         "seconds": seconds,
-        "tokens": sampler.stats["generated_tokens"],
+        "tokens": tokens,
         "samples": len(samples),
         "greedy": greedy,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb,
     }
+
+
+def reset_peak_memory() -> bool:
+    """Reset this process's resident high-water mark (Linux: /proc/self/clear_refs); whether it could."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_memory_mb(since_reset: bool) -> float:
+    """The resident high-water mark since ``reset_peak_memory`` (else since the process started), in MB."""
+    if since_reset:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def first_tokens(tokenizer, text: str, count: int = 64) -> list[int]:
@@ -162,11 +185,13 @@ def main() -> None:
     baseline = results.get("hf decoding=generate")
     reference = results.get("hf decoding=generate precision=fp32")
     print(
-        f"{'configuration':44} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x generate':>10} {'= generate fp32':>15}"
+        f"{'configuration':44} {'tok/s':>8} {'samples/s':>10} {'peak MB':>8} {'x generate':>10} "
+        f"{'memory x gen.':>13} {'= generate fp32':>15}"
     )
     for label, result in results.items():
         rate = result["tokens"] / result["seconds"]
         ratio = rate / (baseline["tokens"] / baseline["seconds"]) if baseline else float("nan")
+        memory = result["peak_mb"] / baseline["peak_mb"] if baseline else float("nan")
         same = (
             sum(
                 first_tokens(tokenizer, a) == first_tokens(tokenizer, b)
@@ -178,7 +203,7 @@ def main() -> None:
         )
         print(
             f"{label:44} {rate:8.1f} {result['samples'] / result['seconds']:10.2f} {result['peak_mb']:8.0f} "
-            f"{ratio:10.2f} {same:15.0%}"
+            f"{ratio:10.2f} {memory:13.2f} {same:15.0%}"
         )
 
 

@@ -40,7 +40,7 @@ def generated_alone(model, tokenizer, prompt: str, max_tokens: int) -> list[int]
 
 def test_refilled_slots_decode_what_each_prompt_decodes_alone(model_and_tokenizer, monkeypatch):
     from leti_hf import continuous
-    from leti_hf.slot_cache import SlotCache
+    from leti_hf.slot_cache import SlotCache, WindowLayer
 
     model, tokenizer = model_and_tokenizer
     calls = {"pad_left": 0, "trim_left": 0}
@@ -53,6 +53,19 @@ def test_refilled_slots_decode_what_each_prompt_decodes_alone(model_and_tokenize
 
         monkeypatch.setattr(SlotCache, name, counted)
     monkeypatch.setattr(continuous, "TRIM_COLUMNS", 2)
+    layers, moves = [], []
+    original_init, original_move = WindowLayer.__init__, WindowLayer._move
+
+    def recorded_init(self, *args):
+        original_init(self, *args)
+        layers.append((self, [buffer.data_ptr() for buffer in self._buffers]))
+
+    def recorded_move(self, start):
+        moves.append(start)
+        original_move(self, start)
+
+    monkeypatch.setattr(WindowLayer, "__init__", recorded_init)
+    monkeypatch.setattr(WindowLayer, "_move", recorded_move)
     alone = [generated_alone(model, tokenizer, prompt, 120) for prompt in PROMPTS]
     for stop in ((), ("e",)):  # long sequences; short ones, so that a wider prompt joins a narrower batch
         decoder = continuous.ContinuousDecoder(
@@ -64,8 +77,12 @@ def test_refilled_slots_decode_what_each_prompt_decodes_alone(model_and_tokenize
         for index, tokens in finished:
             expected = alone[index % len(PROMPTS)]
             assert tokens == (expected[: len(tokens)] if stop else expected), (stop, index)
-    # The runs went through every way a slot changes: a wider prompt joining, and unused columns dropped.
-    assert calls["pad_left"] > 0 and calls["trim_left"] > 0
+    # The runs went through every way a slot changes: a wider prompt joining, unused columns dropped, the
+    # window moved back to the start of its buffer.
+    assert calls["pad_left"] > 0 and calls["trim_left"] > 0 and moves
+    # ... and no layer's buffers were ever allocated again: one cache per decode, as wide as it will ever need.
+    assert len(layers) == 2 * model.config.num_hidden_layers
+    assert all([buffer.data_ptr() for buffer in layer._buffers] == pointers for layer, pointers in layers)
 
 
 def test_a_stop_word_ends_its_sequence_at_the_token_that_completes_it(model_and_tokenizer):

@@ -116,7 +116,9 @@ class ContinuousDecoder:
                 else:
                     targets = list(range(len(admitted)))
                     rows = [None] * len(admitted)
-                    cache, mask, positions = SlotCache(prefilled), new_mask, new_positions
+                    # no window is ever wider than the budget and the columns not yet trimmed
+                    cache = SlotCache(prefilled, self.max_tokens + TRIM_COLUMNS)
+                    mask, positions = new_mask, new_positions
                     last_tokens = torch.zeros_like(positions)
                 for slot, (index, _) in zip(targets, admitted, strict=True):
                     rows[slot] = _Sequence(index, self.max_tokens - lengths[index])

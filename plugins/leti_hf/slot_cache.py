@@ -1,9 +1,12 @@
 """A key/value cache whose rows are slots: a finished sequence's slot takes a new one in place.
 
-Each layer keeps its keys and values in a buffer grown in chunks and shows the window in use, so
-appending a token writes in place where transformers' ``DynamicCache`` copies the whole cache.
-Rows are aligned on the right (the newest token of every row in the last column); a row's unused
-columns on the left are masked by the decoder's attention mask.
+The keys and values of every layer are allocated once, in one block, as wide as the longest window a decode
+can need; each layer shows the window in use. Appending a token writes in place where transformers'
+``DynamicCache`` copies the whole cache, and nothing is allocated again while decoding: buffers reallocated as
+they grow leave holes in malloc's heap that keep the process's memory high, while one large block is mapped on
+its own and returned to the system whole when the decode ends. Rows are aligned on the
+right (the newest token of every row in the last column); a row's unused columns on the left are masked by the
+decoder's attention mask. When the window reaches the end of the buffer it moves back to the start, in place.
 """
 
 from __future__ import annotations
@@ -13,58 +16,60 @@ from typing import Any, cast
 import torch
 from transformers.cache_utils import Cache, DynamicLayer
 
-#: Columns added at each growth of a buffer.
-CHUNK = 256
+#: Columns a buffer has beyond the widest window: the window moves back to the start at most once per this
+#: many tokens.
+SPARE = 64
 
 
 class WindowLayer(DynamicLayer):
-    """One layer's keys and values: the columns ``[start, end)`` of a buffer grown in chunks."""
+    """One layer's keys and values: the first ``rows`` rows and the columns ``[start, end)`` of a fixed buffer."""
 
     keys: torch.Tensor
     values: torch.Tensor
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, buffers: tuple[torch.Tensor, torch.Tensor]) -> None:
         super().__init__()
         self.lazy_initialization(keys, values)
-        self._buffers = (keys.new_zeros(0), values.new_zeros(0))
-        self._start = self._end = 0
-        self._place(keys, values, room=0)
-
-    def _place(self, keys: torch.Tensor, values: torch.Tensor, room: int) -> None:
-        """New buffers holding ``keys`` and ``values`` after ``room`` empty columns, with a chunk to spare."""
-        batch, heads, length, width = keys.shape
-        key_buffer = keys.new_zeros(batch, heads, room + length + CHUNK, width)
-        value_buffer = values.new_zeros(batch, heads, room + length + CHUNK, values.shape[-1])
-        key_buffer[:, :, room : room + length] = keys
-        value_buffer[:, :, room : room + length] = values
-        self._buffers, self._start, self._end = (key_buffer, value_buffer), 0, room + length
+        batch, _, length, _ = keys.shape
+        self._buffers = buffers
+        self._rows, self._start, self._end = batch, 0, length
+        buffers[0][:, :, :length] = keys
+        buffers[1][:, :, :length] = values
         self._show()
 
     def _show(self) -> None:
         key_buffer, value_buffer = self._buffers
-        self.keys = key_buffer[:, :, self._start : self._end]
-        self.values = value_buffer[:, :, self._start : self._end]
+        self.keys = key_buffer[: self._rows, :, self._start : self._end]
+        self.values = value_buffer[: self._rows, :, self._start : self._end]
+
+    def _move(self, start: int) -> None:
+        """Let the window begin at column ``start`` (its columns copied there, one layer's window at a time)."""
+        length = self._end - self._start
+        if start + length > self._buffers[0].shape[-2]:
+            raise ValueError(f"a window of {length} columns does not fit from column {start}")
+        for buffer, window in zip(self._buffers, (self.keys.clone(), self.values.clone()), strict=True):
+            buffer[: self._rows, :, start : start + length] = window
+        self._start, self._end = start, start + length
 
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
     ) -> tuple[torch.Tensor, torch.Tensor]:
         added = key_states.shape[-2]
         if self._end + added > self._buffers[0].shape[-2]:
-            self._place(self.keys, self.values, room=0)
+            self._move(0)
         key_buffer, value_buffer = self._buffers
-        key_buffer[:, :, self._end : self._end + added] = key_states
-        value_buffer[:, :, self._end : self._end + added] = value_states
+        key_buffer[: self._rows, :, self._end : self._end + added] = key_states
+        value_buffer[: self._rows, :, self._end : self._end + added] = value_states
         self._end += added
         self._show()
         return self.keys, self.values
 
     def pad_left(self, columns: int) -> None:
         """``columns`` more columns on the left (masked by the caller)."""
-        if self._start >= columns:
-            self._start -= columns
-            self._show()
-        else:
-            self._place(self.keys, self.values, room=columns)
+        if self._start < columns:
+            self._move(columns)
+        self._start -= columns
+        self._show()
 
     def trim_left(self, columns: int) -> None:
         """Forget the ``columns`` leftmost columns."""
@@ -79,15 +84,34 @@ class WindowLayer(DynamicLayer):
         value_buffer[rows, :, self._end - length : self._end] = values
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        self._buffers = (self._buffers[0][indices], self._buffers[1][indices])
+        """Keep the rows ``indices`` (ascending), moved to the first rows of the buffer."""
+        for buffer, window in zip(self._buffers, (self.keys[indices], self.values[indices]), strict=True):
+            buffer[: len(indices), :, self._start : self._end] = window
+        self._rows = len(indices)
         self._show()
 
 
 class SlotCache(Cache):
-    """The cache of a batch of slots; built from a prefill's ``DynamicCache``."""
+    """The cache of a batch of slots, built from a prefill's ``DynamicCache`` (which it empties, layer by layer,
+    as it copies it) with room for windows ``width`` columns wide."""
 
-    def __init__(self, prefilled: Cache) -> None:
-        super().__init__(layers=[WindowLayer(*_filled(layer)) for layer in prefilled.layers])
+    def __init__(self, prefilled: Cache, width: int) -> None:
+        filled = [_filled(layer) for layer in prefilled.layers]
+        keys, values = filled[0]
+        capacity = max(width, keys.shape[-2]) + SPARE
+        shape = (*keys.shape[:2], capacity, keys.shape[-1])
+        if all(k.shape == keys.shape and v.shape == values.shape and k.dtype == keys.dtype for k, v in filled):
+            # one block for every layer: malloc maps it on its own and gives it back whole when it is freed
+            storage = keys.new_zeros(len(filled), 2, *shape)
+            buffers = [(storage[index, 0], storage[index, 1]) for index in range(len(filled))]
+        else:
+            buffers = [(k.new_zeros(*shape), v.new_zeros(*shape[:3], v.shape[-1])) for k, v in filled]
+        del filled, keys, values
+        layers: list[Any] = []
+        for layer, layer_buffers in zip(prefilled.layers, buffers, strict=True):
+            layers.append(WindowLayer(*_filled(layer), layer_buffers))
+            _empty(layer)  # the prefill's copy goes as the cache fills
+        super().__init__(layers=layers)
 
     def _windows(self) -> list[WindowLayer]:
         return cast(list[WindowLayer], self.layers)
@@ -110,3 +134,8 @@ def _filled(layer: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """A prefilled layer's keys and values (a prefill fills every layer)."""
     assert layer.keys is not None and layer.values is not None
     return layer.keys, layer.values
+
+
+def _empty(layer: Any) -> None:
+    """Drop a prefilled layer's keys and values."""
+    layer.keys = layer.values = None

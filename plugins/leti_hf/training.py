@@ -51,8 +51,13 @@ class _InOrderTrainer(SFTTrainer):
         and divides by the global non-padding token count."""
         if self.args.device.type != "cpu":
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        # several processes (DDP, FSDP, ZeRO-3) take the model's own loss: their wrappers' forward
+        # gathers shards and reduces gradients, which calling the decoder directly would skip
+        single = self.accelerator.num_processes == 1
+        if return_outputs or not self.loss_chunk_tokens or num_items_in_batch is None or not single:
+            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
         parts = _decoder_and_head(self.accelerator.unwrap_model(model))
-        if return_outputs or not self.loss_chunk_tokens or num_items_in_batch is None or parts is None:
+        if parts is None:
             return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
         decoder, head = parts
         features = {key: value for key, value in inputs.items() if key != "labels"}
