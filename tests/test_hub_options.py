@@ -14,20 +14,20 @@ from leti_core.app import get_registry
 
 from .conftest import assert_one_line_error, leti
 
-CONFIGURATION = '''from transformers import LlamaConfig
+CONFIGURATION = """from transformers import LlamaConfig
 
 
 class RemoteConfig(LlamaConfig):
     model_type = "leti-remote"
-'''
-MODELING = '''from transformers import LlamaForCausalLM
+"""
+MODELING = """from transformers import LlamaForCausalLM
 
 from .configuration_remote import RemoteConfig
 
 
 class RemoteForCausalLM(LlamaForCausalLM):
     config_class = RemoteConfig
-'''
+"""
 
 
 @pytest.fixture
