@@ -38,7 +38,7 @@ def test_a_conversion_killed_halfway_is_done_again(base, monkeypatch):
 
     real = convert._convert
 
-    def killed(model, output):
+    def killed(model, output, *hub):
         output.mkdir()
         (output / "config.json").write_text("{}")  # a partial conversion
         raise KeyboardInterrupt

@@ -172,15 +172,15 @@ def test_training_killed_after_a_saved_state_continues_from_it_to_the_same_weigh
     }
     registry = get_registry()
     registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "whole")
-    steps_seen = []
+    micro_batches = []
 
-    def dies_at_step_four(n=0, total=None):
-        steps_seen.append(n)
-        if sum(steps_seen) == 4:
+    def dies_in_step_four(n=0, total=None):  # progress: the total once, then each micro-batch's tokens
+        micro_batches.extend([n] if total is None else [])
+        if len(micro_batches) == 7:  # steps of 2 micro-batches: the first of step 4
             raise Killed
 
     with pytest.raises(Killed):
-        registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "killed", dies_at_step_four)
+        registry.trainer("hf", **options).train(str(tiny_base), texts, tmp_path / "killed", dies_in_step_four)
     assert (tmp_path / "killed.resume" / "checkpoint-2").is_dir() and not (tmp_path / "killed").exists()
     cut = tmp_path / "killed.resume" / "checkpoint-4"  # a kill during the next save: no trainer_state.json
     cut.mkdir()
@@ -189,8 +189,10 @@ def test_training_killed_after_a_saved_state_continues_from_it_to_the_same_weigh
     registry.trainer("hf", **options).train(
         str(tiny_base), texts, tmp_path / "killed", lambda n=0, total=None: progress.append((n, total))
     )
-    assert progress[:2] == [(0, 6), (2, None)]  # 6 steps in all, 2 of them done before the kill
-    assert len(progress) == 2 + 4 and not (tmp_path / "killed.resume").exists()  # resumed from checkpoint-2
+    (before, total), *rest = progress  # tokens done before the kill, of all; then each micro-batch's
+    assert abs(before / total - 2 / 6) < 0.1  # resumed from checkpoint-2: 2 of 6 steps done
+    assert len(rest) == 4 * 2 and before + sum(n for n, _ in rest) == total
+    assert not (tmp_path / "killed.resume").exists()
     whole, resumed = (
         load_file(tmp_path / "whole" / "model.safetensors"),
         load_file(tmp_path / "killed" / "model.safetensors"),

@@ -106,7 +106,7 @@ class Stages:
             raise LetiError(
                 f"iteration {iteration}: the sandbox could not run {len(errors)} of {len(scored)} {stage} programs "
                 f"({errors[0].result.reason}); nothing was trained on or counted. Check the sandbox "
-                "(leti sandbox check), then run again: those programs run again"
+                "(leti sandbox check), then --resume the run (or run leti eval again): those programs run again"
             )
         if errors:
             self.log(
