@@ -18,6 +18,8 @@ from .pipeline import ProgressFactory, no_progress, sample_and_score
 from .resumable import sample_in_chunks
 from .scoring import Scorer, sandbox_errors
 
+#: How a stage's programs are named in messages.
+STAGE_WORDS = {"train": "training", "eval": "held-out"}
 ScoredHook = Callable[[int, str, list[ScoredSample]], None]
 """``hook(iteration, stage, scored)``: told of every stage's scored samples (the observers' hook)."""
 
@@ -102,6 +104,7 @@ class Stages:
                 scored[index] = item
             write_jsonl(path, scored)
         errors = sandbox_errors(scored)
+        stage = STAGE_WORDS.get(stage, stage)
         if len(errors) > self.max_sandbox_errors * len(scored):
             raise LetiError(
                 f"iteration {iteration}: the sandbox could not run {len(errors)} of {len(scored)} {stage} programs "
