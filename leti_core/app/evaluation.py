@@ -4,7 +4,7 @@ for the same model, problems and parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -94,7 +94,7 @@ def evaluate(
     else:
         raw = pass_at_k(scored, plan.ks)
         if plan.scores == "both":
-            headline = _postprocessed(stages, files.postprocessed, scored, plan, iteration)
+            headline = _postprocessed(stages, files.postprocessed, scored, plan, by_id, iteration)
             cut = pass_at_k(headline, plan.ks)
             every += headline
     summary = EvalSummary(
@@ -117,10 +117,14 @@ def evaluate(
 
 
 def _postprocessed(
-    stages: Stages, path: Path, scored: list[ScoredSample], plan: HeldOut, iteration: int
+    stages: Stages,
+    path: Path,
+    scored: list[ScoredSample],
+    plan: HeldOut,
+    by_id: Mapping[str, Problem],
+    iteration: int,
 ) -> list[ScoredSample]:
     """The samples cut at the task's stop words and scored (kept in ``path``)."""
-    by_id = {problem.task_id: problem for problem in plan.problems}
     if path.is_file():
         cut = [row for _, row in read_models(path, ScoredSample)]
     else:

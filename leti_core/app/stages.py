@@ -54,28 +54,8 @@ class Stages:
         iteration, stage = stream
         if stage_file.is_file():
             scored = [row for _, row in read_models(stage_file, ScoredSample)]
-        else:
-            started = time.monotonic()
-            scored = self._sample_chunks(stage_file, model, problems, params, condition, stream)
-            write_jsonl(stage_file, scored)
-            RunFolder.in_progress(stage_file).unlink(missing_ok=True)
-            if seconds is not None:
-                times, name = seconds
-                times[name] = time.monotonic() - started
-            if self.scored_hook is not None:
-                self.scored_hook(iteration, stage, scored)
-        return self.settle(stage_file, scored, {problem.task_id: problem for problem in problems}, iteration, stage)
-
-    def _sample_chunks(
-        self,
-        stage_file: Path,
-        model: str,
-        problems: Sequence[Problem],
-        params: SamplingParams,
-        condition: str | None,
-        stream: tuple[int, str],
-    ) -> list[ScoredSample]:
-        iteration, stage = stream
+            return self.settle(stage_file, scored, {p.task_id: p for p in problems}, iteration, stage)
+        started = time.monotonic()
         with self.progress(len(problems) * params.n, f"iteration {iteration}: {stage} sampling") as advance:
 
             def resumed(count: int) -> None:
@@ -86,9 +66,16 @@ class Stages:
                 chunk = params.model_copy(update={"stream": seed_stream})
                 return sample_and_score(self.sampler, self.scorer, model, part, chunk, condition, advance)
 
-            return sample_in_chunks(
-                problems, params.n, self.save_every, RunFolder.in_progress(stage_file), stream, sample, resumed
-            )
+            in_progress = RunFolder.in_progress(stage_file)
+            scored = sample_in_chunks(problems, params.n, self.save_every, in_progress, stream, sample, resumed)
+        write_jsonl(stage_file, scored)
+        in_progress.unlink(missing_ok=True)
+        if seconds is not None:
+            times, name = seconds
+            times[name] = time.monotonic() - started
+        if self.scored_hook is not None:
+            self.scored_hook(iteration, stage, scored)
+        return self.settle(stage_file, scored, {p.task_id: p for p in problems}, iteration, stage)
 
     def settle(
         self, path: Path, scored: list[ScoredSample], problems: Mapping[str, Problem], iteration: int, stage: str
