@@ -12,7 +12,8 @@ results file is not run again.
 
 After each seed it writes the results file (with --commit, commits it at once, so a lost machine
 loses at most the seed under way): per seed and iteration, each arm's held-out rates with 95%
-intervals (pass@1 and the share stopped by SyntaxError / IndentationError / NameError, the primary
+intervals and per-problem outcomes (what pooling needs, so a later session pools without this
+one's run folders) (pass@1 and the share stopped by SyntaxError / IndentationError / NameError, the primary
 measure), the training samples' shares, and the paired comparison of the arms and of each arm
 against the starting model. Once every seed is in, the pooled comparison pairs problems over all
 seeds (a problem's outcomes in every seed are its samples). Nothing depends on the model or the
@@ -72,6 +73,19 @@ def rates(scored: list[ScoredSample]) -> dict[str, Any]:
     return {name: rate(outcomes(scored, measure)).model_dump() for name, measure in MEASURES.items()}
 
 
+def packed(scored: list[ScoredSample]) -> dict[str, dict[str, str]]:
+    """Each measure's per-problem outcomes as "0"/"1" strings (a sample each): what pooling the seeds
+    needs, kept in the results file, since a later session may not have this one's run folders."""
+    return {
+        name: {problem: "".join("1" if value else "0" for value in values) for problem, values in found.items()}
+        for name, found in ((name, outcomes(scored, measure)) for name, measure in MEASURES.items())
+    }
+
+
+def unpacked(row: dict[str, str]) -> dict[str, list[bool]]:
+    return {problem: [flag == "1" for flag in flags] for problem, flags in row.items()}
+
+
 def seed_results(seed_folder: Path) -> dict[str, Any]:
     """One seed: per iteration, each arm's rates and the paired comparisons."""
     found: dict[str, Any] = {"iterations": {}, "seconds": {}}
@@ -83,7 +97,7 @@ def seed_results(seed_folder: Path) -> dict[str, Any]:
         row: dict[str, Any] = {}
         samples = {arm: held_out(seed_folder / arm, number) for arm in ARMS}
         for arm in ARMS:
-            row[arm] = {"held_out": rates(samples[arm])}
+            row[arm] = {"held_out": rates(samples[arm]), "outcomes": packed(samples[arm])}
             trained = training(seed_folder / arm, number)
             if trained:
                 row[arm]["training"] = rates(trained)
@@ -102,26 +116,27 @@ def seed_results(seed_folder: Path) -> dict[str, Any]:
     return found
 
 
-def pooled(out: Path, seeds: list[int]) -> dict[str, Any]:
-    """Every seed together: a problem's outcome in each seed is one of its samples."""
-    common = set.intersection(*(set(iterations(out / f"seed-{seed}" / arm)) for seed in seeds for arm in ARMS))
+def pooled(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Every seed together, from the results file's outcomes: a problem's outcome in each seed is one
+    of its samples."""
+    tables = [results["seeds"][str(seed)]["iterations"] for seed in seeds]
+    common = set.intersection(*(set(table) for table in tables))
     found: dict[str, Any] = {}
-    for number in sorted(common):
+    for number in sorted(common, key=int):
         together: dict[str, dict[str, dict[str, list[bool]]]] = {arm: {} for arm in ARMS}
         for arm in ARMS:
-            for seed in seeds:
-                scored = held_out(out / f"seed-{seed}" / arm, number)
-                for name, measure in MEASURES.items():
-                    for problem, values in outcomes(scored, measure).items():
+            for table in tables:
+                for name in MEASURES:
+                    for problem, values in unpacked(table[number][arm]["outcomes"][name]).items():
                         together[arm].setdefault(name, {}).setdefault(problem, []).extend(values)
         row: dict[str, Any] = {
             arm: {"held_out": {name: rate(together[arm][name]).model_dump() for name in MEASURES}} for arm in ARMS
         }
-        if number > 0:
+        if int(number) > 0:
             row["textual against binary"] = {
                 name: compare(together["binary"][name], together["textual"][name]).model_dump() for name in MEASURES
             }
-        found[str(number)] = row
+        found[number] = row
     return found
 
 
@@ -185,7 +200,7 @@ def main() -> None:
             commit(args.results, f"Learning benchmark: seed {seed} of {args.config.name}")
     done = [seed for seed in args.seeds if str(seed) in results["seeds"]]
     if len(done) == len(args.seeds):
-        results["pooled"] = pooled(args.out, done)
+        results["pooled"] = pooled(results, done)
         results["compute seconds"] = sum(sum(results["seeds"][str(seed)]["seconds"].values()) for seed in done)
         write_json(args.results, results)
         if args.commit:

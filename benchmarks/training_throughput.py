@@ -46,6 +46,8 @@ VARIANTS = {
     "loss chunks of 256": {"loss_chunk_tokens": 256},
     "eager, micro-batch 4": {"compile": False, "micro_batch_size": 4},
     "eager, micro-batch 16": {"compile": False, "micro_batch_size": 16},
+    "eager, micro-batch 2": {"compile": False, "micro_batch_size": 2},
+    "compiled, micro-batch 2": {"compile": True, "micro_batch_size": 2},
     "eager, eager attention": {"compile": False, "attn_implementation": "eager"},
     "compiled, eager attention": {"compile": True, "attn_implementation": "eager"},
     "freed memory returned": {"keep_freed_memory": False},

@@ -7,7 +7,7 @@ import resource
 
 import pytest
 import torch
-from leti_hf.heap import USER_SETTINGS, freed_memory_kept
+from leti_hf.heap import USER_SETTINGS, freed_memory_kept, release_memory
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 
@@ -76,3 +76,30 @@ def test_cpu_training_runs_inside_the_kept_heap_as_its_option_says(keep, tiny_ba
     )
     trainer.train(str(tiny_base), ["<|good|>x = 1\n"] * 2, tmp_path / "ck")
     assert seen == [keep]
+
+
+@glibc_only
+def test_released_memory_goes_back_to_the_system_from_the_middle_of_the_heap():
+    """Blocks freed below a live one cannot be trimmed from the heap's top: released, their pages go
+    back anyway (as after a training whose trainer was freed once the kept heap had closed)."""
+    blocks = [bytearray(60 * 2**10) for _ in range(4096)]  # 240 MiB of heap blocks (under mmap's threshold)
+    for block in blocks:
+        block[::4096] = b"x" * len(block[::4096])  # touch every page
+    keep = bytearray(60 * 2**10)  # a live block above them
+    del blocks
+    before = _resident_bytes()
+    release_memory()
+    assert before - _resident_bytes() >= 128 * 2**20
+    del keep
+
+
+def test_training_in_process_releases_its_memory_before_returning(tiny_base, tmp_path, monkeypatch):
+    import leti_hf.heap
+
+    from leti_core.app import get_registry
+
+    released: list[bool] = []
+    monkeypatch.setattr(leti_hf.heap, "release_memory", lambda: released.append(True))
+    trainer = get_registry().trainer("hf", epochs=1, batch_size=2, micro_batch_size=2, pretrain_mix=False)
+    trainer.train(str(tiny_base), ["<|good|>x = 1\n"] * 2, tmp_path / "ck")
+    assert released == [True] and (tmp_path / "ck" / "config.json").is_file()

@@ -1,9 +1,11 @@
 """benchmarks/learning.py with the tiny model: two seeds, two arms sharing their start, a results
-file with intervals per seed and pooled, and a second call that resumes instead of redoing."""
+file with intervals per seed and pooled, and a second call that resumes instead of redoing, pooling
+from the results file alone."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +65,10 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
     pooled = found["pooled"]["1"]["textual"]["held_out"]["pass@1"]
     assert pooled["problems"] == 2 and pooled["samples"] == 8  # two problems, 2 samples x 2 seeds each
 
+    # a later session on a fresh machine: no run folders, and the pooled figures come from the file
+    shutil.rmtree(tmp_path / "runs")
+    results.write_text(json.dumps({key: value for key, value in found.items() if key != "pooled"}))
     again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "+ leti run" not in again.stdout and "in " + str(results) + " already" in again.stdout
+    assert json.loads(results.read_text())["pooled"] == found["pooled"]

@@ -4,6 +4,7 @@ large tensor fresh pages from the kernel (one page fault and a zeroing per 4 KiB
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,16 @@ def freed_memory_kept(enabled: bool = True) -> Iterator[bool]:
     finally:
         libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
         libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+        libc.malloc_trim(0)
+
+
+def release_memory() -> None:
+    """Collect what reference cycles still hold and hand every freed page back to the system (also
+    those below live blocks, which the heap's own trimming leaves), so that the next stage starts
+    from what it needs."""
+    gc.collect()
+    libc = _glibc()
+    if libc is not None:
         libc.malloc_trim(0)
 
 

@@ -160,9 +160,14 @@ class HFTrainer(Trainer):
             raise LetiError("nothing to train on: no training texts")
         if self.options.launcher:
             return self._launch(model, texts, Path(output_dir), log_dir)
+        from .heap import release_memory
         from .training import run_training
 
-        return run_training(self.options, model, list(texts), Path(output_dir), progress, log_dir)
+        metrics = run_training(self.options, model, list(texts), Path(output_dir), progress, log_dir)
+        # what the training freed stays resident in the heap until trimmed: after a 32-text training,
+        # 2.4 GB through the evaluation that follows, against 0.8 GB with this
+        release_memory()
+        return metrics
 
     def _launch(self, model: str, texts: Sequence[str], output_dir: Path, log_dir: Path | None) -> dict[str, float]:
         """Run ``python -m leti_hf.launched`` under the launcher (accelerate, torchrun) in a separate process."""
