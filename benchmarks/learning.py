@@ -3,6 +3,7 @@
     python benchmarks/learning.py --data ../shared/data/mbpp --seeds 0 1 2 \\
         [--config configs/cpu-learning.toml] [--model MODEL] [--out runs/learning] \\
         [--results benchmarks/results/learning-cpu.json] [--commit] [-- more `leti run` flags]
+    python benchmarks/learning.py --markdown [--results FILE]   # the README's tables, from the file
 
 For each seed, `leti run` runs the recipe with textual feedback (OUT/seed-S/textual), then with
 binary feedback starting from the textual arm's start (`--start-from`: the same starting model,
@@ -147,17 +148,25 @@ def commit(path: Path, message: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="the task's data (MBPP: mbpp.jsonl or its folder)")
+    parser.add_argument("--data", help="the task's data (MBPP: mbpp.jsonl or its folder); needed to run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu-learning.toml")
     parser.add_argument("--model", default=None, help="the starting model [the config's]")
     parser.add_argument("--out", type=Path, default=Path("runs/learning"))
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "learning-cpu.json")
     parser.add_argument("--commit", action="store_true", help="commit the results file after each seed")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the results file's tables in Markdown (runs nothing)"
+    )
     args, extra = parser.parse_known_args()
     extra = [arg for arg in extra if arg != "--"]
+    if args.markdown:
+        print(markdown(read_results(args.results)))
+        return
+    if not args.data:
+        parser.error("--data is needed to run the recipe")
 
-    results: dict[str, Any] = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    results: dict[str, Any] = read_results(args.results) if args.results.is_file() else {}
     results["design"] = {
         "config": str(
             args.config.resolve().relative_to(ROOT) if args.config.resolve().is_relative_to(ROOT) else args.config
@@ -206,6 +215,56 @@ def main() -> None:
         if args.commit:
             commit(args.results, f"Learning benchmark: pooled over seeds {done}")
     print_table(results)
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: not a results file of this benchmark ({error})") from None
+    if not isinstance(found, dict) or not isinstance(found.get("seeds", {}), dict):
+        raise SystemExit(f"{path}: not a results file of this benchmark (no 'seeds' table)")
+    return found
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The README's tables: per seed and pooled, per iteration, each arm's held-out primary measure
+    and pass@1 (% with 95% intervals), and the paired textual - binary difference with its test."""
+
+    def cell(interval: dict[str, Any]) -> str:
+        return f"{interval['estimate'] * 100:.1f} ({interval['low'] * 100:.1f} to {interval['high'] * 100:.1f})"
+
+    def difference(compared: dict[str, Any] | None) -> str:
+        if not compared:
+            return ""
+        return f"{cell(compared['difference'])}, p = {compared['p_value']:.2g}"
+
+    tables = [(f"seed {seed}", data["iterations"]) for seed, data in sorted(results.get("seeds", {}).items())]
+    if "pooled" in results:
+        tables.append(("pooled", results["pooled"]))
+    out = []
+    for name in (PRIMARY, "pass@1"):
+        out += [
+            f"Held-out {name}, % (95% CI):",
+            "",
+            "| seeds | iteration | textual | binary | textual - binary (paired) |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for label, table in tables:
+            for number, row in sorted(table.items(), key=lambda item: int(item[0])):
+                compared = row.get("textual against binary", {}).get(name)
+                if int(number) == 0:
+                    out.append(f"| {label} | 0 (start) | {cell(row['textual']['held_out'][name])} | same | |")
+                else:
+                    out.append(
+                        f"| {label} | {number} | {cell(row['textual']['held_out'][name])} | "
+                        f"{cell(row['binary']['held_out'][name])} | {difference(compared)} |"
+                    )
+        out.append("")
+    seconds = results.get("compute seconds")
+    if seconds:
+        out.append(f"Compute: {seconds / 3600:.1f} hours of stage time over {len(results['seeds'])} seeds.")
+    return "\n".join(out)
 
 
 def print_table(results: dict[str, Any]) -> None:

@@ -65,6 +65,24 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
     pooled = found["pooled"]["1"]["textual"]["held_out"]["pass@1"]
     assert pooled["problems"] == 2 and pooled["samples"] == 8  # two problems, 2 samples x 2 seeds each
 
+    table = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "learning.py"), "--markdown", "--results", str(results)],
+        capture_output=True,
+        text=True,
+    )
+    assert table.returncode == 0, table.stderr
+    pooled_row = next(line for line in table.stdout.splitlines() if line.startswith("| pooled | 1 |"))
+    assert f"{pooled['estimate'] * 100:.1f} ({pooled['low'] * 100:.1f} to {pooled['high'] * 100:.1f})" in pooled_row
+    assert sum(line.startswith("| seed ") for line in table.stdout.splitlines()) == 2 * 2 * 2  # seeds x its x measures
+    broken = tmp_path / "broken.json"
+    broken.write_text("[1, 2]")
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "learning.py"), "--markdown", "--results", str(broken)],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and str(broken) in refused.stderr and len(refused.stderr.splitlines()) == 1
+
     # a later session on a fresh machine: no run folders, and the pooled figures come from the file
     shutil.rmtree(tmp_path / "runs")
     results.write_text(json.dumps({key: value for key, value in found.items() if key != "pooled"}))
