@@ -229,7 +229,8 @@ def read_results(path: Path) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     """The README's tables: per seed and pooled, per iteration, each arm's held-out primary measure
-    and pass@1 (% with 95% intervals), and the paired textual - binary difference with its test."""
+    and pass@1 (% with 95% intervals), and the paired differences (textual - binary, and each arm
+    against the starting model: per seed only) with their tests."""
 
     def cell(interval: dict[str, Any]) -> str:
         return f"{interval['estimate'] * 100:.1f} ({interval['low'] * 100:.1f} to {interval['high'] * 100:.1f})"
@@ -237,7 +238,11 @@ def markdown(results: dict[str, Any]) -> str:
     def difference(compared: dict[str, Any] | None) -> str:
         if not compared:
             return ""
-        return f"{cell(compared['difference'])}, p = {compared['p_value']:.2g}"
+        shown = compared["difference"]
+        return (
+            f"{shown['estimate'] * 100:+.1f} ({shown['low'] * 100:+.1f} to {shown['high'] * 100:+.1f}), "
+            f"p = {compared['p_value']:.2g}"
+        )
 
     tables = [(f"seed {seed}", data["iterations"]) for seed, data in sorted(results.get("seeds", {}).items())]
     if "pooled" in results:
@@ -247,19 +252,20 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"Held-out {name}, % (95% CI):",
             "",
-            "| seeds | iteration | textual | binary | textual - binary (paired) |",
-            "| --- | --- | --- | --- | --- |",
+            "| seeds | iteration | textual | binary | textual - binary | textual - start | binary - start |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for label, table in tables:
             for number, row in sorted(table.items(), key=lambda item: int(item[0])):
-                compared = row.get("textual against binary", {}).get(name)
                 if int(number) == 0:
-                    out.append(f"| {label} | 0 (start) | {cell(row['textual']['held_out'][name])} | same | |")
-                else:
-                    out.append(
-                        f"| {label} | {number} | {cell(row['textual']['held_out'][name])} | "
-                        f"{cell(row['binary']['held_out'][name])} | {difference(compared)} |"
-                    )
+                    out.append(f"| {label} | 0 (start) | {cell(row['textual']['held_out'][name])} | same | | | |")
+                    continue
+                against = [difference(row[arm].get("against start", {}).get(name)) for arm in ARMS]
+                out.append(
+                    f"| {label} | {number} | {cell(row['textual']['held_out'][name])} | "
+                    f"{cell(row['binary']['held_out'][name])} | "
+                    f"{difference(row.get('textual against binary', {}).get(name))} | {' | '.join(against)} |"
+                )
         out.append("")
     seconds = results.get("compute seconds")
     if seconds:

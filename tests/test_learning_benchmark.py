@@ -71,7 +71,8 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
         text=True,
     )
     assert table.returncode == 0, table.stderr
-    pooled_row = next(line for line in table.stdout.splitlines() if line.startswith("| pooled | 1 |"))
+    pass_at_1 = table.stdout.split("Held-out pass@1")[1]
+    pooled_row = next(line for line in pass_at_1.splitlines() if line.startswith("| pooled | 1 |"))
     assert f"{pooled['estimate'] * 100:.1f} ({pooled['low'] * 100:.1f} to {pooled['high'] * 100:.1f})" in pooled_row
     assert sum(line.startswith("| seed ") for line in table.stdout.splitlines()) == 2 * 2 * 2  # seeds x its x measures
     broken = tmp_path / "broken.json"
