@@ -13,9 +13,9 @@ results file is not run again.
 
 After each seed it writes the results file (with --commit, commits it at once, so a lost machine
 loses at most the seed under way): per seed and iteration, each arm's held-out rates with 95%
-intervals and per-problem outcomes (what pooling needs, so a later session pools without this
-one's run folders) (pass@1 and the share stopped by SyntaxError / IndentationError / NameError, the primary
-measure), the training samples' shares, and the paired comparison of the arms and of each arm
+intervals (pass@1 and the share stopped by SyntaxError / IndentationError / NameError, the primary
+measure) and per-problem outcomes (what pooling needs, so a later session pools without this one's
+run folders), the training samples' shares, and the paired comparison of the arms and of each arm
 against the starting model. Once every seed is in, the pooled comparison pairs problems over all
 seeds (a problem's outcomes in every seed are its samples). Nothing depends on the model or the
 machine: any --model, any config, a GPU.
@@ -214,7 +214,7 @@ def main() -> None:
         write_json(args.results, results)
         if args.commit:
             commit(args.results, f"Learning benchmark: pooled over seeds {done}")
-    print_table(results)
+    print(markdown(results))
 
 
 def read_results(path: Path) -> dict[str, Any]:
@@ -271,28 +271,6 @@ def markdown(results: dict[str, Any]) -> str:
     if seconds:
         out.append(f"Compute: {seconds / 3600:.1f} hours of stage time over {len(results['seeds'])} seeds.")
     return "\n".join(out)
-
-
-def print_table(results: dict[str, Any]) -> None:
-    """Per seed and pooled: each arm's held-out primary measure and pass@1, and textual - binary."""
-
-    def cell(interval: dict[str, Any]) -> str:
-        return f"{interval['estimate'] * 100:5.1f} [{interval['low'] * 100:4.1f}, {interval['high'] * 100:4.1f}]"
-
-    rows = [(f"seed {seed}", data["iterations"]) for seed, data in results["seeds"].items()]
-    if "pooled" in results:
-        rows.append(("pooled", results["pooled"]))
-    for name in (PRIMARY, "pass@1"):
-        print(f"\nheld-out {name}, % with 95% CI")
-        for label, table in rows:
-            for number, row in table.items():
-                line = f"{label:>8} it {number}: " + "  ".join(
-                    f"{arm} {cell(row[arm]['held_out'][name])}" for arm in ARMS
-                )
-                compared = row.get("textual against binary", {}).get(name)
-                if compared:
-                    line += f"  textual - binary {cell(compared['difference'])} p={compared['p_value']:.3g}"
-                print(line)
 
 
 if __name__ == "__main__":
