@@ -18,6 +18,23 @@ def test_prepare_adds_the_four_special_tokens_as_single_tokens(tiny_base):
     assert model.get_input_embeddings().weight.shape[0] >= len(tokenizer)
 
 
+def test_prepare_draws_the_new_embeddings_from_the_trainer_seed(tiny_model, tmp_path):
+    """A run's start model is reproducible: the special tokens' rows depend on the seed alone, not
+    on the process's random state (torch seeds each process at random)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    def new_rows(seed: int, name: str) -> torch.Tensor:
+        torch.manual_seed(len(name))  # a different global state for each call
+        get_registry().trainer("hf", seed=seed).prepare(str(tiny_model), SPECIAL_TOKENS, tmp_path / name)
+        model = AutoModelForCausalLM.from_pretrained(tmp_path / name)
+        return model.get_input_embeddings().weight[-len(SPECIAL_TOKENS) :].detach()
+
+    first, again, other = new_rows(3, "a"), new_rows(3, "bb"), new_rows(4, "ccc")
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
 def test_sampler_returns_n_raw_samples_per_prompt_in_order(tiny_base):
     sampler = get_registry().sampler("hf", batch_size=3)
     params = SamplingParams(n=2, temperature=1.0, max_tokens=48, seed=1)

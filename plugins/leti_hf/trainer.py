@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions
+from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, stream_seed
 
 #: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
 #: recipe, or one of the trainer's own options), and what to use instead.
@@ -141,11 +141,17 @@ class HFTrainer(Trainer):
         export_checkpoint(Path(checkpoint), Path(output_dir))
 
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
+        """The base model with ``special_tokens`` added; their new embeddings (the old ones' mean plus
+        a little noise) are drawn from the trainer's seed, so a run's start is the same each time."""
+        import torch
+
         from .models import add_special_tokens, load_model, load_tokenizer, save
 
         tokenizer = load_tokenizer(model, self.options)
         network = load_model(model, hub=self.options)
-        add_special_tokens(network, tokenizer, special_tokens)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(stream_seed(self.options.seed, "special tokens"))
+            add_special_tokens(network, tokenizer, special_tokens)
         save(network, tokenizer, Path(output_dir))
 
     def train(
