@@ -119,24 +119,34 @@ def seed_results(seed_folder: Path) -> dict[str, Any]:
 
 def pooled(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     """Every seed together, from the results file's outcomes: a problem's outcome in each seed is one
-    of its samples."""
+    of its samples (each arm against the start pairs a seed's samples with that seed's start)."""
     tables = [results["seeds"][str(seed)]["iterations"] for seed in seeds]
     common = set.intersection(*(set(table) for table in tables))
+
+    def together(number: str, arm: str) -> dict[str, dict[str, list[bool]]]:
+        found: dict[str, dict[str, list[bool]]] = {name: {} for name in MEASURES}
+        for table in tables:
+            for name in MEASURES:
+                for problem, values in unpacked(table[number][arm]["outcomes"][name]).items():
+                    found[name].setdefault(problem, []).extend(values)
+        return found
+
+    start = together("0", "textual") if "0" in common else None
     found: dict[str, Any] = {}
     for number in sorted(common, key=int):
-        together: dict[str, dict[str, dict[str, list[bool]]]] = {arm: {} for arm in ARMS}
-        for arm in ARMS:
-            for table in tables:
-                for name in MEASURES:
-                    for problem, values in unpacked(table[number][arm]["outcomes"][name]).items():
-                        together[arm].setdefault(name, {}).setdefault(problem, []).extend(values)
+        arms = {arm: together(number, arm) for arm in ARMS}
         row: dict[str, Any] = {
-            arm: {"held_out": {name: rate(together[arm][name]).model_dump() for name in MEASURES}} for arm in ARMS
+            arm: {"held_out": {name: rate(arms[arm][name]).model_dump() for name in MEASURES}} for arm in ARMS
         }
         if int(number) > 0:
             row["textual against binary"] = {
-                name: compare(together["binary"][name], together["textual"][name]).model_dump() for name in MEASURES
+                name: compare(arms["binary"][name], arms["textual"][name]).model_dump() for name in MEASURES
             }
+            if start is not None:
+                for arm in ARMS:
+                    row[arm]["against start"] = {
+                        name: compare(start[name], arms[arm][name]).model_dump() for name in MEASURES
+                    }
         found[number] = row
     return found
 
@@ -230,7 +240,7 @@ def read_results(path: Path) -> dict[str, Any]:
 def markdown(results: dict[str, Any]) -> str:
     """The README's tables: per seed and pooled, per iteration, each arm's held-out primary measure
     and pass@1 (% with 95% intervals), and the paired differences (textual - binary, and each arm
-    against the starting model: per seed only) with their tests."""
+    against the starting model) with their tests."""
 
     def cell(interval: dict[str, Any]) -> str:
         return f"{interval['estimate'] * 100:.1f} ({interval['low'] * 100:.1f} to {interval['high'] * 100:.1f})"

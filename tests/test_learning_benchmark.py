@@ -74,6 +74,9 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
     pass_at_1 = table.stdout.split("Held-out pass@1")[1]
     pooled_row = next(line for line in pass_at_1.splitlines() if line.startswith("| pooled | 1 |"))
     assert f"{pooled['estimate'] * 100:.1f} ({pooled['low'] * 100:.1f} to {pooled['high'] * 100:.1f})" in pooled_row
+    assert pooled_row.count("p = ") == 3  # textual - binary, and each arm against its seeds' starts
+    against_start = found["pooled"]["1"]["binary"]["against start"]["pass@1"]["difference"]
+    assert against_start["problems"] == 2 and against_start["low"] <= against_start["estimate"] <= against_start["high"]
     assert sum(line.startswith("| seed ") for line in table.stdout.splitlines()) == 2 * 2 * 2  # seeds x its x measures
     broken = tmp_path / "broken.json"
     broken.write_text("[1, 2]")
