@@ -17,8 +17,9 @@ intervals (pass@1 and the share stopped by SyntaxError / IndentationError / Name
 measure) and per-problem outcomes (what pooling needs, so a later session pools without this one's
 run folders), the training samples' shares, and the paired comparison of the arms and of each arm
 against the starting model. Once every seed is in, the pooled comparison pairs problems over all
-seeds (a problem's outcomes in every seed are its samples). Nothing depends on the model or the
-machine: any --model, any config, a GPU.
+seeds (a problem's outcomes in every seed are its samples: the trainings held fixed), and each
+figure's mean over the seeds gets a t interval (the trainings as a sample: what the method does).
+Nothing depends on the model or the machine: any --model, any config, a GPU.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from leti_core import RunFolder, ScoredSample, read_models, write_json  # noqa: E402
-from leti_core.app.statistics import MEASURES, compare, outcomes, rate  # noqa: E402
+from leti_core.app.statistics import MEASURES, across_seeds, compare, outcomes, rate  # noqa: E402
 
 ARMS = ("textual", "binary")
 PRIMARY = next(name for name in MEASURES if name.startswith("stopped by"))
@@ -151,6 +152,39 @@ def pooled(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     return found
 
 
+def over_seeds(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Per iteration, each figure's mean over the seeds with a t interval: how much the method's
+    effect varies from one training run to another (the pooled intervals hold the trainings fixed)."""
+    tables = [results["seeds"][str(seed)]["iterations"] for seed in seeds]
+    common = set.intersection(*(set(table) for table in tables))
+
+    def mean(rows: list[dict[str, Any]], *path: str) -> dict[str, Any]:
+        """Each measure's figure at ``path`` (under the measure's name, the interval or difference)."""
+        found = {}
+        for name in MEASURES:
+            values = []
+            for seed_row in rows:
+                figure = seed_row[path[0]]
+                for key in path[1:]:
+                    figure = figure[key]
+                figure = figure[name]
+                values.append(figure.get("difference", figure)["estimate"])
+            found[name] = across_seeds(values).model_dump()
+        return found
+
+    found: dict[str, Any] = {}
+    for number in sorted(common, key=int):
+        rows = [table[number] for table in tables]
+        row: dict[str, Any] = {arm: {"held_out": mean(rows, arm, "held_out")} for arm in ARMS}
+        if int(number) > 0:
+            row["textual against binary"] = mean(rows, "textual against binary")
+            for arm in ARMS:
+                if all("against start" in seed_row[arm] for seed_row in rows):
+                    row[arm]["against start"] = mean(rows, arm, "against start")
+        found[number] = row
+    return found
+
+
 def commit(path: Path, message: str) -> None:
     subprocess.run(["git", "-C", str(ROOT), "add", str(path)], check=True)
     subprocess.run(["git", "-C", str(ROOT), "commit", "-q", "-m", message, "--", str(path)], check=False)
@@ -220,6 +254,8 @@ def main() -> None:
     done = [seed for seed in args.seeds if str(seed) in results["seeds"]]
     if len(done) == len(args.seeds):
         results["pooled"] = pooled(results, done)
+        if len(done) > 1:
+            results["over seeds"] = over_seeds(results, done)
         results["compute seconds"] = sum(sum(results["seeds"][str(seed)]["seconds"].values()) for seed in done)
         write_json(args.results, results)
         if args.commit:
@@ -238,9 +274,9 @@ def read_results(path: Path) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README's tables: per seed and pooled, per iteration, each arm's held-out primary measure
-    and pass@1 (% with 95% intervals), and the paired differences (textual - binary, and each arm
-    against the starting model) with their tests."""
+    """The README's tables: per seed, pooled and as a mean over seeds, per iteration, each arm's
+    held-out primary measure and pass@1 (% with 95% intervals), and the paired differences (textual -
+    binary, and each arm against the starting model) with their tests."""
 
     def cell(interval: dict[str, Any]) -> str:
         return f"{interval['estimate'] * 100:.1f} ({interval['low'] * 100:.1f} to {interval['high'] * 100:.1f})"
@@ -248,7 +284,7 @@ def markdown(results: dict[str, Any]) -> str:
     def difference(compared: dict[str, Any] | None) -> str:
         if not compared:
             return ""
-        shown = compared["difference"]
+        shown = compared.get("difference", compared)  # a paired comparison, or a mean over seeds
         return (
             f"{shown['estimate'] * 100:+.1f} ({shown['low'] * 100:+.1f} to {shown['high'] * 100:+.1f}), "
             f"p = {compared['p_value']:.2g}"
@@ -257,6 +293,8 @@ def markdown(results: dict[str, Any]) -> str:
     tables = [(f"seed {seed}", data["iterations"]) for seed, data in sorted(results.get("seeds", {}).items())]
     if "pooled" in results:
         tables.append(("pooled", results["pooled"]))
+    if "over seeds" in results:
+        tables.append(("mean of seeds (t)", results["over seeds"]))
     out = []
     for name in (PRIMARY, "pass@1"):
         out += [

@@ -77,6 +77,13 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
     assert pooled_row.count("p = ") == 3  # textual - binary, and each arm against its seeds' starts
     against_start = found["pooled"]["1"]["binary"]["against start"]["pass@1"]["difference"]
     assert against_start["problems"] == 2 and against_start["low"] <= against_start["estimate"] <= against_start["high"]
+    # over seeds: the mean of the two seeds' own differences, with a t interval
+    over = found["over seeds"]["1"]["textual against binary"]["pass@1"]
+    per_seed = [found["seeds"][seed]["iterations"]["1"]["textual against binary"]["pass@1"] for seed in ("0", "1")]
+    assert over["seeds"] == 2 and over["estimate"] == pytest.approx(
+        sum(seed["difference"]["estimate"] for seed in per_seed) / 2
+    )
+    assert any(line.startswith("| mean of seeds (t) | 1 |") for line in pass_at_1.splitlines())
     assert sum(line.startswith("| seed ") for line in table.stdout.splitlines()) == 2 * 2 * 2  # seeds x its x measures
     broken = tmp_path / "broken.json"
     broken.write_text("[1, 2]")

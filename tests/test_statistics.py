@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from leti_core.app.statistics import compare, proportion, rate
+from leti_core import LetiError
+from leti_core.app.statistics import across_seeds, compare, proportion, rate
 
 Z = 1.959963984540054  # the 97.5% point of the standard normal
 
@@ -81,3 +82,20 @@ def test_pairs_only_the_problems_both_evaluated():
     b = {"2": [True], "3": [True], "4": [False]}
     found = compare(a, b)
     assert found.difference.problems == 2 and (found.a_only, found.b_only) == (0, 1)
+
+
+def test_interval_over_seeds_is_students_t():
+    # three seeds' paired differences; the t quantile for 2 degrees of freedom from a table
+    values = [0.022, -0.032, -0.164]
+    found = across_seeds(values)
+    mean = sum(values) / 3
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 2)
+    half = 4.302652729911275 * sd / math.sqrt(3)
+    assert found.estimate == pytest.approx(mean) and found.seeds == 3
+    assert (found.low, found.high) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    t = mean / (sd / math.sqrt(3))
+    # two-sided p of t with 2 degrees of freedom, in closed form: 1 - |t| / sqrt(2 + t^2)
+    assert found.p_value == pytest.approx(1 - abs(t) / math.sqrt(2 + t * t))
+    assert across_seeds([0.01, 0.01]).low == across_seeds([0.01, 0.01]).high == 0.01
+    with pytest.raises(LetiError, match="two seeds"):
+        across_seeds([0.1])

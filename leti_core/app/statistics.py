@@ -6,6 +6,10 @@ Clopper-Pearson) interval. With several, the samples of one problem are not inde
 interval comes from a bootstrap over problems. Two evaluations on the same problems are compared
 pair by pair: the mean difference with a paired bootstrap interval, and an exact McNemar test
 (one sample per problem) or a paired permutation test (several).
+
+Runs repeated with other seeds differ in more than their problems: their training went another
+way. What a method does, beyond the trainings at hand, is judged over seeds: the mean of the
+seeds' figures with a t interval (``across_seeds``).
 """
 
 from __future__ import annotations
@@ -188,3 +192,43 @@ def compare(a: Outcomes, b: Outcomes, seed: int = 0) -> Comparison:
         rng=np.random.default_rng(seed),
     )
     return Comparison(difference=difference, test="paired permutation", p_value=float(found.pvalue))
+
+
+class AcrossSeeds(BaseModel):
+    """The mean of one figure over independent seeds, with a t interval and a one-sample t test of
+    zero: the spread from one training run to another, which per-problem intervals leave out."""
+
+    estimate: float
+    low: float
+    high: float
+    seeds: int
+    p_value: float = Field(description="one-sample t test of a mean of zero (meaningful for differences)")
+
+    def text(self, scale: float = 1.0, digits: int = 3) -> str:
+        return (
+            f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
+            f"{self.high * scale:.{digits}f}, {self.seeds} seeds)"
+        )
+
+
+def across_seeds(values: Sequence[float]) -> AcrossSeeds:
+    """The mean of ``values`` (one per seed) with its t interval (n - 1 degrees of freedom)."""
+    if len(values) < 2:
+        raise LetiError("an interval over seeds needs at least two seeds")
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    estimate = float(data.mean())
+    if np.ptp(data) == 0:  # no spread: the t statistic is undefined
+        return AcrossSeeds(
+            estimate=estimate, low=estimate, high=estimate, seeds=len(data), p_value=1.0 if estimate == 0 else 0.0
+        )
+    found = _stats().ttest_1samp(data, 0.0)
+    interval = found.confidence_interval(confidence_level=LEVEL)
+    return AcrossSeeds(
+        estimate=estimate,
+        low=float(interval.low),
+        high=float(interval.high),
+        seeds=len(data),
+        p_value=float(found.pvalue),
+    )
