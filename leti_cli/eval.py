@@ -17,6 +17,7 @@ import click
 from leti_core import EvalFolder, RunFolder, ScoredSample, read_models, write_json, write_jsonl
 from leti_core.app import (
     OPTION_FIELDS,
+    REPAIR_BUDGET_FACTOR,
     SCORING,
     Repair,
     Resolver,
@@ -116,6 +117,13 @@ def _run_values(folder: RunFolder, resolver: Resolver, given: dict[str, Any]) ->
     help="Send each failed program back with its feedback this many times, once with the feedback "
     "formatter's words and once told only that it failed, and compare the two (see docs/running.md).",
 )
+@click.option(
+    "--repair-max-tokens",
+    type=click.IntRange(min=16),
+    default=None,
+    help=f"Token budget of a repair prompt and its answer [{REPAIR_BUDGET_FACTOR} x --max-tokens: the "
+    "problem twice, the attempt and its feedback, and room to answer].",
+)
 @ks_option("pass@k for these k (those above --samples are skipped).")
 @click.option(
     "--out",
@@ -133,6 +141,7 @@ def command(
     no_postprocess: bool,
     condition: str | None,
     repair_rounds: int,
+    repair_max_tokens: int | None,
     ks: tuple[int, ...],
     out: Path | None,
     as_json: bool,
@@ -198,7 +207,9 @@ def command(
         stages = Stages(sampler, scorer, config.save_every, config.max_sandbox_errors, progress_bar, log)
         headline, summary = evaluate(stages, plan, model, place.files, number)
         repaired = (
-            Repair(stages, components.formatter, plan, model, place, number).run(headline, repair_rounds)
+            Repair(stages, components.formatter, plan, model, place, number, repair_max_tokens).run(
+                headline, repair_rounds
+            )
             if repair_rounds
             else None
         )

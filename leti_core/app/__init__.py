@@ -36,7 +36,7 @@ from .plugins import (
     get_registry,
     load_engine,
 )
-from .repair import Repair, RepairReport, RepairRound
+from .repair import REPAIR_BUDGET_FACTOR, Repair, RepairReport, RepairRound
 from .resolve import KINDS, SCORING, Components, Resolver, describe_options
 from .run import LetiRun, summary_line
 from .run_config import OPTION_FIELDS, SHORTCUTS, RunConfig, read_config_file
@@ -72,6 +72,7 @@ __all__ = [
     "SHORTCUTS",
     "Scorer",
     "Stages",
+    "REPAIR_BUDGET_FACTOR",
     "Repair",
     "RepairReport",
     "RepairRound",

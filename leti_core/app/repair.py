@@ -22,6 +22,9 @@ from .statistics import MEASURES, Comparison, compare, intervals, outcomes
 Told = Literal["textual", "binary"]
 #: What the model is told of a failed program under binary feedback.
 FAILED = "The program failed its tests."
+#: A repair prompt holds the problem twice, the attempt and its feedback: its token budget (prompt and
+#: answer) is this many times the evaluation's, so the answer has at least the room the first one had.
+REPAIR_BUDGET_FACTOR = 4
 
 
 class RepairRound(BaseModel):
@@ -30,6 +33,7 @@ class RepairRound(BaseModel):
     round: int
     told: Told
     repaired: int = Field(description="failed programs sent back in this round")
+    empty: int = Field(default=0, description="answers with no text (a prompt that fills the token budget gets none)")
     intervals: dict[str, Interval]
 
 
@@ -59,6 +63,8 @@ class Repair:
     model: str
     folder: EvalFolder
     iteration: int
+    max_tokens: int | None = None
+    """Each repair prompt's token budget, prompt and answer [``REPAIR_BUDGET_FACTOR`` x the evaluation's]."""
 
     def run(self, evaluated: Sequence[ScoredSample], rounds: int) -> RepairReport:
         """``rounds`` rounds with each kind of feedback, both from ``evaluated``'s failures."""
@@ -67,8 +73,10 @@ class Repair:
         for told in after:
             current = list(evaluated)
             for number in range(1, rounds + 1):
-                current, repaired = self._round(current, told, number)
-                found.append(RepairRound(round=number, told=told, repaired=repaired, intervals=intervals(current)))
+                current, repaired, empty = self._round(current, told, number)
+                found.append(
+                    RepairRound(round=number, told=told, repaired=repaired, empty=empty, intervals=intervals(current))
+                )
                 after[told].append(current)
         paired = {
             number: {
@@ -79,14 +87,15 @@ class Repair:
         }
         return RepairReport(rounds=found, textual_against_binary=paired)
 
-    def _round(self, current: list[ScoredSample], told: Told, number: int) -> tuple[list[ScoredSample], int]:
-        """One round: every usable failed sample answered again once; the others kept."""
+    def _round(self, current: list[ScoredSample], told: Told, number: int) -> tuple[list[ScoredSample], int, int]:
+        """One round: every usable failed sample answered again once; the others kept. Returns the
+        samples, how many were sent back and how many answers came back empty."""
         by_id = {problem.task_id: problem for problem in self.plan.problems}
         failed = [
             index for index, item in enumerate(current) if item.result.status != "error" and not item.result.passed
         ]
         if not failed:
-            return current, 0
+            return current, 0, 0
         asked = [
             repair_problem(
                 by_id[current[index].sample.key],
@@ -99,11 +108,14 @@ class Repair:
             self.folder.repair_round(told, number),
             self.model,
             asked,
-            self.plan.params.model_copy(update={"n": 1}),
+            self.plan.params.model_copy(
+                update={"n": 1, "max_tokens": self.max_tokens or REPAIR_BUDGET_FACTOR * self.plan.params.max_tokens}
+            ),
             self.plan.condition,
             (self.iteration, f"repair-{told}-{number}"),
         )
         repaired = list(current)
         for index, answer in zip(failed, answers, strict=True):
             repaired[index] = answer
-        return repaired, len(failed)
+        empty = sum(not answer.sample.completion.strip() for answer in answers)
+        return repaired, len(failed), empty
