@@ -36,10 +36,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from leti_core import RunFolder, ScoredSample, read_models, write_json  # noqa: E402
-from leti_core.app.statistics import MEASURES, across_seeds, compare, outcomes, rate  # noqa: E402
+from leti_core.app.statistics import (  # noqa: E402
+    MEASURES,
+    UNEXECUTABLE_SHARE,
+    across_seeds,
+    compare,
+    outcomes,
+    rate,
+)
 
 ARMS = ("textual", "binary")
-PRIMARY = next(name for name in MEASURES if name.startswith("stopped by"))
+PRIMARY = UNEXECUTABLE_SHARE
 
 
 def leti(*args: str) -> None:
@@ -118,16 +125,27 @@ def seed_results(seed_folder: Path) -> dict[str, Any]:
     return found
 
 
+def measures_in(tables: list[dict[str, Any]]) -> list[str]:
+    """The measures every seed's every iteration has (a file written before a measure was added
+    lacks it until --rescore)."""
+    return [
+        name
+        for name in MEASURES
+        if all(name in row[arm]["held_out"] for table in tables for row in table.values() for arm in ARMS)
+    ]
+
+
 def pooled(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     """Every seed together, from the results file's outcomes: a problem's outcome in each seed is one
     of its samples (each arm against the start pairs a seed's samples with that seed's start)."""
     tables = [results["seeds"][str(seed)]["iterations"] for seed in seeds]
     common = set.intersection(*(set(table) for table in tables))
+    names = measures_in(tables)
 
     def together(number: str, arm: str) -> dict[str, dict[str, list[bool]]]:
-        found: dict[str, dict[str, list[bool]]] = {name: {} for name in MEASURES}
+        found: dict[str, dict[str, list[bool]]] = {name: {} for name in names}
         for table in tables:
-            for name in MEASURES:
+            for name in names:
                 for problem, values in unpacked(table[number][arm]["outcomes"][name]).items():
                     found[name].setdefault(problem, []).extend(values)
         return found
@@ -137,16 +155,16 @@ def pooled(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     for number in sorted(common, key=int):
         arms = {arm: together(number, arm) for arm in ARMS}
         row: dict[str, Any] = {
-            arm: {"held_out": {name: rate(arms[arm][name]).model_dump() for name in MEASURES}} for arm in ARMS
+            arm: {"held_out": {name: rate(arms[arm][name]).model_dump() for name in names}} for arm in ARMS
         }
         if int(number) > 0:
             row["textual against binary"] = {
-                name: compare(arms["binary"][name], arms["textual"][name]).model_dump() for name in MEASURES
+                name: compare(arms["binary"][name], arms["textual"][name]).model_dump() for name in names
             }
             if start is not None:
                 for arm in ARMS:
                     row[arm]["against start"] = {
-                        name: compare(start[name], arms[arm][name]).model_dump() for name in MEASURES
+                        name: compare(start[name], arms[arm][name]).model_dump() for name in names
                     }
         found[number] = row
     return found
@@ -157,11 +175,12 @@ def over_seeds(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     effect varies from one training run to another (the pooled intervals hold the trainings fixed)."""
     tables = [results["seeds"][str(seed)]["iterations"] for seed in seeds]
     common = set.intersection(*(set(table) for table in tables))
+    names = measures_in(tables)
 
     def mean(rows: list[dict[str, Any]], *path: str) -> dict[str, Any]:
         """Each measure's figure at ``path`` (under the measure's name, the interval or difference)."""
         found = {}
-        for name in MEASURES:
+        for name in names:
             values = []
             for seed_row in rows:
                 figure = seed_row[path[0]]
@@ -202,6 +221,12 @@ def main() -> None:
     parser.add_argument(
         "--markdown", action="store_true", help="print the results file's tables in Markdown (runs nothing)"
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="recompute the figures of seeds already in the results file from their run folders "
+        "(after the measures changed); their wall time is kept",
+    )
     args, extra = parser.parse_known_args()
     extra = [arg for arg in extra if arg != "--"]
     if args.markdown:
@@ -231,11 +256,17 @@ def main() -> None:
         *extra,
     ]
     for seed in args.seeds:
+        folder = args.out / f"seed-{seed}"
         if str(seed) in results["seeds"]:
-            print(f"seed {seed}: in {args.results} already", flush=True)
+            if args.rescore and all((folder / arm / "config.json").is_file() for arm in ARMS):
+                kept = results["seeds"][str(seed)]["wall seconds"]
+                results["seeds"][str(seed)] = {**seed_results(folder), "wall seconds": kept}
+                write_json(args.results, results)
+                print(f"seed {seed}: rescored from {folder}", flush=True)
+            else:
+                print(f"seed {seed}: in {args.results} already", flush=True)
             continue
         started = time.monotonic()
-        folder = args.out / f"seed-{seed}"
         run_arm(folder / "textual", common, "--seed", str(seed))
         run_arm(
             folder / "binary",
@@ -274,9 +305,45 @@ def read_results(path: Path) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README's tables: per seed, pooled and as a mean over seeds, per iteration, each arm's
-    held-out primary measure and pass@1 (% with 95% intervals), and the paired differences (textual -
-    binary, and each arm against the starting model) with their tests."""
+    """The README's tables: first every measure's mean over the seeds (t intervals), then for each
+    measure, per seed, pooled and over seeds, per iteration: each arm's held-out share (% with 95%
+    intervals) and the paired differences (textual - binary, each arm against the starting model)
+    with their tests."""
+    seeds = [data["iterations"] for _, data in sorted(results.get("seeds", {}).items())]
+    names = measures_in(seeds) if seeds else []
+    order = [PRIMARY, *(name for name in names if name not in (PRIMARY, "pass@1")), "pass@1"]
+    names = [name for name in order if name in names]
+    header = "| textual | binary | textual - binary | textual - start | binary - start |"
+    out = []
+    if "over seeds" in results:
+        out += [
+            f"Mean of the {len(seeds)} seeds with a t interval over seeds, % (95% CI):",
+            "",
+            "| held-out measure | iteration " + header,
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name in names:
+            out += _rows(name, results["over seeds"], name)
+        out.append("")
+    tables = [(f"seed {seed}", data["iterations"]) for seed, data in sorted(results.get("seeds", {}).items())]
+    if "pooled" in results:
+        tables.append(("pooled", results["pooled"]))
+    if "over seeds" in results:
+        tables.append(("mean of seeds (t)", results["over seeds"]))
+    for name in names:
+        out += [f"Held-out {name}, % (95% CI):", "", "| seeds | iteration " + header]
+        out.append("| --- | --- | --- | --- | --- | --- | --- |")
+        for label, table in tables:
+            out += _rows(label, table, name)
+        out.append("")
+    seconds = results.get("compute seconds")
+    if seconds:
+        out.append(f"Compute: {seconds / 3600:.1f} hours of stage time over {len(results['seeds'])} seeds.")
+    return "\n".join(out)
+
+
+def _rows(label: str, table: dict[str, Any], name: str) -> list[str]:
+    """One table's rows of measure ``name``, iteration by iteration."""
 
     def cell(interval: dict[str, Any]) -> str:
         return f"{interval['estimate'] * 100:.1f} ({interval['low'] * 100:.1f} to {interval['high'] * 100:.1f})"
@@ -290,35 +357,18 @@ def markdown(results: dict[str, Any]) -> str:
             f"p = {compared['p_value']:.2g}"
         )
 
-    tables = [(f"seed {seed}", data["iterations"]) for seed, data in sorted(results.get("seeds", {}).items())]
-    if "pooled" in results:
-        tables.append(("pooled", results["pooled"]))
-    if "over seeds" in results:
-        tables.append(("mean of seeds (t)", results["over seeds"]))
-    out = []
-    for name in (PRIMARY, "pass@1"):
-        out += [
-            f"Held-out {name}, % (95% CI):",
-            "",
-            "| seeds | iteration | textual | binary | textual - binary | textual - start | binary - start |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for label, table in tables:
-            for number, row in sorted(table.items(), key=lambda item: int(item[0])):
-                if int(number) == 0:
-                    out.append(f"| {label} | 0 (start) | {cell(row['textual']['held_out'][name])} | same | | | |")
-                    continue
-                against = [difference(row[arm].get("against start", {}).get(name)) for arm in ARMS]
-                out.append(
-                    f"| {label} | {number} | {cell(row['textual']['held_out'][name])} | "
-                    f"{cell(row['binary']['held_out'][name])} | "
-                    f"{difference(row.get('textual against binary', {}).get(name))} | {' | '.join(against)} |"
-                )
-        out.append("")
-    seconds = results.get("compute seconds")
-    if seconds:
-        out.append(f"Compute: {seconds / 3600:.1f} hours of stage time over {len(results['seeds'])} seeds.")
-    return "\n".join(out)
+    rows = []
+    for number, row in sorted(table.items(), key=lambda item: int(item[0])):
+        if int(number) == 0:
+            rows.append(f"| {label} | 0 (start) | {cell(row['textual']['held_out'][name])} | same | | | |")
+            continue
+        against = [difference(row[arm].get("against start", {}).get(name)) for arm in ARMS]
+        rows.append(
+            f"| {label} | {number} | {cell(row['textual']['held_out'][name])} | "
+            f"{cell(row['binary']['held_out'][name])} | "
+            f"{difference(row.get('textual against binary', {}).get(name))} | {' | '.join(against)} |"
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -94,6 +94,25 @@ def test_two_seeds_two_arms_and_a_results_file(tiny_model, mbpp_dir, tmp_path):
     )
     assert refused.returncode != 0 and str(broken) in refused.stderr and len(refused.stderr.splitlines()) == 1
 
+    # a measure added after a seed was written: --rescore recomputes it from the run folders
+    partial = json.loads(results.read_text())
+    del partial["seeds"]["0"]["iterations"]["1"]["textual"]["held_out"]["stopped by NameError"]
+    results.write_text(json.dumps(partial))
+    assert (
+        "stopped by NameError"
+        not in subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "learning.py"), "--markdown", "--results", str(results)],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )  # tables only for the measures every seed has
+    rescored = subprocess.run([*command[:2], "--rescore", *command[2:]], capture_output=True, text=True, cwd=ROOT)
+    assert rescored.returncode == 0, rescored.stderr[-3000:]
+    assert "seed 0: rescored" in rescored.stdout and "+ leti run" not in rescored.stdout
+    again_found = json.loads(results.read_text())
+    assert again_found["seeds"]["0"] == found["seeds"]["0"]  # the same figures, the wall time kept
+    assert "Held-out stopped by NameError" in rescored.stdout
+
     # a later session on a fresh machine: no run folders, and the pooled figures come from the file
     shutil.rmtree(tmp_path / "runs")
     results.write_text(json.dumps({key: value for key, value in found.items() if key != "pooled"}))

@@ -31,11 +31,18 @@ Outcomes = Mapping[str, Sequence[bool]]  # problem -> the outcome of each of its
 #: The error types that stop a Python program before its tests run: the primary measure of
 #: whether feedback taught (their tracebacks name the fix).
 UNEXECUTABLE = ("SyntaxError", "IndentationError", "NameError")
+UNEXECUTABLE_SHARE = "stopped by " + " / ".join(UNEXECUTABLE)
 Measure = Callable[[ScoredSample], bool]
-#: What is counted per sample, with an interval, in summaries and reports.
+#: What is counted per sample, with an interval, in summaries and reports: pass@1, the primary
+#: measure, and its two parts (a NameError's traceback names the missing name; a syntax error's
+#: is often the token budget cutting a program that repeats itself).
 MEASURES: dict[str, Measure] = {
     "pass@1": lambda item: item.result.passed,
-    "stopped by " + " / ".join(UNEXECUTABLE): lambda item: item.result.exception_type in UNEXECUTABLE,
+    UNEXECUTABLE_SHARE: lambda item: item.result.exception_type in UNEXECUTABLE,
+    "stopped by NameError": lambda item: item.result.exception_type == "NameError",
+    "stopped by SyntaxError / IndentationError": lambda item: (
+        item.result.exception_type in ("SyntaxError", "IndentationError")
+    ),
 }
 
 
