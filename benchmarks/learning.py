@@ -177,29 +177,24 @@ def over_seeds(results: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     common = set.intersection(*(set(table) for table in tables))
     names = measures_in(tables)
 
-    def mean(rows: list[dict[str, Any]], *path: str) -> dict[str, Any]:
-        """Each measure's figure at ``path`` (under the measure's name, the interval or difference)."""
-        found = {}
-        for name in names:
-            values = []
-            for seed_row in rows:
-                figure = seed_row[path[0]]
-                for key in path[1:]:
-                    figure = figure[key]
-                figure = figure[name]
-                values.append(figure.get("difference", figure)["estimate"])
-            found[name] = across_seeds(values).model_dump()
-        return found
+    def mean(figures: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each measure's mean over the seeds' ``figures`` (rates or paired differences)."""
+        return {
+            name: across_seeds(
+                [figure[name].get("difference", figure[name])["estimate"] for figure in figures]
+            ).model_dump()
+            for name in names
+        }
 
     found: dict[str, Any] = {}
     for number in sorted(common, key=int):
         rows = [table[number] for table in tables]
-        row: dict[str, Any] = {arm: {"held_out": mean(rows, arm, "held_out")} for arm in ARMS}
+        row: dict[str, Any] = {arm: {"held_out": mean([seed[arm]["held_out"] for seed in rows])} for arm in ARMS}
         if int(number) > 0:
-            row["textual against binary"] = mean(rows, "textual against binary")
+            row["textual against binary"] = mean([seed["textual against binary"] for seed in rows])
             for arm in ARMS:
-                if all("against start" in seed_row[arm] for seed_row in rows):
-                    row[arm]["against start"] = mean(rows, arm, "against start")
+                if all("against start" in seed[arm] for seed in rows):
+                    row[arm]["against start"] = mean([seed[arm]["against start"] for seed in rows])
         found[number] = row
     return found
 
@@ -310,9 +305,8 @@ def markdown(results: dict[str, Any]) -> str:
     intervals) and the paired differences (textual - binary, each arm against the starting model)
     with their tests."""
     seeds = [data["iterations"] for _, data in sorted(results.get("seeds", {}).items())]
-    names = measures_in(seeds) if seeds else []
-    order = [PRIMARY, *(name for name in names if name not in (PRIMARY, "pass@1")), "pass@1"]
-    names = [name for name in order if name in names]
+    # the primary measure first, pass@1 last
+    names = sorted(measures_in(seeds) if seeds else [], key=lambda name: (name != PRIMARY, name == "pass@1"))
     header = "| textual | binary | textual - binary | textual - start | binary - start |"
     out = []
     if "over seeds" in results:

@@ -211,12 +211,6 @@ class AcrossSeeds(BaseModel):
     seeds: int
     p_value: float = Field(description="one-sample t test of a mean of zero (meaningful for differences)")
 
-    def text(self, scale: float = 1.0, digits: int = 3) -> str:
-        return (
-            f"{self.estimate * scale:.{digits}f} (95% CI {self.low * scale:.{digits}f} to "
-            f"{self.high * scale:.{digits}f}, {self.seeds} seeds)"
-        )
-
 
 def across_seeds(values: Sequence[float]) -> AcrossSeeds:
     """The mean of ``values`` (one per seed) with its t interval (n - 1 degrees of freedom)."""
