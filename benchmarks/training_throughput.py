@@ -54,6 +54,7 @@ VARIANTS = {
     "AdamW unfused": {"optim": "adamw_torch"},
     "compiled, micro-batch 4": {"compile": True, "micro_batch_size": 4},
     "compiled, micro-batch 16": {"compile": True, "micro_batch_size": 16},
+    "gradients in the first backward": {"gradients_first": False},
     "LoRA r16": {"lora": True, "lora_rank": 16},
     "micro-batch 8": {"micro_batch_size": 8},
     "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},

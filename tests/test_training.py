@@ -195,6 +195,37 @@ def test_lora_through_trl_saves_merged_or_adapter_checkpoints(tiny_base, tmp_pat
         assert "adapter_config.json" in files and "model.safetensors" not in files
 
 
+def test_gradients_are_there_before_each_steps_activations_and_change_no_weight(tiny_base, tmp_path, monkeypatch):
+    import torch
+    from leti_hf import training
+    from transformers import TrainerCallback
+
+    present: list[bool] = []
+
+    class AtStepBegin(TrainerCallback):
+        def on_step_begin(self, args, state, control, model=None, **kwargs):
+            present.append(all(p.grad is not None for p in model.parameters() if p.requires_grad))
+
+    build = training.build_trainer
+
+    def spied(*args, **kwargs):
+        trainer = build(*args, **kwargs)
+        trainer.add_callback(AtStepBegin())
+        return trainer
+
+    monkeypatch.setattr(training, "build_trainer", spied)
+    texts = [json.loads(line)["text"] for line in _texts(tmp_path / "t.jsonl").read_text().splitlines()]
+    weights = {}
+    for first in (True, False):
+        present.clear()
+        trainer = get_registry().trainer("hf", **{**TRAIN, "gradients_first": first})
+        metrics = trainer.train(str(tiny_base), texts, tmp_path / f"ck-{first}")
+        assert present == [first] * int(metrics["steps"]) and len(present) >= 2
+        weights[first] = _weights(tmp_path / f"ck-{first}")
+    assert max(float((weights[True][name] - weights[False][name]).abs().max()) for name in weights[False]) == 0
+    assert any(not torch.equal(weights[True][name], _weights(tiny_base)[name]) for name in weights[True])
+
+
 def test_the_rate_after_the_first_step_counts_only_the_later_steps(monkeypatch):
     from types import SimpleNamespace
 

@@ -120,6 +120,32 @@ class _Progress(TrainerCallback):
         self.done = max(self.done, to)
 
 
+class _GradientsFirst(TrainerCallback):
+    """On CPU in one process, allocates the gradients when training begins and again right after each
+    optimizer step frees them (``zero_grad``), before the next step's activations. Allocated by the
+    first backward pass instead, they land between activations, and the heap keeps the holes they
+    leave. (Several processes leave gradients to their wrapper: DDP's buckets, FSDP's and ZeRO's
+    shards.)"""
+
+    def __init__(self) -> None:
+        self.enabled = False
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        self.enabled = args.device.type == "cpu" and args.world_size == 1
+        self.on_step_end(args, state, control, model)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if self.enabled:
+            _allocate_gradients(model)
+
+
+def _allocate_gradients(model: Any) -> None:
+    """Zero gradients for every trainable parameter that has none (backward adds to them)."""
+    for parameter in model.parameters() if model is not None else ():
+        if parameter.requires_grad and parameter.grad is None:
+            parameter.grad = torch.zeros_like(parameter)
+
+
 class _TokensPerSecond(TrainerCallback):
     """Adds training tokens/s (non-padding tokens of the optimizer steps so far) to the logs, and keeps
     when each step ended, for the rate after the first step (which pays for warm-up and compilation)."""
@@ -376,6 +402,8 @@ def build_trainer(
         _Progress(progress, [len(seq) for seq in sequences]),
         _TokensPerSecond(tokens_per_step or []),
     ]
+    if options.gradients_first:
+        callbacks.append(_GradientsFirst())
     if "tensorboard" in report_to and log_dir is not None:
         callbacks.append(_tensorboard(log_dir))
     trainer = _InOrderTrainer(
