@@ -127,23 +127,15 @@ class _GradientsFirst(TrainerCallback):
     leave. (Several processes leave gradients to their wrapper: DDP's buckets, FSDP's and ZeRO's
     shards.)"""
 
-    def __init__(self) -> None:
-        self.enabled = False
-
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        self.enabled = args.device.type == "cpu" and args.world_size == 1
         self.on_step_end(args, state, control, model)
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if self.enabled:
-            _allocate_gradients(model)
-
-
-def _allocate_gradients(model: Any) -> None:
-    """Zero gradients for every trainable parameter that has none (backward adds to them)."""
-    for parameter in model.parameters() if model is not None else ():
-        if parameter.requires_grad and parameter.grad is None:
-            parameter.grad = torch.zeros_like(parameter)
+        if model is None or args.device.type != "cpu" or args.world_size > 1:
+            return
+        for parameter in model.parameters():
+            if parameter.requires_grad and parameter.grad is None:  # backward adds to the zeros
+                parameter.grad = torch.zeros_like(parameter)
 
 
 class _TokensPerSecond(TrainerCallback):
