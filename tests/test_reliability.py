@@ -160,3 +160,32 @@ def test_a_loaded_machine_does_not_change_a_verdict(tmp_path):
             burner.kill()
     assert result.passed, result
     assert result.duration > 1.5
+
+
+@pytest.mark.parametrize(
+    ("returncode", "cpu", "duration", "status"),
+    [
+        (-signal.SIGKILL, 2.99, 3.0, "timed out"),  # rusage at the limit
+        (-signal.SIGKILL, 2.6, 3.3, "timed out"),  # rusage short of it (a VM's stolen time), wall past it
+        (-signal.SIGXCPU, 2.6, 3.3, "timed out"),
+        (-signal.SIGKILL, 0.4, 0.5, "failed"),  # killed early: not by the CPU limit
+        (1, 2.6, 3.3, "failed"),  # exited on its own
+    ],
+)
+def test_a_program_ended_at_its_cpu_limit_times_out_whatever_rusage_says(returncode, cpu, duration, status):
+    """A hung program judged apart that the kernel killed at its CPU limit is "timed out" even when
+    rusage counts less CPU than the limit, as under a VM that steals time (seen in CI)."""
+    from leti_sandbox.channel import judged
+
+    message = {
+        "stdout": "",
+        "stderr": "",
+        "duration": duration,
+        "timed_out": False,
+        "report": json.dumps({"completed": False, "judged": "apart", "ended": True}),
+        "returncode": returncode,
+        "cpu": cpu,
+    }
+    result = judged(message, cpu_seconds=3, isolation="process")
+    assert result.status == status, result
+    assert (result.limit == "cpu") == (status == "timed out")

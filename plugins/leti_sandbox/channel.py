@@ -56,7 +56,7 @@ def collect(
     if run["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
     report = run["report_capture"]
-    if not report.data and cpu_limit_hit(run["returncode"], run["cpu"], program.cpu_seconds):
+    if not report.data and cpu_limit_hit(run["returncode"], run["cpu"], program.cpu_seconds, run["duration"]):
         return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
     return judge(report, run["returncode"], nonce, base)
 
@@ -144,9 +144,12 @@ def _drain(selector: selectors.BaseSelector, captures: dict[int, Capture], exit_
             pass
 
 
-def cpu_limit_hit(returncode: int, cpu_used: float, cpu_seconds: int) -> bool:
-    """The kernel ended the program at its CPU limit (RLIMIT_CPU: SIGXCPU, then SIGKILL)."""
-    return returncode in (-signal.SIGKILL, -signal.SIGXCPU) and cpu_used >= cpu_seconds - 0.05
+def cpu_limit_hit(returncode: int, cpu_used: float, cpu_seconds: int, duration: float) -> bool:
+    """The kernel ended the program at its CPU limit (RLIMIT_CPU: SIGXCPU, then SIGKILL): killed
+    after its limit in CPU time, or in wall time, since the kernel's CPU clock counts time that
+    rusage leaves out (a VM's stolen time) and rusage then reports less than the limit."""
+    killed = returncode in (-signal.SIGKILL, -signal.SIGXCPU)
+    return killed and (cpu_used >= cpu_seconds - 0.05 or duration >= cpu_seconds)
 
 
 def judge(report: Capture, returncode: int, nonce: str, base: dict) -> ExecutionResult:
@@ -193,7 +196,7 @@ def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
         report = None
     if not isinstance(report, dict):  # the judge ended without a report
         code = message["judge_returncode"]
-        if cpu_limit_hit(code, message["judge_cpu"], cpu_seconds):
+        if cpu_limit_hit(code, message["judge_cpu"], cpu_seconds, message["duration"]):
             return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
         if code < 0:
             return ExecutionResult(status="failed", reason=f"the judge was killed by {_signal_name(code)}", **base)
@@ -205,7 +208,7 @@ def judged(message: dict, cpu_seconds: int, isolation: str) -> ExecutionResult:
         return ExecutionResult(status="passed", **base)
     if report.get("error"):
         return ExecutionResult(status="failed", error=ErrorInfo.model_validate(report["error"]), **base)
-    if cpu_limit_hit(message["returncode"], message["cpu"], cpu_seconds):
+    if cpu_limit_hit(message["returncode"], message["cpu"], cpu_seconds, message["duration"]):
         return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
     return ExecutionResult(status="failed", reason=_ended(message["returncode"]), **base)
 
@@ -226,7 +229,7 @@ def judge_steps(steps: list[dict], job: dict, isolation: str) -> ExecutionResult
     limits = {step["name"]: step for step in job["steps"]}
     if last["timed_out"]:
         return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
-    if cpu_limit_hit(last["returncode"], last.get("cpu", 0.0), limits[last["name"]]["cpu_seconds"]):
+    if cpu_limit_hit(last["returncode"], last.get("cpu", 0.0), limits[last["name"]]["cpu_seconds"], last["duration"]):
         return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
     returncode = last["returncode"]
     if returncode < 0:
@@ -277,11 +280,7 @@ def judge_io(
         return failed("output limit exceeded", status="failed", error=flood)
     if run["timed_out"]:
         return failed("time limit exceeded", status="timed out", reason="timeout", limit="wall")
-    if cpu_limit_hit(returncode, run.get("cpu") or 0.0, limits.cpu_seconds) or (
-        # the kernel's CPU clock counts time the rusage leaves out (a VM's stolen time): killed after
-        # at least its limit in wall time, the run was stopped by the CPU limit
-        returncode == -signal.SIGKILL and run["duration"] >= limits.cpu_seconds
-    ):
+    if cpu_limit_hit(returncode, run.get("cpu") or 0.0, limits.cpu_seconds, run["duration"]):
         return failed("time limit exceeded", status="timed out", reason="timeout", limit="cpu")
     if returncode != 0:
         error = _reported(run.get("report", ""), nonce) if nonce is not None else None

@@ -189,7 +189,7 @@ class ExecutorPool(Sandbox):
         if message["timed_out"]:
             return ExecutionResult(status="timed out", reason="timeout", limit="wall", **base)
         if not message["report"] and cpu_limit_hit(
-            message["returncode"], message.get("cpu", 0.0), job.message["cpu_seconds"]
+            message["returncode"], message.get("cpu", 0.0), job.message["cpu_seconds"], message["duration"]
         ):
             return ExecutionResult(status="timed out", reason="timeout", limit="cpu", **base)
         report = Capture(1 << 20)
