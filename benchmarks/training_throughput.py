@@ -10,14 +10,16 @@ whole training and of the steps after the first (which pays for warm-up and torc
 compilation; each variant compiles into an empty cache), their ratios to the baseline (for the
 steps after the first: to the first row that has that figure, which a commit's trainer may not
 report), the first and last step's loss (same data and order: full fine-tuning variants should
-match), and the share of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s
-against --peak-tflops, which you measure or take from the CPU's data sheet).
+match), the share of the CPU's bf16 peak that the step reached (6 x parameters x tokens/s
+against --peak-tflops, which you measure or take from the CPU's data sheet), and tokens/s over
+the whole `train` call (loading the model included, and the start of a training process of its
+own where the trainer starts one).
 
 With --iterations N, each variant trains N times, each in a fresh process, the way a run's
 iterations do: the processes share one compile cache (empty for the first), so the table shows
 the first iteration (cold cache) and the later ones apart, the rate over all N (compilation
-included) against the baseline's, and each variant's peak resident memory (the training process's
-own maximum RSS).
+included) against the baseline's, and each variant's peak resident memory (the largest process's
+maximum RSS).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ VARIANTS = {
     "compiled, micro-batch 4": {"compile": True, "micro_batch_size": 4},
     "compiled, micro-batch 16": {"compile": True, "micro_batch_size": 16},
     "gradients in the first backward": {"gradients_first": False},
+    "in process, the C library's malloc": {"allocator": "system"},
+    "own process, tcmalloc": {"allocator": "tcmalloc"},
     "LoRA r16": {"lora": True, "lora_rank": 16},
     "micro-batch 8": {"micro_batch_size": 8},
     "LoRA r16, micro-batch 8": {"lora": True, "lora_rank": 16, "micro_batch_size": 8},
@@ -71,8 +75,11 @@ texts = [t["reward_token"] + t["feedback_block"] + t["prompt"] + t["completion"]
          for t in texts]
 from leti_hf.trainer import HFTrainer
 trainer = HFTrainer(**json.loads({options!r}))
+start = time.perf_counter()
 metrics = trainer.train({model!r}, texts, __import__("pathlib").Path({out!r}))
-metrics["peak_rss"] = __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss * 1024
+metrics["wall_seconds"] = time.perf_counter() - start  # loading included; a training process's start too
+resource = __import__("resource")  # the largest process: this one, or the training process of its own
+metrics["peak_rss"] = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) * 1024
 print("METRICS " + json.dumps(metrics))
 """
 
@@ -102,6 +109,7 @@ def run(label: str, paths: list[str], options: dict, args: argparse.Namespace, s
         metrics = json.loads(lines[-1][len("METRICS ") :])
         metrics["rate"] = metrics["tokens"] / metrics.get("train_seconds", metrics["seconds"])
         metrics["steady"] = metrics.get("tokens_per_second_after_first_step", float("nan"))
+        metrics["wall_rate"] = metrics["tokens"] / metrics.get("wall_seconds", float("nan"))
         iterations.append(metrics)
         print(f"{label}, iteration {iteration + 1}: {json.dumps(metrics)}", flush=True)
     first = iterations[0]
@@ -164,7 +172,8 @@ def report(rows: list[tuple[str, dict | None]], args: argparse.Namespace) -> Non
     width = max([len("variant")] + [len(label) for label, _ in rows])
     print(
         f"{'variant':{width}} {'tokens/s':>9} {'x base':>7} {'after 1st step':>14} {'x base':>7} {'first loss':>11} "
-        f"{'last loss':>10} {'peak':>6} {'later it.':>9} {'all it.':>8} {'x base':>7} {'peak GiB':>8}"
+        f"{'last loss':>10} {'peak':>6} {'later it.':>9} {'all it.':>8} {'x base':>7} {'peak GiB':>8} "
+        f"{'wall tok/s':>10} {'x base':>7}"
     )
     for label, metrics in rows:
         if metrics is None:
@@ -176,7 +185,7 @@ def report(rows: list[tuple[str, dict | None]], args: argparse.Namespace) -> Non
             f"{metrics['steady']:14.1f} {metrics['steady'] / steady_base:7.2f} "
             f"{metrics['first_loss']:11.4f} {metrics['last_loss']:10.4f} {peak} "
             f"{metrics['later']:9.1f} {metrics['whole']:8.1f} {metrics['whole'] / base['whole']:7.2f} "
-            f"{metrics['peak_rss'] / 2**30:8.2f}"
+            f"{metrics['peak_rss'] / 2**30:8.2f} {metrics['wall_rate']:10.1f} {metrics['wall_rate'] / base['wall_rate']:7.2f}"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -14,6 +15,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, stream_seed
+
+from .allocator import Allocator, preload_environment, training_preload
 
 #: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
 #: recipe, or one of the trainer's own options), and what to use instead.
@@ -87,6 +90,12 @@ class HFTrainer(Trainer):
             default=True,
             description="on CPU in one process, allocate the gradients before each optimizer step's "
             "activations rather than in its first backward pass (0.5 GB less peak memory, the same weights)",
+        )
+        allocator: Allocator = Field(
+            default="auto",
+            description="auto: on CPU, train in a process of its own with tcmalloc preloaded where "
+            "installed (1.16x, 1.3 GB less peak memory); tcmalloc: always (an error without it); "
+            "system: in this process, with the C library's malloc",
         )
         compile: bool | None = Field(
             default=None,
@@ -169,8 +178,15 @@ class HFTrainer(Trainer):
     ) -> dict[str, float]:
         if not texts:
             raise LetiError("nothing to train on: no training texts")
-        if self.options.launcher:
-            return self._launch(model, texts, Path(output_dir), log_dir)
+        import torch
+
+        library, why = training_preload(self.options.allocator, model, on_cpu=not torch.cuda.is_available())
+        if why:
+            where = f"in a process of its own with {library} preloaded" if library else "in this process"
+            print(f"training: {where}: {why}", file=sys.stderr)
+        if self.options.launcher or library:
+            environment = preload_environment(library) if library else None
+            return self._launch(model, texts, Path(output_dir), progress, log_dir, environment)
         from .heap import release_memory
         from .training import run_training
 
@@ -180,15 +196,27 @@ class HFTrainer(Trainer):
         release_memory()
         return metrics
 
-    def _launch(self, model: str, texts: Sequence[str], output_dir: Path, log_dir: Path | None) -> dict[str, float]:
-        """Run ``python -m leti_hf.launched`` under the launcher (accelerate, torchrun) in a separate process."""
-        options = self.options.model_dump(exclude={"launcher"})
+    def _launch(
+        self,
+        model: str,
+        texts: Sequence[str],
+        output_dir: Path,
+        progress: ProgressCallback | None,
+        log_dir: Path | None,
+        environment: dict[str, str] | None,
+    ) -> dict[str, float]:
+        """Run ``python -m leti_hf.launched`` in a separate process: under the launcher (accelerate,
+        torchrun), or plain with ``environment`` (an allocator preloaded); its progress to ``progress``."""
+        from .progress_relay import ProgressFollower
+
+        options = self.options.model_dump(exclude={"launcher"}) | {"allocator": "system"}
         with tempfile.TemporaryDirectory(prefix="leti-train-") as scratch:
             texts_file = Path(scratch) / "texts.jsonl"
             texts_file.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
             metrics_file = Path(scratch) / "metrics.json"
+            follower = ProgressFollower(Path(scratch) / "progress.jsonl", progress)
             command = [
-                *shlex.split(self.options.launcher or ""),
+                *(shlex.split(self.options.launcher) if self.options.launcher else [sys.executable]),
                 "-m",
                 "leti_hf.launched",
                 "--model",
@@ -201,9 +229,15 @@ class HFTrainer(Trainer):
                 json.dumps(options),
                 "--metrics",
                 str(metrics_file),
+                "--progress",
+                str(follower.path),
                 *(["--log-dir", str(log_dir)] if log_dir else []),
             ]
-            done = subprocess.run(command, stdin=subprocess.DEVNULL)
+            try:
+                done = subprocess.run(command, stdin=subprocess.DEVNULL, env=environment)
+            finally:
+                follower.close()
             if done.returncode != 0 or not metrics_file.is_file():
-                raise LetiError(f"training under {self.options.launcher!r} failed (exit {done.returncode})")
+                where = f"under {self.options.launcher!r}" if self.options.launcher else "in its own process"
+                raise LetiError(f"training {where} failed (exit {done.returncode})")
             return json.loads(metrics_file.read_text())

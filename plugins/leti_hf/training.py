@@ -27,6 +27,7 @@ from .compiling import cache_dir, cache_key, compile_decoder, decide, is_warm, m
 from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import load_tokenizer, use_bf16
+from .progress_relay import call_progress
 
 if TYPE_CHECKING:
     from .trainer import HFTrainer
@@ -99,12 +100,7 @@ class _Progress(TrainerCallback):
         if self.progress is None:
             return
         before, total = sum(self.lengths[: self.done]), sum(self.lengths)  # before: resumed, done already
-        for extra in ({"total": total, "unit": "tokens"}, {"total": total}, {}):
-            try:
-                self.progress(before, **extra)
-                return
-            except TypeError:  # a callback without units, or one that only counts
-                continue
+        call_progress(self.progress, before, total=total, unit="tokens")
 
     def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._advance(min(self.done + self.micro_batch, (state.global_step + 1) * self.global_batch))

@@ -1,0 +1,72 @@
+"""The memory allocator of a CPU training: gperftools' tcmalloc, preloaded into a process of its
+own, where installed. Training churns through large tensors of a few shapes; glibc's heap leaves
+holes between them that tcmalloc's size classes do not (on 2 cores with SmolLM2-135M: 1.16x the
+tokens/s and 1.3 GB less peak memory, the same losses; benchmarks/training_throughput.py)."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+from pathlib import Path
+from typing import Literal
+
+from leti_core import LetiError
+
+Allocator = Literal["auto", "tcmalloc", "system"]
+
+#: libraries the dynamic loader may already preload; a user's own choice is kept
+PRELOADED_ALLOCATORS = ("tcmalloc", "jemalloc", "mimalloc")
+#: the library names tried, smallest first (gperftools' minimal build has no heap profiler)
+TCMALLOC_LIBRARIES = ("tcmalloc_minimal", "tcmalloc")
+#: weights smaller than this train in this process: a new process's start (seconds, to import
+#: torch, transformers and trl and load the model again) would cost more than tcmalloc saves
+MIN_WEIGHT_BYTES = 50 * 2**20
+
+
+def find_tcmalloc() -> str | None:
+    """The loader's name for tcmalloc on this machine (Debian: ``libtcmalloc-minimal4``), or None."""
+    for name in TCMALLOC_LIBRARIES:
+        found = ctypes.util.find_library(name)
+        if found:
+            return found
+    return None
+
+
+def preloaded() -> bool:
+    """Whether this process was started with an allocator preloaded (``LD_PRELOAD``)."""
+    return any(name in os.environ.get("LD_PRELOAD", "") for name in PRELOADED_ALLOCATORS)
+
+
+def weight_bytes(model: str) -> int | None:
+    """The size of a local checkpoint's weight files, or None for a model that is not a folder."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    return sum(path.stat().st_size for pattern in ("*.safetensors", "*.bin") for path in folder.glob(pattern))
+
+
+def training_preload(choice: Allocator, model: str, on_cpu: bool) -> tuple[str | None, str | None]:
+    """(the library to preload into a training process of its own, or None to train in this
+    process; why, when the choice is worth a line in the log), for the ``allocator`` option."""
+    if choice == "system" or preloaded():
+        return None, None
+    library = find_tcmalloc()
+    if choice == "tcmalloc":
+        if library is None:
+            raise LetiError(
+                "trainer 'hf': allocator=tcmalloc, but no tcmalloc library is installed "
+                "(Debian/Ubuntu: apt install libtcmalloc-minimal4)"
+            )
+        return library, "allocator=tcmalloc"
+    size = weight_bytes(model)
+    if not on_cpu or (size is not None and size < MIN_WEIGHT_BYTES):
+        return None, None
+    if library is None:
+        return None, "tcmalloc is not installed (Debian/Ubuntu: apt install libtcmalloc-minimal4; 1.16x, less memory)"
+    return library, "allocator=auto, on CPU"
+
+
+def preload_environment(library: str) -> dict[str, str]:
+    """This process's environment with ``library`` preloaded."""
+    current = os.environ.get("LD_PRELOAD", "")
+    return {**os.environ, "LD_PRELOAD": f"{library}:{current}" if current else library}
