@@ -94,7 +94,7 @@ class HFTrainer(Trainer):
         allocator: Allocator = Field(
             default="auto",
             description="auto: on CPU, train in a process of its own with tcmalloc preloaded where "
-            "installed (1.16x, 1.3 GB less peak memory); tcmalloc: always (an error without it); "
+            "installed (1.24x, 2 GiB less peak memory); tcmalloc: always (an error without it); "
             "system: in this process, with the C library's malloc",
         )
         compile: bool | None = Field(
@@ -184,10 +184,12 @@ class HFTrainer(Trainer):
         if why:
             where = f"in a process of its own with {library} preloaded" if library else "in this process"
             print(f"training: {where}: {why}", file=sys.stderr)
+        from .heap import release_memory
+
         if self.options.launcher or library:
+            release_memory()  # this process stays resident beside the training's: 0.9 GiB after sampling
             environment = preload_environment(library) if library else None
             return self._launch(model, texts, Path(output_dir), progress, log_dir, environment)
-        from .heap import release_memory
         from .training import run_training
 
         metrics = run_training(self.options, model, list(texts), Path(output_dir), progress, log_dir)
