@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from leti_hf.allocator import find_tcmalloc
 
 from leti_core import LetiError
 from leti_core.app import get_registry
@@ -16,7 +17,7 @@ from leti_core.app import get_registry
 from .test_training import TRAIN, _texts, _weights
 
 TCMALLOC = pytest.mark.skipif(
-    __import__("leti_hf.allocator", fromlist=["find_tcmalloc"]).find_tcmalloc() is None,
+    find_tcmalloc() is None,
     reason="tcmalloc is not installed (scripts/setup installs it where it may use apt)",
 )
 
@@ -78,15 +79,20 @@ def test_auto_preloads_tcmalloc_on_cpu_for_large_weights_only(tmp_path, monkeypa
         folder.mkdir()
         with (folder / "model.safetensors").open("wb") as file:
             file.truncate(size)  # sparse: the size is what counts
-    assert allocator.training_preload("auto", str(large), on_cpu=True)[0] == "libtcmalloc_minimal.so.4"
-    assert allocator.training_preload("auto", str(small), on_cpu=True) == (None, None)
-    assert allocator.training_preload("auto", str(large), on_cpu=False) == (None, None)
-    assert allocator.training_preload("system", str(large), on_cpu=True) == (None, None)
+    assert allocator.training_preload("auto", str(large), on_cpu=lambda: True)[0] == "libtcmalloc_minimal.so.4"
+
+    def never() -> bool:  # small weights decide without asking the device (which imports torch)
+        raise AssertionError("the device was asked")
+
+    assert allocator.training_preload("auto", str(small), on_cpu=never) == (None, None)
+    assert allocator.training_preload("system", str(large), on_cpu=never) == (None, None)
+    assert allocator.training_preload("auto", str(large), on_cpu=lambda: False) == (None, None)
+    assert allocator.training_preload("system", str(large), on_cpu=lambda: True) == (None, None)
     monkeypatch.setenv("LD_PRELOAD", "/opt/lib/libjemalloc.so.2")  # the user's own allocator is kept
-    assert allocator.training_preload("auto", str(large), on_cpu=True) == (None, None)
+    assert allocator.training_preload("auto", str(large), on_cpu=lambda: True) == (None, None)
     monkeypatch.delenv("LD_PRELOAD")
     monkeypatch.setattr(allocator, "find_tcmalloc", lambda: None)
-    library, why = allocator.training_preload("auto", str(large), on_cpu=True)
+    library, why = allocator.training_preload("auto", str(large), on_cpu=lambda: True)
     assert library is None and "apt install libtcmalloc-minimal4" in why
 
 

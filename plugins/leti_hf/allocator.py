@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -45,9 +46,10 @@ def weight_bytes(model: str) -> int | None:
     return sum(path.stat().st_size for pattern in ("*.safetensors", "*.bin") for path in folder.glob(pattern))
 
 
-def training_preload(choice: Allocator, model: str, on_cpu: bool) -> tuple[str | None, str | None]:
+def training_preload(choice: Allocator, model: str, on_cpu: Callable[[], bool]) -> tuple[str | None, str | None]:
     """(the library to preload into a training process of its own, or None to train in this
-    process; why, when the choice is worth a line in the log), for the ``allocator`` option."""
+    process; why, when the choice is worth a line in the log), for the ``allocator`` option.
+    ``on_cpu`` is asked last (it imports torch)."""
     if choice == "system" or preloaded():
         return None, None
     library = find_tcmalloc()
@@ -59,10 +61,10 @@ def training_preload(choice: Allocator, model: str, on_cpu: bool) -> tuple[str |
             )
         return library, "allocator=tcmalloc"
     size = weight_bytes(model)
-    if not on_cpu or (size is not None and size < MIN_WEIGHT_BYTES):
+    if (size is not None and size < MIN_WEIGHT_BYTES) or not on_cpu():
         return None, None
     if library is None:
-        return None, "tcmalloc is not installed (Debian/Ubuntu: apt install libtcmalloc-minimal4; 1.16x, less memory)"
+        return None, "tcmalloc is not installed (Debian/Ubuntu: apt install libtcmalloc-minimal4; see `allocator`)"
     return library, "allocator=auto, on CPU"
 
 

@@ -50,6 +50,13 @@ LETI_OWNED = {
 }
 
 
+def _on_cpu() -> bool:
+    """Whether training here runs on the CPU (no CUDA device)."""
+    import torch
+
+    return not torch.cuda.is_available()
+
+
 @lru_cache(maxsize=1)
 def sft_fields() -> dict[str, Any]:
     """SFTConfig's fields and their types (imports trl: only when an SFTConfig field is given)."""
@@ -178,9 +185,7 @@ class HFTrainer(Trainer):
     ) -> dict[str, float]:
         if not texts:
             raise LetiError("nothing to train on: no training texts")
-        import torch
-
-        library, why = training_preload(self.options.allocator, model, on_cpu=not torch.cuda.is_available())
+        library, why = training_preload(self.options.allocator, model, on_cpu=_on_cpu)
         if why:
             where = f"in a process of its own with {library} preloaded" if library else "in this process"
             print(f"training: {where}: {why}", file=sys.stderr)
