@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
+import torch
 import torch._inductor.config as inductor_config  # imported (it looks for its cache) before the test sets one
-from leti_hf.compiling import CACHE_VARIABLE, CompileCosts, cache_dir, cache_key, decide, is_warm, mark_warm
+from leti_hf.compiling import (
+    CACHE_VARIABLE,
+    CompileCosts,
+    cache_dir,
+    cache_key,
+    compile_decoder,
+    decide,
+    is_warm,
+    mark_warm,
+)
+from torch._dynamo.utils import counters
 from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
-from transformers import LlamaConfig
+from transformers import LlamaConfig, LlamaForCausalLM
 
 COSTS = CompileCosts(eager_tokens_per_second=100.0, speedup=2.0, cold_seconds=300.0, warm_seconds=30.0)
 
@@ -52,3 +64,37 @@ def test_the_cache_is_warm_after_a_compiled_training_of_the_same_graph(tmp_path:
     assert not is_warm(tmp_path, key)
     mark_warm(tmp_path, key)
     assert is_warm(tmp_path, key)
+
+
+def test_a_decoder_is_compiled_layer_by_layer_into_one_shared_code_that_computes_as_eager(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "inductor"))
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=100,
+    )
+    eager = LlamaForCausalLM(config)
+    compiled = copy.deepcopy(eager)
+    torch._dynamo.reset()
+    counters.clear()
+    compile_decoder(compiled.model)
+    # nn.Module.compile keeps the compiled call on the module: on each layer, not on the whole decoder
+    assert all(layer._compiled_call_impl is not None for layer in compiled.model.layers)
+    assert compiled.model._compiled_call_impl is None
+    assert list(compiled.state_dict()) == list(eager.state_dict())  # checkpoints keep their names
+
+    ids = torch.randint(0, 100, (2, 9))
+    losses = [model(input_ids=ids, labels=ids, use_cache=False).loss for model in (eager, compiled)]
+    for loss in losses:
+        loss.backward()
+    compiled(input_ids=ids[:, :5], use_cache=False)  # another length, as micro-batches have
+    assert counters["stats"]["unique_graphs"] == 1  # three layers and two lengths, one traced graph
+    assert torch.allclose(losses[0], losses[1], atol=1e-5)
+    for (name, mine), theirs in zip(compiled.named_parameters(), eager.parameters(), strict=True):
+        assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name

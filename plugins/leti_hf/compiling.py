@@ -1,7 +1,7 @@
 """torch.compile for CPU training, once per machine rather than once per iteration: Inductor's FX
-graph and autograd caches live in LeTI's cache folder, the decoder is compiled with dynamic
-shapes (one graph for every micro-batch's length), and compiling is chosen when the tokens to
-train make up for its cost."""
+graph and autograd caches live in LeTI's cache folder, the decoder's layers are compiled with
+dynamic shapes (one compiled code for every layer and every micro-batch's length), and compiling
+is chosen when the tokens to train make up for its cost."""
 
 from __future__ import annotations
 
@@ -22,16 +22,18 @@ CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 
 @dataclass(frozen=True)
 class CompileCosts:
-    """What compiling costs and saves for SmolLM2-135M on 2 cores (scaled by parameters for other
-    models), measured alone on a Xeon with AMX (benchmarks/training_throughput.py, 25k tokens of
-    32 texts and 32 code chunks): eager 436 tokens/s over a whole training (540 after the first
-    step), compiled 623 after the first step (1.15x); a cold compile cost 182 s beyond its steps,
-    a warm one 69 s."""
+    """What compiling the decoder's layers costs and saves for SmolLM2-135M on 2 cores (scaled by
+    parameters for other models), measured alone on an AMD EPYC (Zen 5, avx512_bf16, no AMX) with
+    benchmarks/training_throughput.py (64 texts and 64 code chunks, 54,100 tokens, three trainings
+    sharing a cache): compiled steps 1.045x eager ones (1.15-1.2x for the whole decoder on a Xeon
+    with AMX, so this errs towards eager there); into an empty cache 30 s beyond the steps, from the
+    warm cache about 5 s. Eager whole trainings: 430 tokens/s in the main command on that EPYC, 537
+    on the Xeon."""
 
     eager_tokens_per_second: float = 450.0  # at 135M parameters, micro-batch 4, whole trainings
-    speedup: float = 1.15  # compiled steps against eager ones
-    cold_seconds: float = 180.0  # tracing and Inductor's code generation into an empty cache
-    warm_seconds: float = 70.0  # tracing again, the generated code from the cache
+    speedup: float = 1.045  # compiled steps against eager ones
+    cold_seconds: float = 30.0  # tracing one layer and Inductor's code generation into an empty cache
+    warm_seconds: float = 5.0  # tracing again, the generated code from the cache
     parameters: float = 135e6
 
 
@@ -81,5 +83,12 @@ def decide(tokens: int, parameters: int, warm: bool, costs: CompileCosts = Compi
 
 def compile_decoder(decoder: torch.nn.Module) -> None:
     """Compile ``decoder`` in place (its parameters and state dict keep their names), every dimension
-    dynamic so that one graph serves every micro-batch shape."""
-    decoder.compile(dynamic=True)
+    dynamic so that one graph serves every micro-batch shape. A decoder built of a list of layers of
+    one class is compiled layer by layer (regional compilation): the layers share one compiled code,
+    so compiling costs about one layer's tracing, not the whole stack's."""
+    layers = getattr(decoder, "layers", None)
+    if isinstance(layers, torch.nn.ModuleList) and len(layers) and len({type(layer) for layer in layers}) == 1:
+        for layer in layers:
+            layer.compile(dynamic=True)
+    else:
+        decoder.compile(dynamic=True)
