@@ -17,6 +17,7 @@ from leti_hf.compiling import (
     decide,
     is_warm,
     mark_warm,
+    measured_costs,
 )
 from torch._dynamo.utils import counters
 from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
@@ -40,6 +41,14 @@ def test_a_model_ten_times_smaller_trains_ten_times_faster_so_compiling_pays_lat
     small = int(COSTS.parameters / 10)
     assert decide(61_000, small, warm=False, costs=COSTS)[0] is False
     assert decide(610_000, small, warm=False, costs=COSTS)[0] is True
+
+
+def test_compiling_pays_for_a_main_command_with_amx_and_never_without() -> None:
+    main_command = 319_602  # the README's main command's training tokens
+    assert decide(main_command, 134_515_008, warm=False, costs=measured_costs(amx=True))[0] is True
+    for tokens in (50_000, main_command, 10**9):
+        for warm in (False, True):
+            assert decide(tokens, 134_515_008, warm, costs=measured_costs(amx=False))[0] is False
 
 
 def test_inductor_caches_into_letis_cache_folder_unless_the_user_chose_one(

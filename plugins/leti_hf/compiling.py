@@ -23,18 +23,29 @@ CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 @dataclass(frozen=True)
 class CompileCosts:
     """What compiling the decoder's layers costs and saves for SmolLM2-135M on 2 cores (scaled by
-    parameters for other models), measured alone on an AMD EPYC (Zen 5, avx512_bf16, no AMX) with
-    benchmarks/training_throughput.py (64 texts and 64 code chunks, 54,100 tokens, three trainings
-    sharing a cache): compiled steps 1.045x eager ones (1.15-1.2x for the whole decoder on a Xeon
-    with AMX, so this errs towards eager there); into an empty cache 30 s beyond the steps, from the
-    warm cache about 5 s. Eager whole trainings: 430 tokens/s in the main command on that EPYC, 537
-    on the Xeon."""
+    parameters for other models), on a CPU with AMX (bf16 matrix units). Steps: 1.15x eager ones,
+    measured for the whole decoder compiled on a Xeon with AMX (1.2x with tcmalloc); layer by layer
+    not yet measured there. Compiling: 30 s into an empty cache, about 5 s from the warm one,
+    measured layer by layer on an AMD EPYC (benchmarks/training_throughput.py, 54,100 tokens, three
+    trainings sharing a cache). Eager whole trainings: 537 tokens/s in the main command on the Xeon,
+    430 on the EPYC."""
 
     eager_tokens_per_second: float = 450.0  # at 135M parameters, micro-batch 4, whole trainings
-    speedup: float = 1.045  # compiled steps against eager ones
+    speedup: float = 1.15  # compiled steps against eager ones
     cold_seconds: float = 30.0  # tracing one layer and Inductor's code generation into an empty cache
     warm_seconds: float = 5.0  # tracing again, the generated code from the cache
     parameters: float = 135e6
+
+
+#: on a CPU without AMX compiled steps were no faster: 0.98x eager ones after the first step in the
+#: main command's training (319,602 tokens) and 1.045x in the 54,100-token benchmark, on an AMD EPYC
+#: (Zen 5, avx512_bf16), so compiling never pays there
+WITHOUT_AMX = CompileCosts(speedup=1.0)
+
+
+def measured_costs(amx: bool) -> CompileCosts:
+    """The compile costs measured on this kind of CPU: with AMX, or without."""
+    return CompileCosts() if amx else WITHOUT_AMX
 
 
 def cache_dir() -> Path:

@@ -55,16 +55,26 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
 def bf16_supported() -> bool:
     """Whether this machine computes in bf16 natively: a GPU that says so, or a CPU with
     AVX512-BF16 or AMX (there bf16 trains and samples about 1.7x faster than fp32)."""
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+def has_amx() -> bool:
+    """Whether the CPU has AMX's bf16 matrix units."""
+    return "amx_bf16" in cpu_flags()
 
 
 def use_bf16(precision: str) -> bool:

@@ -106,8 +106,9 @@ class HFTrainer(Trainer):
         )
         compile: bool | None = Field(
             default=None,
-            description="torch.compile the model's decoder [when the tokens to train pay for compiling, "
-            "counting the compile cache kept in LeTI's cache folder]",
+            description="torch.compile the model's decoder layers [on CPUs with AMX, when the tokens to "
+            "train pay for compiling, counting the compile cache kept in LeTI's cache folder; without "
+            "AMX compiled steps were no faster]",
         )
         loss_chunk_tokens: int = Field(
             default=512,

@@ -23,10 +23,10 @@ from leti_core import LetiError, ProgressCallback
 
 from .batches import batch_geometry, ordered_sequences
 from .chunked_loss import linear_cross_entropy
-from .compiling import cache_dir, cache_key, compile_decoder, decide, is_warm, mark_warm
+from .compiling import cache_dir, cache_key, compile_decoder, decide, is_warm, mark_warm, measured_costs
 from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
-from .models import load_tokenizer, use_bf16
+from .models import has_amx, load_tokenizer, use_bf16
 from .progress_relay import call_progress
 
 if TYPE_CHECKING:
@@ -265,10 +265,12 @@ def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[
     key = cache_key(parts[0].config, graph | {"checkpointing": options.gradient_checkpointing})
     warm = is_warm(folder, key)
     parameters: int = sum(parameter.numel() for parameter in trainer.model.parameters())
-    chosen, eager, compiled = decide(tokens, parameters, warm)
+    without_amx = trainer.args.device.type == "cpu" and not has_amx()
+    chosen, eager, compiled = decide(tokens, parameters, warm, measured_costs(amx=not without_amx))
     reason = (
         f"{tokens:,} tokens: about {eager:.0f} s eager, {compiled:.0f} s compiled "
-        f"({'warm' if warm else 'cold'} cache in {folder})"
+        f"({'warm' if warm else 'cold'} cache in {folder}"
+        f"{'; a CPU without AMX, where compiled steps are no faster' if without_amx else ''})"
     )
     if options.compile is None:
         print(f"training: {'compiling' if chosen else 'not compiling'}: {reason}", file=sys.stderr)
