@@ -1,8 +1,10 @@
-"""Compiling once per machine: the decision from the tokens to train, the cache folder, the marker."""
+"""Compiling once per machine: the decision from the tokens to train and the CPU kind, the cache folder,
+the marker, and the decoder compiled layer by layer, alone and in a training."""
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,10 @@ from leti_hf.compiling import (
 from torch._dynamo.utils import counters
 from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
 from transformers import LlamaConfig, LlamaForCausalLM
+
+from leti_core.app import get_registry
+
+from .test_training import TRAIN, _texts
 
 COSTS = CompileCosts(eager_tokens_per_second=100.0, speedup=2.0, cold_seconds=300.0, warm_seconds=30.0)
 
@@ -107,3 +113,20 @@ def test_a_decoder_is_compiled_layer_by_layer_into_one_shared_code_that_computes
     assert torch.allclose(losses[0], losses[1], atol=1e-5)
     for (name, mine), theirs in zip(compiled.named_parameters(), eager.parameters(), strict=True):
         assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+
+
+def test_a_compiled_training_trains_as_an_eager_one_and_leaves_its_cache_warm(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(CACHE_VARIABLE, "")  # restored afterwards, as cache_dir() sets it
+    monkeypatch.setenv("LETI_CACHE", str(tmp_path / "leti"))
+    texts = [json.loads(line)["text"] for line in _texts(tmp_path / "t.jsonl").read_text().splitlines()]
+    metrics = {}
+    for compiled in (False, True):
+        trainer = get_registry().trainer("hf", **TRAIN, allocator="system", compile=compiled)
+        metrics[compiled] = trainer.train(str(tiny_base), texts, tmp_path / f"compiled-{compiled}")
+    assert "training: compiling (compile=true)" in capfd.readouterr().err
+    assert (metrics[False]["compiled"], metrics[True]["compiled"]) == (0.0, 1.0)
+    assert metrics[True]["train_loss"] == pytest.approx(metrics[False]["train_loss"], abs=1e-4)
+    # the compiled training, not the eager one, marked its graph's cache warm for the next training
+    assert len(list((tmp_path / "leti" / "torch-compile" / "leti-compiled").iterdir())) == 1

@@ -261,7 +261,12 @@ def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[
     if parts is None or options.compile is False:
         return None
     folder = cache_dir()
-    graph = {"bf16": trainer.args.bf16, "attention": options.attn_implementation, "lora": options.lora}
+    graph = {
+        "bf16": trainer.args.bf16,
+        "attention": options.attn_implementation,
+        "lora": options.lora,
+        "compiled": "layer by layer",  # a cache the whole decoder compiled at once warmed is cold for this
+    }
     key = cache_key(parts[0].config, graph | {"checkpointing": options.gradient_checkpointing})
     warm = is_warm(folder, key)
     parameters: int = sum(parameter.numel() for parameter in trainer.model.parameters())
