@@ -23,10 +23,11 @@ from leti_hf.compiling import (
 )
 from torch._dynamo.utils import counters
 from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig
 
 from leti_core.app import get_registry
 
+from .test_hf_chunked_loss import _model
 from .test_training import TRAIN, _texts
 
 COSTS = CompileCosts(eager_tokens_per_second=100.0, speedup=2.0, cold_seconds=300.0, warm_seconds=30.0)
@@ -85,16 +86,7 @@ def test_a_decoder_is_compiled_layer_by_layer_into_one_shared_code_that_computes
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "inductor"))
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=100,
-    )
-    eager = LlamaForCausalLM(config)
+    eager = _model()  # two layers of one class
     compiled = copy.deepcopy(eager)
     torch._dynamo.reset()
     counters.clear()
@@ -104,12 +96,12 @@ def test_a_decoder_is_compiled_layer_by_layer_into_one_shared_code_that_computes
     assert compiled.model._compiled_call_impl is None
     assert list(compiled.state_dict()) == list(eager.state_dict())  # checkpoints keep their names
 
-    ids = torch.randint(0, 100, (2, 9))
+    ids = torch.randint(0, 300, (2, 9))
     losses = [model(input_ids=ids, labels=ids, use_cache=False).loss for model in (eager, compiled)]
     for loss in losses:
         loss.backward()
     compiled(input_ids=ids[:, :5], use_cache=False)  # another length, as micro-batches have
-    assert counters["stats"]["unique_graphs"] == 1  # three layers and two lengths, one traced graph
+    assert counters["stats"]["unique_graphs"] == 1  # two layers and two lengths, one traced graph
     assert torch.allclose(losses[0], losses[1], atol=1e-5)
     for (name, mine), theirs in zip(compiled.named_parameters(), eager.parameters(), strict=True):
         assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name

@@ -18,6 +18,8 @@ from leti_core import cache_folder
 
 #: the environment variable through which Inductor finds its cache (a user's setting is kept)
 CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
+#: how compile_decoder compiles, in the cache key: a cache the whole decoder compiled at once warmed is cold for it
+COMPILED = "layer by layer"
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,9 @@ def cache_dir() -> Path:
 
 
 def cache_key(model_config: Any, options: dict[str, Any]) -> str:
-    """What the cached code depends on: the model's architecture, torch's version and the options that
-    change the graph (precision, attention, checkpointing)."""
-    text = json.dumps([model_config.to_diff_dict(), torch.__version__, options], sort_keys=True, default=str)
+    """What the cached code depends on: the model's architecture, torch's version, how the decoder is
+    compiled and the options that change the graph (precision, attention, checkpointing)."""
+    text = json.dumps([model_config.to_diff_dict(), torch.__version__, COMPILED, options], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -261,21 +261,16 @@ def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[
     if parts is None or options.compile is False:
         return None
     folder = cache_dir()
-    graph = {
-        "bf16": trainer.args.bf16,
-        "attention": options.attn_implementation,
-        "lora": options.lora,
-        "compiled": "layer by layer",  # a cache the whole decoder compiled at once warmed is cold for this
-    }
+    graph = {"bf16": trainer.args.bf16, "attention": options.attn_implementation, "lora": options.lora}
     key = cache_key(parts[0].config, graph | {"checkpointing": options.gradient_checkpointing})
     warm = is_warm(folder, key)
     parameters: int = sum(parameter.numel() for parameter in trainer.model.parameters())
-    without_amx = trainer.args.device.type == "cpu" and not has_amx()
-    chosen, eager, compiled = decide(tokens, parameters, warm, measured_costs(amx=not without_amx))
+    amx = trainer.args.device.type != "cpu" or has_amx()  # off CPU: the costs measured with AMX
+    chosen, eager, compiled = decide(tokens, parameters, warm, measured_costs(amx))
     reason = (
         f"{tokens:,} tokens: about {eager:.0f} s eager, {compiled:.0f} s compiled "
         f"({'warm' if warm else 'cold'} cache in {folder}"
-        f"{'; a CPU without AMX, where compiled steps are no faster' if without_amx else ''})"
+        f"{'' if amx else '; a CPU without AMX, where compiled steps are no faster'})"
     )
     if options.compile is None:
         print(f"training: {'compiling' if chosen else 'not compiling'}: {reason}", file=sys.stderr)
