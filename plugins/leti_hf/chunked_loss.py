@@ -1,8 +1,12 @@
-"""The causal-LM loss from the last hidden states, a chunk of tokens at a time: the logits over the
-vocabulary (49,152 x 4 bytes a token for SmolLM2) are never held for a whole micro-batch.
+"""The model's own causal-LM loss, with its fp32 softmax a chunk of tokens at a time.
 
-Each chunk's gradient is computed in the forward pass (the loss is a scalar, so the backward pass
-only scales it), which costs the same three matrix products as an ordinary forward and backward.
+A causal LM's loss (transformers' ``ForCausalLMLoss`` under autocast) projects the hidden states to
+the vocabulary in bf16, upcasts the logits to fp32 and takes their log-softmax: for SmolLM2's 49,152
+tokens the fp32 logits, log-probabilities and their gradient cost 3 x 196 KiB a token. Here the
+bf16 logits are held once, the fp32 part runs chunk by chunk, and each chunk's gradient is written
+over its logits. Every product and every rounding is the model's own (the same kernels on the same
+shapes), so losses and gradients are equal to the bit. The gradients are computed in the forward
+pass: the loss is a scalar, so the backward pass only scales them.
 """
 
 from __future__ import annotations
@@ -12,63 +16,86 @@ from typing import Any
 import torch
 from torch import nn
 
-#: tokens whose logits are live at once: 512 x 49,152 x 4 bytes = 96 MiB
-CHUNK_TOKENS = 512
 IGNORE_INDEX = -100
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
-    """Sum over tokens of cross-entropy(hidden @ weight.T, labels), with its gradients computed chunk by chunk."""
+    """cross-entropy(hidden @ weight.T, labels) summed and divided by ``items``, its gradients
+    computed in the forward pass."""
 
     @staticmethod
     def forward(
-        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int, dtype: torch.dtype
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        labels: torch.Tensor,
+        items: torch.Tensor,
+        chunk: int,
+        dtype: torch.dtype,
     ) -> torch.Tensor:
-        with torch.autocast(hidden.device.type, enabled=False):
-            total, grad_hidden, grad_weight = _chunked(hidden, weight, labels, chunk, dtype)
-        ctx.save_for_backward(grad_hidden, grad_weight)
-        return total
+        wanted = ctx.needs_input_grad[:2]
+        with torch.enable_grad(), torch.autocast(hidden.device.type, enabled=False):
+            loss, grads = _loss_and_gradients(hidden, weight, labels, items, chunk, dtype, wanted)
+        ctx.save_for_backward(*grads)  # in ``dtype`` until the backward pass: half the memory in bf16
+        ctx.dtypes = [tensor.dtype for tensor, keep in zip((hidden, weight), wanted, strict=True) if keep]
+        return loss
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[Any, ...]:
-        grad_hidden, grad_weight = ctx.saved_tensors
-        return grad_hidden * grad_output, grad_weight * grad_output, None, None, None
+        grads = iter(zip(ctx.saved_tensors, ctx.dtypes, strict=True))
+        scaled = [_scaled(*next(grads), grad_output) if wanted else None for wanted in ctx.needs_input_grad[:2]]
+        return *scaled, None, None, None, None
 
 
-def _chunked(
-    hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int, dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(summed loss, d loss / d hidden, d loss / d weight), the products in ``dtype``, the softmax in fp32."""
-    low_weight = weight.to(dtype)
+def _scaled(grad: torch.Tensor, dtype: torch.dtype, grad_output: torch.Tensor) -> torch.Tensor:
+    """``grad`` in its input's ``dtype`` (what the model's upcast passes back), times the incoming gradient."""
+    return grad.to(dtype) * grad_output
+
+
+def _loss_and_gradients(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    items: torch.Tensor,
+    chunk: int,
+    dtype: torch.dtype,
+    wanted: tuple[bool, bool],
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(the loss, the gradients of the ``wanted`` ones of hidden and weight), the way the model's
+    forward and a backward pass from 1.0 compute them: the projection in ``dtype``, the rest in fp32."""
+    low_hidden = hidden.detach().to(dtype).requires_grad_(wanted[0])
+    low_weight = weight.detach().to(dtype).requires_grad_(wanted[1])
+    logits = nn.functional.linear(low_hidden, low_weight)  # the model's lm_head, on the same shapes
+    targets = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
+    flat = logits.detach().view(-1, logits.shape[-1])
+    upstream = torch.ones((), dtype=torch.float32, device=hidden.device) / items  # d(sum / items) / d sum
     total = torch.zeros((), dtype=torch.float32, device=hidden.device)
-    grad_hidden = torch.empty_like(hidden)
-    grad_weight = torch.zeros_like(weight, dtype=torch.float32)
-    for start in range(0, hidden.shape[0], chunk):
-        rows = hidden[start : start + chunk].to(dtype)
-        targets = labels[start : start + chunk, None]
-        logits = (rows @ low_weight.T).float()
-        peak = logits.amax(dim=-1, keepdim=True)
-        total += (peak.squeeze(1) - logits.gather(1, targets).squeeze(1)).sum()
-        grad = logits.sub_(peak).exp_()  # in place of the logits: one pass of exp for the loss and its gradient
-        sums = grad.sum(dim=-1, keepdim=True)
-        total += sums.log().sum()
-        grad.div_(sums).scatter_add_(1, targets, torch.full_like(targets, -1, dtype=grad.dtype))
-        low_grad = grad.to(dtype)
-        grad_hidden[start : start + chunk] = low_grad @ low_weight
-        grad_weight += low_grad.T @ rows
-    return total, grad_hidden, grad_weight.to(weight.dtype)
+    for start in range(0, flat.shape[0], chunk):
+        rows = flat[start : start + chunk].to(torch.float32, copy=True).requires_grad_()
+        summed = nn.functional.cross_entropy(
+            rows, targets[start : start + chunk], ignore_index=IGNORE_INDEX, reduction="sum"
+        )
+        (grad,) = torch.autograd.grad(summed, rows, upstream)
+        flat[start : start + chunk] = grad  # over the logits, which this chunk no longer needs
+        total += summed.detach()
+    inputs = [tensor for tensor, keep in zip((low_hidden, low_weight), wanted, strict=True) if keep]
+    grads = torch.autograd.grad(logits, inputs, flat.view_as(logits)) if inputs else ()
+    return total / items, list(grads)
 
 
 def linear_cross_entropy(
-    hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int = CHUNK_TOKENS
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    items: int | torch.Tensor,
+    chunk: int,
 ) -> torch.Tensor:
-    """Summed next-token cross-entropy of ``hidden`` (batch, length, width) projected by ``weight``
-    (vocabulary, width) against ``labels`` (batch, length; IGNORE_INDEX where not trained), as the
-    model's own loss computes it: products in the autocast dtype when autocast is on, softmax in fp32."""
-    shifted = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
-    kept = shifted != IGNORE_INDEX
-    rows = hidden.reshape(-1, hidden.shape[-1])[kept]
+    """Next-token cross-entropy of ``hidden`` (batch, length, width) projected by ``weight``
+    (vocabulary, width) against ``labels`` (batch, length; IGNORE_INDEX where not trained), summed
+    and divided by ``items``: the model's own loss (products in the autocast dtype when autocast is
+    on, the softmax in fp32), to the bit, with the fp32 logits of ``chunk`` tokens live at once."""
     device = hidden.device.type
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
-    loss: torch.Tensor = _LinearCrossEntropy.apply(rows, weight, shifted[kept], chunk, dtype)
+    count = torch.as_tensor(items, device=hidden.device)
+    loss: torch.Tensor = _LinearCrossEntropy.apply(hidden, weight, labels, count, chunk, dtype)
     return loss

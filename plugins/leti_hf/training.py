@@ -28,6 +28,7 @@ from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import has_amx, load_tokenizer, use_bf16
 from .progress_relay import call_progress
+from .recomputed_norms import recompute_norms
 
 if TYPE_CHECKING:
     from .trainer import HFTrainer
@@ -64,8 +65,9 @@ class _InOrderTrainer(SFTTrainer):
         features = {key: value for key, value in inputs.items() if key != "labels"}
         with self.accelerator.autocast():  # what accelerate wraps the model's own forward in
             hidden = decoder(**features, use_cache=False).last_hidden_state
-            loss = linear_cross_entropy(hidden, head.weight, inputs["labels"], self.loss_chunk_tokens)
-        loss = loss / num_items_in_batch
+            loss = linear_cross_entropy(
+                hidden, head.weight, inputs["labels"], num_items_in_batch, self.loss_chunk_tokens
+            )
         if self.args.average_tokens_across_devices:  # as Trainer.compute_loss: the mean over every process
             loss = loss * self.accelerator.num_processes
         return loss
@@ -219,6 +221,8 @@ def run_training(
     )
     tokens = sum(len(seq) for seq in sequences)
     compiled = _compile_if_it_pays(trainer, options, tokens)
+    if compiled is None and trainer.model is not None and _recomputes_norms(trainer, options):
+        recompute_norms(trainer.model)
     with freed_memory_kept(options.keep_freed_memory and trainer.args.device.type == "cpu"):
         result = trainer.train(resume_from_checkpoint=last_whole_state(state))
     if compiled is not None:
@@ -251,6 +255,15 @@ def run_training(
         "global_batch": float(global_batch),
         "compiled": float(compiled is not None),
     }
+
+
+def _recomputes_norms(trainer: Any, options: HFOptions) -> bool:
+    """Whether this training recomputes its norms' outputs: asked for, on CPU, in one process (the
+    wrappers of several shard and gather around the modules' forward), and not under full activation
+    checkpointing, which recomputes them already."""
+    single = trainer.accelerator.num_processes == 1
+    on_cpu = trainer.args.device.type == "cpu"
+    return options.recompute_norms and on_cpu and single and not options.gradient_checkpointing
 
 
 def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[Path, str] | None:
