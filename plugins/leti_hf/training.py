@@ -42,7 +42,7 @@ class _InOrderTrainer(SFTTrainer):
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> SequentialSampler:
         return SequentialSampler(self.train_dataset)  # type: ignore[arg-type]  # a datasets.Dataset: sized
 
-    #: tokens whose logits are computed at once on CPU (0: the model's own loss over full logits)
+    #: tokens whose fp32 logits are live at once on CPU (0: the model's own loss over full logits)
     loss_chunk_tokens = 0
 
     def compute_loss(
