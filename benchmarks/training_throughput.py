@@ -47,7 +47,7 @@ VARIANTS = {
     "loss chunks of 1024": {"loss_chunk_tokens": 1024},
     "loss chunks of 256": {"loss_chunk_tokens": 256},
     "loss chunks of 512": {"loss_chunk_tokens": 512},
-    "norms kept": {"recompute_norms": False},
+    "activations kept": {"recompute_activations": False},
     "eager, micro-batch 4": {"compile": False, "micro_batch_size": 4},
     "eager, micro-batch 16": {"compile": False, "micro_batch_size": 16},
     "eager, micro-batch 2": {"compile": False, "micro_batch_size": 2},

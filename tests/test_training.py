@@ -227,24 +227,27 @@ def test_gradients_are_there_before_each_steps_activations_and_change_no_weight(
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_chunked_loss_and_recomputed_norms_train_the_weights_the_models_own_loss_trains(
+def test_chunked_loss_and_recomputed_activations_train_the_weights_the_models_own_loss_trains(
     tiny_base, tmp_path, monkeypatch, precision
 ):
-    """The CPU defaults (the loss in chunks, norms recomputed) change what a step keeps, not one bit
-    of the trained weights."""
+    """The CPU defaults (the loss in chunks, norms and gated MLPs recomputed) change what a step keeps,
+    not one bit of the trained weights."""
     import torch
     from leti_hf import training
-    from leti_hf.recomputed_norms import recompute_norms
+    from leti_hf.recomputed_activations import recompute_activations
 
-    recomputed: list[int] = []
-    monkeypatch.setattr(training, "recompute_norms", lambda model: recomputed.append(recompute_norms(model)))
+    recomputed: list[dict[str, int]] = []
+    monkeypatch.setattr(
+        training, "recompute_activations", lambda model: recomputed.append(recompute_activations(model))
+    )
     texts = [json.loads(line)["text"] for line in _texts(tmp_path / "t.jsonl").read_text().splitlines()]
     weights = {}
-    for name, options in {"defaults": {}, "own": {"loss_chunk_tokens": 0, "recompute_norms": False}}.items():
+    for name, options in {"defaults": {}, "own": {"loss_chunk_tokens": 0, "recompute_activations": False}}.items():
         trainer = get_registry().trainer("hf", **{**TRAIN, "precision": precision, "micro_batch_size": 2, **options})
         trainer.train(str(tiny_base), texts, tmp_path / name)
         weights[name] = _weights(tmp_path / name)
-    assert len(recomputed) == 1 and recomputed[0] > 0  # in the defaults' training only
+    assert len(recomputed) == 1  # in the defaults' training only
+    assert recomputed[0]["norms"] > 0 and recomputed[0]["gated MLPs"] > 0
     assert all(torch.equal(weights["defaults"][name], weights["own"][name]) for name in weights["own"])
     assert any(not torch.equal(weights["own"][name], _weights(tiny_base)[name]) for name in weights["own"])
 

@@ -28,7 +28,7 @@ from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import has_amx, load_tokenizer, use_bf16
 from .progress_relay import call_progress
-from .recomputed_norms import recompute_norms
+from .recomputed_activations import recompute_activations
 
 if TYPE_CHECKING:
     from .trainer import HFTrainer
@@ -221,8 +221,8 @@ def run_training(
     )
     tokens = sum(len(seq) for seq in sequences)
     compiled = _compile_if_it_pays(trainer, options, tokens)
-    if compiled is None and trainer.model is not None and _recomputes_norms(trainer, options):
-        recompute_norms(trainer.model)
+    if compiled is None and trainer.model is not None and _recomputes_activations(trainer, options):
+        recompute_activations(trainer.model)
     with freed_memory_kept(options.keep_freed_memory and trainer.args.device.type == "cpu"):
         result = trainer.train(resume_from_checkpoint=last_whole_state(state))
     if compiled is not None:
@@ -257,13 +257,13 @@ def run_training(
     }
 
 
-def _recomputes_norms(trainer: Any, options: HFOptions) -> bool:
-    """Whether this training recomputes its norms' outputs: asked for, on CPU, in one process (the
-    wrappers of several shard and gather around the modules' forward), and not under full activation
-    checkpointing, which recomputes them already."""
+def _recomputes_activations(trainer: Any, options: HFOptions) -> bool:
+    """Whether this training recomputes its norms' and gated MLPs' activations: asked for, on CPU, in
+    one process (the wrappers of several shard and gather around the modules' forward), and not under
+    full activation checkpointing, which recomputes them already."""
     single = trainer.accelerator.num_processes == 1
     on_cpu = trainer.args.device.type == "cpu"
-    return options.recompute_norms and on_cpu and single and not options.gradient_checkpointing
+    return options.recompute_activations and on_cpu and single and not options.gradient_checkpointing
 
 
 def _compile_if_it_pays(trainer: Any, options: HFOptions, tokens: int) -> tuple[Path, str] | None:
