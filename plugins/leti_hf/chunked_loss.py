@@ -21,7 +21,8 @@ IGNORE_INDEX = -100
 
 class _LinearCrossEntropy(torch.autograd.Function):
     """cross-entropy(hidden @ weight.T, labels) summed and divided by ``items``, its gradients
-    computed in the forward pass."""
+    computed in the forward pass the way the model's forward and a backward pass from 1.0 compute
+    them: the projection in ``dtype``, the rest in fp32."""
 
     @staticmethod
     def forward(
@@ -33,54 +34,39 @@ class _LinearCrossEntropy(torch.autograd.Function):
         chunk: int,
         dtype: torch.dtype,
     ) -> torch.Tensor:
-        wanted = ctx.needs_input_grad[:2]
         with torch.enable_grad(), torch.autocast(hidden.device.type, enabled=False):
-            loss, grads = _loss_and_gradients(hidden, weight, labels, items, chunk, dtype, wanted)
+            low = [
+                tensor.detach().to(dtype).requires_grad_(wanted)
+                for tensor, wanted in zip((hidden, weight), ctx.needs_input_grad, strict=False)
+            ]
+            logits = nn.functional.linear(*low)  # the model's lm_head, on the same shapes
+            targets = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
+            flat = logits.detach().view(-1, logits.shape[-1])
+            upstream = torch.ones((), dtype=torch.float32, device=hidden.device) / items  # d(sum / items) / d sum
+            total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+            for start in range(0, flat.shape[0], chunk):
+                rows = flat[start : start + chunk].to(torch.float32, copy=True).requires_grad_()
+                summed = nn.functional.cross_entropy(
+                    rows, targets[start : start + chunk], ignore_index=IGNORE_INDEX, reduction="sum"
+                )
+                (grad,) = torch.autograd.grad(summed, rows, upstream)
+                flat[start : start + chunk] = grad  # over the logits, which this chunk no longer needs
+                total += summed.detach()
+            inputs = [tensor for tensor in low if tensor.requires_grad]
+            grads = torch.autograd.grad(logits, inputs, flat.view_as(logits)) if inputs else ()
         ctx.save_for_backward(*grads)  # in ``dtype`` until the backward pass: half the memory in bf16
-        ctx.dtypes = [tensor.dtype for tensor, keep in zip((hidden, weight), wanted, strict=True) if keep]
-        return loss
+        ctx.dtypes = hidden.dtype, weight.dtype
+        return total / items
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[Any, ...]:
-        grads = iter(zip(ctx.saved_tensors, ctx.dtypes, strict=True))
-        scaled = [_scaled(*next(grads), grad_output) if wanted else None for wanted in ctx.needs_input_grad[:2]]
+        """The kept gradients in their inputs' dtypes (what the model's upcast passes back), scaled."""
+        grads = iter(ctx.saved_tensors)
+        scaled = [
+            next(grads).to(dtype) * grad_output if wanted else None
+            for wanted, dtype in zip(ctx.needs_input_grad, ctx.dtypes, strict=False)
+        ]
         return *scaled, None, None, None, None
-
-
-def _scaled(grad: torch.Tensor, dtype: torch.dtype, grad_output: torch.Tensor) -> torch.Tensor:
-    """``grad`` in its input's ``dtype`` (what the model's upcast passes back), times the incoming gradient."""
-    return grad.to(dtype) * grad_output
-
-
-def _loss_and_gradients(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    labels: torch.Tensor,
-    items: torch.Tensor,
-    chunk: int,
-    dtype: torch.dtype,
-    wanted: tuple[bool, bool],
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(the loss, the gradients of the ``wanted`` ones of hidden and weight), the way the model's
-    forward and a backward pass from 1.0 compute them: the projection in ``dtype``, the rest in fp32."""
-    low_hidden = hidden.detach().to(dtype).requires_grad_(wanted[0])
-    low_weight = weight.detach().to(dtype).requires_grad_(wanted[1])
-    logits = nn.functional.linear(low_hidden, low_weight)  # the model's lm_head, on the same shapes
-    targets = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
-    flat = logits.detach().view(-1, logits.shape[-1])
-    upstream = torch.ones((), dtype=torch.float32, device=hidden.device) / items  # d(sum / items) / d sum
-    total = torch.zeros((), dtype=torch.float32, device=hidden.device)
-    for start in range(0, flat.shape[0], chunk):
-        rows = flat[start : start + chunk].to(torch.float32, copy=True).requires_grad_()
-        summed = nn.functional.cross_entropy(
-            rows, targets[start : start + chunk], ignore_index=IGNORE_INDEX, reduction="sum"
-        )
-        (grad,) = torch.autograd.grad(summed, rows, upstream)
-        flat[start : start + chunk] = grad  # over the logits, which this chunk no longer needs
-        total += summed.detach()
-    inputs = [tensor for tensor, keep in zip((low_hidden, low_weight), wanted, strict=True) if keep]
-    grads = torch.autograd.grad(logits, inputs, flat.view_as(logits)) if inputs else ()
-    return total / items, list(grads)
 
 
 def linear_cross_entropy(
