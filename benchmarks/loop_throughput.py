@@ -29,7 +29,7 @@ def peak_rss_gib() -> float:
 def sample_rate(
     model: str, prompts: list[str], n: int, batch_size: int, max_tokens: int
 ) -> tuple[float, list[list[str]]]:
-    sampler = get_registry().sampler("hf", batch_size=batch_size)
+    sampler = get_registry().sampler("hf", batch_size=batch_size, process="this")  # measured here
     list(sampler.sample(model, prompts[:1], SamplingParams(max_tokens=max_tokens)))  # load and warm up
     sampler.stats["generated_tokens"] = 0
     started = time.perf_counter()

@@ -56,7 +56,9 @@ def worker(spec: dict) -> dict:
     registry = get_registry()
     task = registry.task("mbpp", data=spec["data"])
     problems = task.load("train")[: max(spec["prompts"], spec["greedy_prompts"])]
-    sampler = registry.sampler(spec["sampler"], **spec["options"], batch_size=spec["batch_size"])
+    # the hf sampler's model in this process, where the peak is measured
+    here = {"process": "this"} if spec["sampler"] == "hf" else {}
+    sampler = registry.sampler(spec["sampler"], **spec["options"], **here, batch_size=spec["batch_size"])
     problems, _ = apply_format(
         problems,
         spec["prompt_format"],

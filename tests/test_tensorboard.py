@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import types
 import warnings
@@ -34,6 +35,27 @@ def test_a_tiny_run_writes_scalars_per_iteration(tiny_runs):
         assert scalar(f"exceptions/{name}")[0] == (1, count / summaries[0]["samples"])
 
 
+def test_scalars_are_written_without_loading_torch(tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install 'leti[tensorboard]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    script = (
+        "import sys\n"
+        "from leti_core import IterationSummary, RunFolder\n"
+        "from leti_tensorboard import loggers\n"
+        f"summary = IterationSummary.model_validate_json({SUMMARY.model_dump_json()!r})\n"
+        f"loggers.log_iteration(RunFolder({str(tmp_path)!r}), summary, 5)\n"
+        "loggers.run_end(RunFolder(" + repr(str(tmp_path)) + "))\n"
+        "assert 'torch' not in sys.modules, 'torch was loaded'\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("train/success_rate")] == [(1, pytest.approx(0.3))]
+    assert [(e.step, e.value) for e in events.Scalars("train/gradient_steps_total")] == [(1, 5.0)]
+
+
 @pytest.fixture
 def loggers(monkeypatch):
     from leti_tensorboard import loggers
@@ -57,7 +79,7 @@ SUMMARY = IterationSummary(
 
 
 def test_a_missing_tensorboard_warns_once_and_the_run_goes_on(loggers, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "tensorboard.summary.writer.event_file_writer", None)  # the import fails
     with pytest.warns(loggers.LoggerWarning, match="tensorboard logging is off for this run: ImportError") as caught:
         loggers.log_iteration(RunFolder(tmp_path), SUMMARY, 5)
     assert len(caught) == 1 and "\n" not in str(caught[0].message)

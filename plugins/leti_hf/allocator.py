@@ -8,10 +8,11 @@ from __future__ import annotations
 import ctypes.util
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 from leti_core import LetiError
+
+from .worker import MIN_WEIGHT_BYTES, weight_bytes
 
 Allocator = Literal["auto", "tcmalloc", "system"]
 
@@ -19,9 +20,6 @@ Allocator = Literal["auto", "tcmalloc", "system"]
 PRELOADED_ALLOCATORS = ("tcmalloc", "jemalloc", "mimalloc")
 #: the library names tried, smallest first (gperftools' minimal build has no heap profiler)
 TCMALLOC_LIBRARIES = ("tcmalloc_minimal", "tcmalloc")
-#: weights smaller than this train in this process: a new process's start (seconds, to import
-#: torch, transformers and trl and load the model again) would cost more than tcmalloc saves
-MIN_WEIGHT_BYTES = 50 * 2**20
 
 
 def find_tcmalloc() -> str | None:
@@ -36,14 +34,6 @@ def find_tcmalloc() -> str | None:
 def preloaded() -> bool:
     """Whether this process was started with an allocator preloaded (``LD_PRELOAD``)."""
     return any(name in os.environ.get("LD_PRELOAD", "") for name in PRELOADED_ALLOCATORS)
-
-
-def weight_bytes(model: str) -> int | None:
-    """The size of a local checkpoint's weight files, or None for a model that is not a folder."""
-    folder = Path(model)
-    if not folder.is_dir():
-        return None
-    return sum(path.stat().st_size for pattern in ("*.safetensors", "*.bin") for path in folder.glob(pattern))
 
 
 def training_preload(choice: Allocator, model: str, on_cpu: Callable[[], bool]) -> tuple[str | None, str | None]:

