@@ -24,6 +24,7 @@ from .components import (
     Step,
     Task,
     Trainer,
+    call_progress,
 )
 from .errors import (
     DataError,
@@ -79,6 +80,7 @@ from .training import (
     SPECIAL_TOKENS,
     alternate_batches,
 )
+from .worker import Worker, call_in_process
 
 __all__ = [
     "shortcut",
@@ -130,6 +132,9 @@ __all__ = [
     "Problem",
     "Program",
     "ProgressCallback",
+    "call_progress",
+    "call_in_process",
+    "Worker",
     "Register",
     "RunFolder",
     "SPECIAL_TOKENS",

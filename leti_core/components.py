@@ -34,6 +34,19 @@ when a component learns it only once it has started (training tokens), and that 
 before (a resumed training): they are left out of the rate. ``unit="tokens"`` names what is counted."""
 
 
+def call_progress(progress: ProgressCallback, n: int, **extra: Any) -> None:
+    """``progress(n, **extra)``, dropping ``unit`` and then ``total`` for a callback that takes
+    fewer keywords (one that only counts)."""
+    for keep in (("total", "unit"), ("total",), ()):
+        try:
+            progress(n, **{key: value for key, value in extra.items() if key in keep})
+            return
+        except TypeError:
+            if not extra:
+                raise
+            continue
+
+
 class Options(BaseModel):
     """Base for component options: unknown keys are rejected, values are validated."""
 

@@ -3,7 +3,6 @@ errors come back as one line, and the calling process never loads torch."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -70,13 +69,9 @@ def test_an_error_in_the_process_is_the_same_one_line_error_here(tmp_path):
         assert "\n" not in str(raised.value)
 
 
-def test_a_process_that_dies_is_a_one_line_error_and_the_next_call_starts_a_new_one(tiny_base):
+def test_a_sampling_process_killed_between_calls_is_replaced_by_the_next_call(tiny_base):
     from leti_hf.sampler import HFSampler
-    from leti_hf.worker import call_in_process
 
-    with pytest.raises(LetiError, match=r"^a dying process ended unexpectedly \(exit 3;") as raised:
-        call_in_process("a dying process", "os:_exit", 3)  # dies while answering
-    assert "\n" not in str(raised.value)
     groups, _ = _sampled_here(str(tiny_base))
     with HFSampler(process="own") as sampler:
         sampler.render_chat(str(tiny_base), ["hi"])
@@ -112,13 +107,14 @@ def test_close_ends_the_process(tiny_base):
 
 
 def test_preparing_in_its_own_process_writes_the_checkpoint_this_process_writes(tiny_model, tmp_path, monkeypatch):
-    from leti_hf import worker
+    from leti_hf import placement
 
+    from leti_core import worker
     from leti_core.app import get_registry
 
     trainer = get_registry().trainer("hf")
     trainer.prepare(str(tiny_model), SPECIAL_TOKENS, tmp_path / "here")
-    monkeypatch.setattr(worker, "MIN_WEIGHT_BYTES", 0)  # the tiny model now counts as large
+    monkeypatch.setattr(placement, "MIN_WEIGHT_BYTES", 0)  # the tiny model now counts as large
     started = []
     monkeypatch.setattr(worker, "Worker", _recording(worker.Worker, started))
     trainer.prepare(str(tiny_model), SPECIAL_TOKENS, tmp_path / "there")
@@ -137,15 +133,6 @@ def _recording(worker_class, started):
     return Recording
 
 
-def test_the_process_writes_to_this_process_stderr(monkeypatch):
-    from leti_hf.worker import call_in_process
-
-    captured = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", captured)
-    assert call_in_process("a printing process", "builtins:print", "a line\rits last state") is None
-    assert captured.getvalue() == "a line\rits last state\n"  # carriage returns kept, for the log's lines
-
-
 @pytest.mark.parametrize(
     ("choice", "size", "expected"),
     [
@@ -157,7 +144,7 @@ def test_the_process_writes_to_this_process_stderr(monkeypatch):
     ],
 )
 def test_which_models_get_a_process_of_their_own(tmp_path, choice, size, expected):
-    from leti_hf.worker import in_own_process
+    from leti_hf.placement import in_own_process
 
     model = tmp_path / "model"
     if size is None:

@@ -70,12 +70,12 @@ def test_choosing_tcmalloc_where_it_is_missing_is_a_one_line_error(tiny_base, tm
 
 
 def test_auto_preloads_tcmalloc_on_cpu_for_large_weights_only(tmp_path, monkeypatch):
-    from leti_hf import allocator, worker
+    from leti_hf import allocator, placement
 
     monkeypatch.delenv("LD_PRELOAD", raising=False)
     monkeypatch.setattr(allocator, "find_tcmalloc", lambda: "libtcmalloc_minimal.so.4")
     large, small = tmp_path / "large", tmp_path / "small"
-    for folder, size in ((large, worker.MIN_WEIGHT_BYTES), (small, worker.MIN_WEIGHT_BYTES - 1)):
+    for folder, size in ((large, placement.MIN_WEIGHT_BYTES), (small, placement.MIN_WEIGHT_BYTES - 1)):
         folder.mkdir()
         with (folder / "model.safetensors").open("wb") as file:
             file.truncate(size)  # sparse: the size is what counts

@@ -12,7 +12,7 @@ from typing import Literal
 
 from leti_core import LetiError
 
-from .worker import MIN_WEIGHT_BYTES, weight_bytes
+from .placement import MIN_WEIGHT_BYTES, weight_bytes
 
 Allocator = Literal["auto", "tcmalloc", "system"]
 

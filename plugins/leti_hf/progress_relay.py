@@ -11,23 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from leti_core import ProgressCallback
+from leti_core import ProgressCallback, call_progress
 
 #: how often the caller looks for new lines (seconds)
 POLL_SECONDS = 0.2
-
-
-def call_progress(progress: ProgressCallback, n: int, **extra: Any) -> None:
-    """``progress(n, **extra)``, dropping ``unit`` and then ``total`` for a callback that takes
-    fewer keywords (one that only counts)."""
-    for keep in (("total", "unit"), ("total",), ()):
-        try:
-            progress(n, **{key: value for key, value in extra.items() if key in keep})
-            return
-        except TypeError:
-            if not extra:
-                raise
-            continue
 
 
 class ProgressWriter:

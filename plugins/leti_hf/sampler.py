@@ -14,13 +14,14 @@ from leti_core import (
     Sampler,
     SamplerOptions,
     SamplingParams,
+    Worker,
     in_batches,
     in_prompt_order,
     render_with,
     shortcut,
 )
 
-from .worker import Worker, in_own_process
+from .placement import in_own_process
 
 
 class HFSampler(Sampler):

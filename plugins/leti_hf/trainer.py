@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions
+from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, call_in_process
 
 from .allocator import Allocator, preload_environment, training_preload
-from .worker import call_in_process, in_own_process
+from .placement import in_own_process
 
 #: SFTConfig fields LeTI sets itself (the batch geometry, step count and order of the paper's
 #: recipe, or one of the trainer's own options), and what to use instead.

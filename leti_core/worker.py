@@ -1,7 +1,7 @@
-"""A process of its own for the hf plugin's model work (sampling, preparing a checkpoint): started
-on first use, ended by ``close()``. What it loaded (torch, the model, GPU memory and a CUDA
-context) goes back to the system when it ends, so the `leti` process beside the training that
-follows stays small."""
+"""A component's work in a process of its own: a ``Worker`` serves an object's methods from a fresh
+interpreter, started when made and ended by ``close()``. What the process loaded (a model, torch,
+GPU memory and a CUDA context) goes back to the system when it ends, so the `leti` process beside a
+training that follows stays small."""
 
 from __future__ import annotations
 
@@ -16,38 +16,21 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import IO, Any
 
-from leti_core import LetiError, ProgressCallback
-
-from .progress_relay import call_progress
-
-#: a model whose weights are smaller than this is sampled, prepared and trained in the calling
-#: process: a new process's start (seconds, to import torch and transformers and load the model
-#: again) would cost more than the memory it hands back or the allocator it can preload
-MIN_WEIGHT_BYTES = 50 * 2**20
+from .components import ProgressCallback, call_progress
+from .errors import LetiError
 
 
-def weight_bytes(model: str) -> int | None:
-    """The size of a local checkpoint's weight files, or None for a model that is not a folder."""
-    folder = Path(model)
-    if not folder.is_dir():
-        return None
-    return sum(path.stat().st_size for pattern in ("*.safetensors", "*.bin") for path in folder.glob(pattern))
-
-
-def in_own_process(choice: str, model: str) -> bool:
-    """Whether a ``process`` option of ``own``, ``this`` or ``auto`` puts ``model``'s work in a
-    process of its own (``auto``: unless its local weights are under ``MIN_WEIGHT_BYTES``)."""
-    if choice != "auto":
-        return choice == "own"
-    size = weight_bytes(model)
-    return size is None or size >= MIN_WEIGHT_BYTES
+#: what the worker's interpreter runs, the socket's file descriptor its argument (not ``-m`` on this
+#: module, which the package imports first)
+_ENTRY = "import sys; from leti_core.worker import serve; serve(int(sys.argv[1]))"
 
 
 class Worker:
-    """Serves the methods of ``build(*args)``, built in a spawned process, to this one."""
+    """Serves the methods of ``build(*args)`` (built there on the first request) from a process of
+    its own: ``call`` for a result, ``stream`` for an iterator's items with its progress. ``build``
+    and the arguments travel pickled: a class or module-level function, plain values."""
 
     def __init__(self, name: str, build: Callable[..., Any], *args: Any) -> None:
         self.name = name
@@ -55,7 +38,7 @@ class Worker:
         # again): no copy of this process's threads, locks or loaded libraries
         ours, theirs = socket.socketpair()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "leti_hf.worker", str(theirs.fileno())],
+            [sys.executable, "-c", _ENTRY, str(theirs.fileno())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -95,6 +78,7 @@ class Worker:
 
     @property
     def alive(self) -> bool:
+        """Whether the process is there to take a call (one that died is replaced by a new Worker)."""
         return self._process.poll() is None and not self._connection.closed
 
     def close(self) -> None:
@@ -181,10 +165,16 @@ class _FunctionRunner:
         return getattr(importlib.import_module(module), name)(*args)
 
 
-def _serve(connection: Connection) -> None:
-    """The worker process: builds the served object, then answers requests until told to stop."""
+def serve(descriptor: int) -> None:
+    """The worker process: builds the served object, then answers requests on the socket
+    ``descriptor`` until told to stop."""
+    connection = Connection(descriptor)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it ends us
-    build, args = connection.recv()
+    try:
+        build, args = connection.recv()
+    except Exception:  # noqa: BLE001  # e.g. build's module does not import here
+        connection.send(("crash", traceback.format_exc()))
+        return
     served: Any = None
     while True:
         try:
@@ -212,6 +202,3 @@ def _serve(connection: Connection) -> None:
         except Exception:  # noqa: BLE001  # the caller raises it, with this traceback
             connection.send(("crash", traceback.format_exc()))
 
-
-if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
