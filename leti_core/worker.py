@@ -21,7 +21,6 @@ from typing import IO, Any
 from .components import ProgressCallback, call_progress
 from .errors import LetiError
 
-
 #: what the worker's interpreter runs, the socket's file descriptor its argument (not ``-m`` on this
 #: module, which the package imports first)
 _ENTRY = "import sys; from leti_core.worker import serve; serve(int(sys.argv[1]))"
@@ -201,4 +200,3 @@ def serve(descriptor: int) -> None:
             connection.send(("error", str(error)))
         except Exception:  # noqa: BLE001  # the caller raises it, with this traceback
             connection.send(("crash", traceback.format_exc()))
-
