@@ -80,7 +80,7 @@ from .training import (
     SPECIAL_TOKENS,
     alternate_batches,
 )
-from .worker import Worker, call_in_process
+from .worker import Worker, call_in_process, relay_output
 
 __all__ = [
     "shortcut",
@@ -134,6 +134,7 @@ __all__ = [
     "ProgressCallback",
     "call_progress",
     "call_in_process",
+    "relay_output",
     "Worker",
     "Register",
     "RunFolder",

@@ -44,8 +44,7 @@ class Worker:
             pass_fds=[theirs.fileno()],
         )
         theirs.close()
-        self._output = threading.Thread(target=_relay, args=(self._process.stdout,), name=f"{name} output", daemon=True)
-        self._output.start()
+        self._output = relay_output(self._process)
         self._connection = Connection(ours.detach())
         self._connection.send((build, args))
 
@@ -138,10 +137,18 @@ class Worker:
         return message
 
 
+def relay_output(process: subprocess.Popen[bytes]) -> threading.Thread:
+    """A thread that copies what ``process`` writes to its ``stdout`` pipe (its stderr joined to it)
+    to this process's ``sys.stderr`` as it comes, until the process closes it. So a child's output
+    takes the way of this process's own messages: off stdout (which carries a command's results),
+    and through the command line's turning progress bars into lines in a log."""
+    assert process.stdout is not None, "start the process with stdout=PIPE, stderr=STDOUT"
+    thread = threading.Thread(target=_relay, args=(process.stdout,), name=f"output of {process.pid}", daemon=True)
+    thread.start()
+    return thread
+
+
 def _relay(output: IO[bytes]) -> None:
-    """The worker's output (stdout and stderr) to this process's ``sys.stderr`` as it comes, so it
-    takes the same way as this process's own messages (the command line turns progress bars into
-    lines in a log)."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while chunk := os.read(output.fileno(), 65536):
         sys.stderr.write(decoder.decode(chunk))

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, call_in_process
+from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, call_in_process, relay_output
 
 from .allocator import Allocator, preload_environment, training_preload
 from .placement import in_own_process
@@ -256,11 +256,20 @@ class HFTrainer(Trainer):
                 str(follower.path),
                 *(["--log-dir", str(log_dir)] if log_dir else []),
             ]
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment
+            )
+            output = relay_output(process)  # the libraries' lines (DeepSpeed's) stay off stdout
             try:
-                done = subprocess.run(command, stdin=subprocess.DEVNULL, env=environment)
+                code = process.wait()
+            except BaseException:  # Ctrl-C: the training goes with this process
+                process.kill()
+                process.wait()
+                raise
             finally:
+                output.join()
                 follower.close()
-            if done.returncode != 0 or not metrics_file.is_file():
+            if code != 0 or not metrics_file.is_file():
                 where = f"under {self.options.launcher!r}" if self.options.launcher else "in its own process"
-                raise LetiError(f"training {where} failed (exit {done.returncode})")
+                raise LetiError(f"training {where} failed (exit {code})")
             return json.loads(metrics_file.read_text())
