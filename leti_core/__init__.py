@@ -80,7 +80,7 @@ from .training import (
     SPECIAL_TOKENS,
     alternate_batches,
 )
-from .worker import Worker, call_in_process, relay_output
+from .worker import Worker, call_in_process, exit_status, relay_output
 
 __all__ = [
     "shortcut",
@@ -135,6 +135,7 @@ __all__ = [
     "call_progress",
     "call_in_process",
     "relay_output",
+    "exit_status",
     "Worker",
     "Register",
     "RunFolder",

@@ -1,7 +1,6 @@
 """A component's work in a process of its own: a ``Worker`` serves an object's methods from a fresh
 interpreter, started when made and ended by ``close()``. What the process loaded (a model, torch,
-GPU memory and a CUDA context) goes back to the system when it ends, so the `leti` process beside a
-training that follows stays small."""
+GPU memory and a CUDA context) goes back to the system when it ends."""
 
 from __future__ import annotations
 
@@ -24,15 +23,38 @@ from .errors import LetiError
 #: what the worker's interpreter runs, the socket's file descriptor its argument (not ``-m`` on this
 #: module, which the package imports first)
 _ENTRY = "import sys; from leti_core.worker import serve; serve(int(sys.argv[1]))"
+#: how long an idle worker, told to end, may take before it is killed (seconds)
+CLOSE_SECONDS = 30
+#: how long the output of an ended process may take to drain (its own children may hold the pipe)
+DRAIN_SECONDS = 5
+#: errors a worker's call raises here as themselves (one line at the command line), not as a traceback
+PASSED_ON = (LetiError, OSError)
+
+
+def exit_status(code: int | None) -> str:
+    """How a process ended, from its return code: ``exit status 3``, ``killed by signal 9
+    (SIGKILL)``, or ``still running`` for None."""
+    if code is None:
+        return "still running"
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"killed by signal {-code}{name}"
 
 
 class Worker:
-    """Serves the methods of ``build(*args)`` (built there on the first request) from a process of
-    its own: ``call`` for a result, ``stream`` for an iterator's items with its progress. ``build``
-    and the arguments travel pickled: a class or module-level function, plain values."""
+    """Serves the methods of ``build(*args)`` from a process of its own, one request at a time:
+    ``call`` for a result, ``stream`` for an iterator's items and its progress. ``build`` and the
+    arguments travel pickled (a class or module-level function importable there, with this process's
+    ``sys.path``; plain values); ``build`` runs there on the first request."""
 
     def __init__(self, name: str, build: Callable[..., Any], *args: Any) -> None:
         self.name = name
+        self._busy = False  # a request is being answered: closing kills instead of asking
+        self._closed = False  # ended from here (closed, or killed with a request left unread)
         # a fresh interpreter (not multiprocessing's spawn, which runs the caller's main script
         # again): no copy of this process's threads, locks or loaded libraries
         ours, theirs = socket.socketpair()
@@ -42,70 +64,75 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             pass_fds=[theirs.fileno()],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         theirs.close()
-        self._output = relay_output(self._process)
         self._connection = Connection(ours.detach())
-        self._connection.send((build, args))
+        self._output = relay_output(self._process)
+        try:
+            self._connection.send(list(sys.path))  # first, so that ``build`` unpickles there as here
+            self._connection.send((build, args))
+        except BaseException:  # ``build`` or an argument does not pickle
+            self._kill()
+            raise
 
     def call(self, method: str, *args: Any) -> Any:
-        """``method(*args)`` of the served object, run there; its LetiError is raised here."""
+        """``method(*args)`` of the served object, run there; a LetiError or OSError there is
+        raised here as itself, any other error as a RuntimeError with the worker's traceback."""
         self._send(("call", method, args))
-        return self._receive("result")[1]
+        try:
+            result = self._receive("result")[1]
+        except BaseException:
+            self._abandon()
+            raise
+        self._busy = False
+        return result
 
     def stream(self, method: str, *args: Any, progress: ProgressCallback | None = None) -> Iterator[Any]:
         """The items of the iterator ``method(*args, progress=...)`` returns there, as they come;
-        its progress calls are made on ``progress`` here. A stream left unfinished ends the worker
-        (the next call starts from a clean one)."""
+        its progress calls are made on ``progress`` here. A stream left unfinished (closed, or
+        interrupted here) ends the worker, which then refuses requests; one that raises there
+        raises here as ``call`` does, and the worker goes on."""
         self._send(("stream", method, args))
-        finished = False
         try:
             while True:
                 message = self._receive("item", "progress", "end")
                 if message[0] == "end":
-                    finished = True
-                    return
-                if message[0] == "progress":
-                    if progress is not None:
-                        call_progress(progress, message[1], **message[2])
-                    continue
-                yield message[1]
-        finally:
-            if not finished:
-                self.close()
+                    break
+                if message[0] == "item":
+                    yield message[1]
+                elif progress is not None:
+                    call_progress(progress, message[1], **message[2])
+        except BaseException:  # GeneratorExit included: the rest of the stream has no reader
+            self._abandon()
+            raise
+        self._busy = False
 
     @property
     def alive(self) -> bool:
-        """Whether the process is there to take a call (one that died is replaced by a new Worker)."""
+        """Whether the process is running and takes requests."""
         return self._process.poll() is None and not self._connection.closed
 
     def close(self) -> None:
-        """Ends the process (what it holds is freed with it)."""
+        """Ends the process (what it holds is freed with it): an idle one is told to end, a busy
+        one is killed."""
+        if self._busy:
+            self._kill()
+            return
+        self._closed = True
         if not self._connection.closed:
             try:
                 self._connection.send(None)
-            except (BrokenPipeError, OSError):
+            except OSError:
                 pass
             self._connection.close()
         try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._output.join()
-
-    def _ended(self) -> LetiError:
-        """The error for a process that is gone without being told to end."""
-        if not self._connection.closed:
-            self._connection.close()
-        try:
-            code = self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        return LetiError(
-            f"{self.name} ended unexpectedly (exit {code}; a negative exit is the signal that "
-            "killed it, -9 often the kernel's out-of-memory killer)"
-        )
+            self._process.wait(timeout=CLOSE_SECONDS)
+        except BaseException:  # too slow, or Ctrl-C while waiting: it must not outlive us
+            self._kill()
+            raise
+        finally:
+            self._output.join(timeout=DRAIN_SECONDS)
 
     def __enter__(self) -> Worker:
         return self
@@ -114,27 +141,72 @@ class Worker:
         self.close()
 
     def _send(self, message: tuple[Any, ...]) -> None:
+        if self._busy:
+            raise LetiError(f"{self.name} is still answering a request: it takes one at a time")
+        if self._closed:
+            raise LetiError(f"{self.name} was closed: make a new one")
+        if not self.alive:
+            raise self._ended()
         try:
-            if self._process.poll() is not None:
-                raise BrokenPipeError
             self._connection.send(message)
-        except (BrokenPipeError, OSError):
+        except OSError:
             raise self._ended() from None
+        self._busy = True
 
     def _receive(self, *expected: str) -> tuple[Any, ...]:
         try:
             message = self._connection.recv()
         except (EOFError, OSError):
             raise self._ended() from None
-        if message[0] == "error":
-            raise LetiError(message[1])
+        except Exception as error:  # an answer that does not unpickle here
+            self._kill()
+            raise RuntimeError(f"{self.name} sent an answer this process cannot read: {error}") from error
+        return self._checked(message, expected)
+
+    def _checked(self, message: tuple[Any, ...], expected: tuple[str, ...]) -> tuple[Any, ...]:
+        """``message`` when it is one of ``expected``; the error it carries raised otherwise."""
+        if message[0] == "raise":
+            self._busy = False  # the worker goes on: it answered
+            raise message[1]
         if message[0] == "crash":
-            self.close()
+            self._busy = False
             raise RuntimeError(f"{self.name} failed:\n{message[1]}")
         if message[0] not in expected:
-            self.close()
-            raise RuntimeError(f"{self.name} sent {message[0]!r} where {expected} was expected")
+            raise RuntimeError(f"{self.name} sent {message[0]!r} where one of {expected} was expected")
         return message
+
+    def _ended(self) -> Exception:
+        """The error for a process that is gone without being told to end: the one it sent before
+        ending, if any (a ``build`` that failed there), else how it ended."""
+        pending = None
+        if not self._connection.closed:
+            try:
+                pending = self._connection.recv() if self._connection.poll(0) else None
+            except (EOFError, OSError):
+                pending = None
+        self._kill()
+        if pending is not None:
+            try:
+                self._checked(pending, ())
+            except (RuntimeError, *PASSED_ON) as error:
+                return error
+        code = self._process.returncode
+        hint = "; the kernel's out-of-memory killer sends SIGKILL" if code == -signal.SIGKILL else ""
+        return LetiError(f"{self.name} ended unexpectedly ({exit_status(code)}{hint})")
+
+    def _abandon(self) -> None:
+        """After a request that did not end normally: a worker still busy with it is killed."""
+        if self._busy:
+            self._kill()
+
+    def _kill(self) -> None:
+        self._busy, self._closed = False, True
+        if not self._connection.closed:
+            self._connection.close()
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._output.join(timeout=DRAIN_SECONDS)
 
 
 def relay_output(process: subprocess.Popen[bytes]) -> threading.Thread:
@@ -151,8 +223,11 @@ def relay_output(process: subprocess.Popen[bytes]) -> threading.Thread:
 def _relay(output: IO[bytes]) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while chunk := os.read(output.fileno(), 65536):
-        sys.stderr.write(decoder.decode(chunk))
-        sys.stderr.flush()
+        try:
+            sys.stderr.write(decoder.decode(chunk))
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr closed or gone: keep draining, so the child never blocks
+            continue
     output.close()
 
 
@@ -173,37 +248,67 @@ class _FunctionRunner:
 
 def serve(descriptor: int) -> None:
     """The worker process: builds the served object, then answers requests on the socket
-    ``descriptor`` until told to stop."""
-    connection = Connection(descriptor)
+    ``descriptor`` until told to stop or until the caller is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it ends us
+    connection = Connection(descriptor)
     try:
+        sys.path[:] = connection.recv()
         build, args = connection.recv()
-    except Exception:  # noqa: BLE001  # e.g. build's module does not import here
-        connection.send(("crash", traceback.format_exc()))
+    except (EOFError, OSError):
         return
-    served: Any = None
+    except Exception:  # noqa: BLE001  # build's module does not import here: the caller says so
+        _answer(connection, ("crash", traceback.format_exc()))
+        return
+    served: list[Any] = []
+
+    def target(method: str) -> Any:
+        if not served:
+            served.append(build(*args))
+        return getattr(served[0], method)
+
     while True:
         try:
             request = connection.recv()
         except (EOFError, OSError):
             return
-        if request is None:
+        if request is None or not _answered(connection, request, target):
             return
-        kind, method, call_args = request
-        try:
-            if served is None:
-                served = build(*args)
-            if kind == "call":
-                connection.send(("result", getattr(served, method)(*call_args)))
-                continue
 
-            def relay(n: int, **extra: Any) -> None:
-                connection.send(("progress", n, extra))
 
-            for item in getattr(served, method)(*call_args, progress=relay):
-                connection.send(("item", item))
-            connection.send(("end",))
-        except LetiError as error:
-            connection.send(("error", str(error)))
-        except Exception:  # noqa: BLE001  # the caller raises it, with this traceback
-            connection.send(("crash", traceback.format_exc()))
+def _answered(connection: Connection, request: tuple[str, str, tuple[Any, ...]], target: Callable[[str], Any]) -> bool:
+    """Answers one request; False once the caller is gone."""
+    kind, method, args = request
+    try:
+        if kind == "call":
+            return _answer(connection, ("result", target(method)(*args)))
+
+        def relay(n: int, **extra: Any) -> None:
+            if not _answer(connection, ("progress", n, extra)):
+                raise _CallerGone
+
+        for item in target(method)(*args, progress=relay):
+            if not _answer(connection, ("item", item)):
+                return False
+        return _answer(connection, ("end",))
+    except _CallerGone:
+        return False
+    except PASSED_ON as error:
+        return _answer(connection, ("raise", error))
+    except Exception:  # noqa: BLE001  # the caller raises it, with this traceback
+        return _answer(connection, ("crash", traceback.format_exc()))
+
+
+class _CallerGone(Exception):
+    """The caller closed the connection while a stream was being answered."""
+
+
+def _answer(connection: Connection, message: tuple[Any, ...]) -> bool:
+    """Sends ``message`` (or, when it does not pickle, the traceback of why); False when the caller
+    is gone (it closed its end or ended)."""
+    try:
+        connection.send(message)
+    except OSError:  # BrokenPipeError, ConnectionResetError
+        return False
+    except Exception:  # noqa: BLE001  # a result or error that does not pickle
+        return _answer(connection, ("crash", traceback.format_exc()))
+    return True

@@ -12,7 +12,7 @@ from typing import Literal
 
 from leti_core import LetiError
 
-from .placement import MIN_WEIGHT_BYTES, weight_bytes
+from .placement import in_own_process
 
 Allocator = Literal["auto", "tcmalloc", "system"]
 
@@ -39,7 +39,7 @@ def preloaded() -> bool:
 def training_preload(choice: Allocator, model: str, on_cpu: Callable[[], bool]) -> tuple[str | None, str | None]:
     """(the library to preload into a training process of its own, or None to train in this
     process; why, when the choice is worth a line in the log), for the ``allocator`` option.
-    ``on_cpu`` is asked last (it imports torch)."""
+    ``on_cpu`` is asked last (it costs a process's start, to import torch)."""
     if choice == "system" or preloaded():
         return None, None
     library = find_tcmalloc()
@@ -50,8 +50,7 @@ def training_preload(choice: Allocator, model: str, on_cpu: Callable[[], bool]) 
                 "(Debian/Ubuntu: apt install libtcmalloc-minimal4)"
             )
         return library, "allocator=tcmalloc"
-    size = weight_bytes(model)
-    if (size is not None and size < MIN_WEIGHT_BYTES) or not on_cpu():
+    if not in_own_process("auto", model) or not on_cpu():
         return None, None
     if library is None:
         return None, "tcmalloc is not installed (Debian/Ubuntu: apt install libtcmalloc-minimal4; see `allocator`)"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: a model whose weights are smaller than this is sampled, prepared and trained in the calling
-#: process: a new process's start (seconds, to import torch and transformers and load the model
-#: again) would cost more than the memory it hands back or the allocator it can preload
+#: a model whose local weights are smaller than this is sampled and prepared in the calling
+#: process, and on CPU trained there too: a new process's start (seconds, to import torch and
+#: transformers and load the model again) would cost more than the memory it hands back or the
+#: allocator it can preload
 MIN_WEIGHT_BYTES = 50 * 2**20
 
 

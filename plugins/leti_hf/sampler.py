@@ -21,7 +21,7 @@ from leti_core import (
     shortcut,
 )
 
-from .placement import in_own_process
+from .placement import MIN_WEIGHT_BYTES, in_own_process
 
 
 class HFSampler(Sampler):
@@ -50,7 +50,7 @@ class HFSampler(Sampler):
             description="own: load and run the model in a process of its own, ended by close() (the "
             "loop closes the sampler before training: torch, the model and GPU memory go back to the "
             "system); this: in the calling process, the model kept loaded between calls; auto: own, "
-            "except for local weights under a few MB",
+            f"except for local weights under {MIN_WEIGHT_BYTES // 2**20} MiB",
         )
 
     def __init__(self, **options: Any) -> None:
@@ -79,6 +79,8 @@ class HFSampler(Sampler):
         if not in_own_process(self.options.process, model):
             return None
         if self._worker is None or not self._worker.alive:
+            if self._worker is not None:
+                self._worker.close()  # one that died, or was ended when a stream was left
             options = self.options.model_dump() | {"process": "this"}
             self._worker = Worker("the hf sampler's process", partial(HFSampler, **options))
         return self._worker

@@ -14,7 +14,15 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from leti_core import LetiError, ProgressCallback, Trainer, TrainerOptions, call_in_process, relay_output
+from leti_core import (
+    LetiError,
+    ProgressCallback,
+    Trainer,
+    TrainerOptions,
+    call_in_process,
+    exit_status,
+    relay_output,
+)
 
 from .allocator import Allocator, preload_environment, training_preload
 from .placement import in_own_process
@@ -181,8 +189,8 @@ class HFTrainer(Trainer):
     def prepare(self, model: str, special_tokens: Sequence[str], output_dir: Path) -> None:
         """The base model with ``special_tokens`` added; their new embeddings (the old ones' mean plus
         a little noise) are drawn from the trainer's seed, so a run's start is the same each time.
-        A model of more than a few MB is loaded in a process of its own, so that this one stays free
-        of it (and of torch) through the run."""
+        A model that is not small local weights (``placement.in_own_process``) is loaded in a process
+        of its own, so that this one stays free of it (and of torch)."""
         arguments = (model, list(special_tokens), Path(output_dir), self.options, self.options.seed)
         if in_own_process("auto", model):
             call_in_process("the hf trainer's preparing process", "leti_hf.models:prepare_checkpoint", *arguments)
@@ -208,7 +216,7 @@ class HFTrainer(Trainer):
         from .heap import release_memory
 
         if self.options.launcher or library:
-            release_memory()  # this process stays resident beside the training's: 0.9 GiB after sampling
+            release_memory()  # this process stays resident beside the training's
             environment = preload_environment(library) if library else None
             return self._launch(model, texts, Path(output_dir), progress, log_dir, environment)
         from .training import run_training
@@ -271,5 +279,5 @@ class HFTrainer(Trainer):
                 follower.close()
             if code != 0 or not metrics_file.is_file():
                 where = f"under {self.options.launcher!r}" if self.options.launcher else "in its own process"
-                raise LetiError(f"training {where} failed (exit {code})")
+                raise LetiError(f"training {where} failed ({exit_status(code)})")
             return json.loads(metrics_file.read_text())

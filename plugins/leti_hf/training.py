@@ -19,7 +19,7 @@ from torch.utils.data import SequentialSampler
 from transformers import PrinterCallback, Trainer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from leti_core import LetiError, ProgressCallback
+from leti_core import LetiError, ProgressCallback, call_progress
 
 from .batches import batch_geometry, ordered_sequences
 from .chunked_loss import linear_cross_entropy
@@ -27,7 +27,6 @@ from .compiling import cache_dir, cache_key, compile_decoder, decide, is_warm, m
 from .corpus import chunks, iter_code
 from .heap import freed_memory_kept
 from .models import has_amx, load_tokenizer, use_bf16
-from .progress_relay import call_progress
 from .recomputed_activations import recompute_activations
 
 if TYPE_CHECKING:

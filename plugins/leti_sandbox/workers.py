@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from leti_core import ExecutionResult
+from leti_core import ExecutionResult, exit_status
 
 from . import frames
 
@@ -105,7 +105,7 @@ class ExecutorProcess:
             code = self.process.wait(timeout=1)
         except subprocess.TimeoutExpired:
             return "still running"
-        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        return exit_status(code)
 
     def _stderr_tail(self) -> str:
         assert self.process.stderr

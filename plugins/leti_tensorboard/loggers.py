@@ -121,8 +121,8 @@ def _tensorboard_write(run: RunFolder, step: int, values: dict[str, float]) -> N
     writer = _writers.get(run.path)
     if writer is None:
         writer = _writers[run.path] = EventFileWriter(str(run.tensorboard))
-    scalars = [Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
-    writer.add_event(Event(wall_time=time.time(), step=step, summary=Summary(value=scalars)))
+    entries = [Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]
+    writer.add_event(Event(wall_time=time.time(), step=step, summary=Summary(value=entries)))
     writer.flush()
 
 
