@@ -68,7 +68,7 @@ class Worker:
         )
         theirs.close()
         self._connection = Connection(ours.detach())
-        self._output = relay_output(self._process)
+        self._finish_output = relay_output(self._process)
         try:
             self._connection.send(list(sys.path))  # first, so that ``build`` unpickles there as here
             self._connection.send((build, args))
@@ -132,7 +132,7 @@ class Worker:
             self._kill()
             raise
         finally:
-            self._output.join(timeout=DRAIN_SECONDS)
+            self._finish_output()
 
     def __enter__(self) -> Worker:
         return self
@@ -206,18 +206,20 @@ class Worker:
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
-        self._output.join(timeout=DRAIN_SECONDS)
+        self._finish_output()
 
 
-def relay_output(process: subprocess.Popen[bytes]) -> threading.Thread:
-    """A thread that copies what ``process`` writes to its ``stdout`` pipe (its stderr joined to it)
-    to this process's ``sys.stderr`` as it comes, until the process closes it. So a child's output
-    takes the way of this process's own messages: off stdout (which carries a command's results),
-    and through the command line's turning progress bars into lines in a log."""
+def relay_output(process: subprocess.Popen[bytes]) -> Callable[[], None]:
+    """Copies what ``process`` writes to its ``stdout`` pipe (its stderr joined to it) to this
+    process's ``sys.stderr`` as it comes, on a thread of its own. So a child's output takes the way
+    of this process's own messages: off stdout (which carries a command's results), and through the
+    command line's turning progress bars into lines in a log. Returns ``finish()``, which waits for
+    the rest of the output once the process has ended (at most ``DRAIN_SECONDS``: a process it
+    started may still hold the pipe)."""
     assert process.stdout is not None, "start the process with stdout=PIPE, stderr=STDOUT"
     thread = threading.Thread(target=_relay, args=(process.stdout,), name=f"output of {process.pid}", daemon=True)
     thread.start()
-    return thread
+    return lambda: thread.join(timeout=DRAIN_SECONDS)
 
 
 def _relay(output: IO[bytes]) -> None:

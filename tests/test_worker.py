@@ -134,3 +134,16 @@ def test_the_object_is_built_from_this_process_sys_path_and_a_failure_to_build_s
     with pytest.raises(RuntimeError, match=r"(?s)^a probing process failed:.*ModuleNotFoundError.*leti_worker_probe"):
         worker.call("where")
     worker.close()
+
+
+def _children() -> set[int]:
+    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as file:
+        return {int(pid) for pid in file.read().split()}
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task"), reason="lists children through Linux's /proc")
+def test_a_build_that_does_not_pickle_leaves_no_process_behind():
+    before = _children()
+    with pytest.raises(Exception, match="pickle|lambda"):
+        Worker("an unpicklable process", lambda: Counter(0))
+    assert _children() <= before

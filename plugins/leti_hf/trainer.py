@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -265,9 +266,13 @@ class HFTrainer(Trainer):
                 *(["--log-dir", str(log_dir)] if log_dir else []),
             ]
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env={**(environment or os.environ), "PYTHONUNBUFFERED": "1"},  # lines as they are written
             )
-            output = relay_output(process)  # the libraries' lines (DeepSpeed's) stay off stdout
+            finish_output = relay_output(process)  # the libraries' lines (DeepSpeed's) stay off stdout
             try:
                 code = process.wait()
             except BaseException:  # Ctrl-C: the training goes with this process
@@ -275,7 +280,7 @@ class HFTrainer(Trainer):
                 process.wait()
                 raise
             finally:
-                output.join()
+                finish_output()
                 follower.close()
             if code != 0 or not metrics_file.is_file():
                 where = f"under {self.options.launcher!r}" if self.options.launcher else "in its own process"
