@@ -125,3 +125,17 @@ def test_progress_lines_reach_a_callback_that_only_counts_while_the_writer_write
     thread.join()
     follower.close()
     assert counted == [0, 10, 12, 8]
+
+
+def test_a_training_process_stopped_by_ctrl_c_exits_130_without_a_traceback(tmp_path, monkeypatch, capsys):
+    from leti_hf import launched
+    from leti_hf.trainer import HFTrainer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HFTrainer, "train", interrupted)
+    texts = tmp_path / "t.jsonl"
+    texts.write_text('{"text": "x"}\n')
+    assert launched.main(["--model", "m", "--texts", str(texts), "--out", str(tmp_path / "ck")]) == 130
+    assert capsys.readouterr().err == ""  # the leti process says it was interrupted, once

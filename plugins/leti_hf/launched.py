@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     except LetiError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the caller reports it
+        return 130
     if args.metrics is not None:
         write_json(args.metrics, metrics)
     return 0
