@@ -3,7 +3,6 @@ progress relayed to the caller, and the choice made (and refused) as the options
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import resource
 import threading
@@ -41,11 +40,10 @@ def test_a_training_with_tcmalloc_in_its_own_process_writes_the_weights_of_one_i
     own_process = _train(tiny_base, tmp_path, "apart", apart, allocator="tcmalloc")
     printed = capfd.readouterr()
     assert "training: in a process of its own with libtcmalloc" in printed.err
-    # what the training process's libraries print (DeepSpeed's "Setting accelerator to CPU", on
-    # their stdout) comes through this process's stderr: stdout carries the command's results
+    # what the training process's libraries print on their stdout (DeepSpeed's "Setting
+    # accelerator to CPU", where installed) comes through this process's stderr: stdout carries
+    # the command's results
     assert printed.out == ""
-    if importlib.util.find_spec("deepspeed") is not None:
-        assert "Setting accelerator to CPU" in printed.err
     # the training ran in a child: its CPU time is a child's (importing torch alone takes seconds)
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - children_cpu > 1.0
 
