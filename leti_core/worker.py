@@ -165,15 +165,22 @@ class Worker:
 
     def _checked(self, message: tuple[Any, ...], expected: tuple[str, ...]) -> tuple[Any, ...]:
         """``message`` when it is one of ``expected``; the error it carries raised otherwise."""
-        if message[0] == "raise":
+        error = self._error(message)
+        if error is not None:
             self._busy = False  # the worker goes on: it answered
-            raise message[1]
-        if message[0] == "crash":
-            self._busy = False
-            raise RuntimeError(f"{self.name} failed:\n{message[1]}")
+            raise error
         if message[0] not in expected:
             raise RuntimeError(f"{self.name} sent {message[0]!r} where one of {expected} was expected")
         return message
+
+    def _error(self, message: tuple[Any, ...]) -> Exception | None:
+        """The error an answer carries: the worker's own LetiError or OSError, or a RuntimeError
+        with its traceback (None for an answer of another kind)."""
+        if message[0] == "raise":
+            return message[1]
+        if message[0] == "crash":
+            return RuntimeError(f"{self.name} failed:\n{message[1]}")
+        return None
 
     def _ended(self) -> Exception:
         """The error for a process that is gone without being told to end: the one it sent before
@@ -185,11 +192,9 @@ class Worker:
             except (EOFError, OSError):
                 pending = None
         self._kill()
-        if pending is not None:
-            try:
-                self._checked(pending, ())
-            except (RuntimeError, *PASSED_ON) as error:
-                return error
+        error = self._error(pending) if pending is not None else None
+        if error is not None:
+            return error
         code = self._process.returncode
         hint = "; the kernel's out-of-memory killer sends SIGKILL" if code == -signal.SIGKILL else ""
         return LetiError(f"{self.name} ended unexpectedly ({exit_status(code)}{hint})")

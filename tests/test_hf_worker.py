@@ -47,6 +47,8 @@ def test_sampling_in_its_own_process_gives_the_same_completions_and_leaves_torch
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout.strip().splitlines()[-1])
+    from leti_hf.sampler import HFSampler
+
     groups, stats = _sampled_here(str(tiny_base))
     first_groups, first = _sampled_here(str(tiny_base), PROMPTS[:1])
     assert got["groups"] == groups and got["again"] == first_groups
@@ -55,7 +57,8 @@ def test_sampling_in_its_own_process_gives_the_same_completions_and_leaves_torch
     # the counters of both calls, added up in the calling process
     assert got["stats"] == {key: stats[key] + first[key] for key in stats}
     assert got["stats"]["sequences"] == (len(PROMPTS) + 1) * PARAMS.n
-    assert got["chat"] is None  # the tiny model has no chat template, there as here
+    with HFSampler(process="this") as sampler:
+        assert got["chat"] == sampler.render_chat(str(tiny_base), ["say hi"])
 
 
 def test_an_error_in_the_process_is_the_same_one_line_error_here(tmp_path):
